@@ -1,0 +1,176 @@
+"""HTTP routes: discovery, hook call, feedback, health. Thin: each route makes one pipeline call.
+
+Every error is answered by :func:`render_error` as a FHIR OperationOutcome naming the problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from . import jsonio
+from .errors import (
+    CDSError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    operation_outcome,
+)
+from .pipeline import Runtime, parse_feedback, run_hook
+from .protocol import FeedbackAck, to_wire
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("cds", __name__)
+
+
+def runtime() -> Runtime:
+    value: Runtime = current_app.extensions["cds"]
+    return value
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(jsonio.encode(value), status=status, mimetype="application/json")
+
+
+def _body() -> Any:
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        shown = mimetype or "none"
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {shown}")
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise _too_large() from None
+    body = jsonio.decode(data)
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+        g.hook_instance = body["hookInstance"]
+    return body
+
+
+def _too_large() -> PayloadTooLarge:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    return _json(to_wire(runtime().services.discovery()))
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    rt = runtime()
+    service = rt.services.get(service_id)
+    g.service_id = service.id
+    response = run_hook(_body(), service, rt)
+    g.card_count = len(response.cards)
+    return _json(to_wire(response))
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    rt = runtime()
+    service = rt.services.get(service_id)
+    g.service_id = service.id
+    entries = parse_feedback(_body()).feedback
+    stored = rt.store.record_feedback(service.id, entries)
+    ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
+    return _json(to_wire(ack))
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return _json({"status": "alive"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    rt = runtime()
+    meta = rt.knowledge.meta
+    database = rt.store.ping()
+    body = {
+        "status": "ready" if database else "not-ready",
+        "knowledgeBase": {
+            "contentVersion": meta.content_version,
+            "reviewDate": meta.review_date.isoformat(),
+            "status": meta.status,
+        },
+        "database": "ok" if database else "unreachable",
+    }
+    return _json(body, 200 if database else 503)
+
+
+# ---------------------------------------------------------------------------------------- errors
+
+
+def _safe_trace(exc: BaseException) -> str:
+    # Frames only: an exception's message or arguments may hold patient data.
+    frames = traceback.extract_tb(exc.__traceback__)
+    return " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+def render_error(exc: Exception) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, CDSError):
+        status, code, message = exc.status, exc.issue_code, exc.message
+        if status == 401:
+            message = "unauthorized"
+    elif isinstance(exc, RequestEntityTooLarge):
+        error = _too_large()
+        status, code, message = error.status, error.issue_code, error.message
+    elif isinstance(exc, HTTPException):
+        status, code = exc.code or 500, "processing"
+        message = exc.description or exc.name
+        if status == 405 and (allow := exc.get_headers()):
+            headers.update((k, v) for k, v in allow if k == "Allow")
+            message = f"{request.method} is not allowed here; allowed: {headers.get('Allow', '')}"
+        elif status == 404:
+            code, message = "not-found", f"no resource at {request.path}"
+    else:
+        status, code, message = 500, "exception", "internal error; it has been logged"
+        log.error(
+            "internal error service=%s hookInstance=%s %s at %s",
+            g.get("service_id", "-"),
+            _printable(g.get("hook_instance", "-")),
+            type(exc).__name__,
+            _safe_trace(exc),
+        )
+    g.error_message = message
+    response = _json(operation_outcome(status, code, message), status)
+    response.headers.update(headers)
+    return response
+
+
+def _printable(value: str) -> str:
+    return "".join(c for c in value[:64] if c.isprintable())
+
+
+def _log_request(response: Response) -> Response:
+    if request.path.startswith("/cds-services"):
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log.info(
+            "%s %s status=%d service=%s hookInstance=%s cards=%s ms=%.1f",
+            request.method,
+            request.url_rule.rule if request.url_rule else "-",
+            response.status_code,
+            g.get("service_id", "-"),
+            _printable(g.get("hook_instance", "-")),
+            g.get("card_count", "-"),
+            elapsed,
+        )
+        if response.status_code >= 400 and response.status_code != 401:
+            log.info("answered %d: %s", response.status_code, g.get("error_message", "-"))
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_error_handler(Exception, render_error)
+    app.before_request(lambda: setattr(g, "started", time.perf_counter()))
+    app.after_request(_log_request)
+

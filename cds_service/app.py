@@ -1,0 +1,50 @@
+"""create_app(settings): wires everything; the only module that knows all the parts."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_cors import CORS
+
+from . import api
+from .clinical.knowledge import default_content_dir, load_knowledge
+from .pipeline import Runtime
+from .services import ServiceRegistry
+from .settings import Settings
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+def init_cors(app: Flask, settings: Settings) -> None:
+    """Browser clients (the public sandbox) send a preflight on every CDS path: answer it."""
+    CORS(
+        app,
+        resources={r"/cds-services*": {"origins": settings.cors_origins}},
+        methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        allow_private_network=True,
+        max_age=86400,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.body_limit_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    knowledge = load_knowledge(settings.content_dir or default_content_dir())
+    store = Store(settings.database_url)
+    store.create_schema()
+    app.extensions["cds"] = Runtime(knowledge=knowledge, services=ServiceRegistry(), store=store)
+    app.extensions["cds.settings"] = settings
+    init_cors(app, settings)
+    api.init_app(app)
+    log.info(
+        "ready: content %s (reviewed %s), database %s",
+        knowledge.meta.content_version,
+        knowledge.meta.review_date,
+        store.engine.dialect.name,
+    )
+    return app

@@ -1,0 +1,102 @@
+"""Gathering the FHIR context of one hook call: prefetch first, then (when allowed) the FHIR server.
+
+The result is a :class:`ClinicalRecord` of fhir.resources models; everything after this stage works on
+typed resources and never sees HTTP or JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fhir.resources.R4B import FHIRAbstractModel
+
+from ..errors import PreconditionFailed
+from ..protocol import HookRequest
+from ..services import Prefetch, ServiceDefinition
+from .prefetch import PrefetchValue, read_value
+from .resources import parse_resource
+from .templates import render
+
+log = logging.getLogger(__name__)
+
+#: Fetches one declared key from ``request.fhirServer``: (key, spec, rendered query, request) -> value.
+Fetcher = Callable[[str, Prefetch, str, HookRequest], PrefetchValue]
+
+
+@dataclass(frozen=True)
+class ClinicalRecord:
+    """The patient's FHIR data for one call, typed, with where each part came from."""
+
+    now: datetime
+    patient: FHIRAbstractModel | None
+    resources: dict[str, list[FHIRAbstractModel]] = field(default_factory=dict)
+    #: Resources of ``context.draftOrders`` for the order hooks.
+    draft_orders: list[FHIRAbstractModel] = field(default_factory=list)
+    #: Optional prefetch keys that could not be obtained (cards are built from what is known).
+    missing: tuple[str, ...] = ()
+
+    def of_type(self, resource_type: str) -> list[FHIRAbstractModel]:
+        return self.resources.get(resource_type, [])
+
+
+def _unavailable(request: HookRequest) -> str:
+    if request.fhirServer is None:
+        return "the request names no fhirServer to fetch it from"
+    return "fetching from this fhirServer is not allowed by the service's settings"
+
+
+def gather(
+    request: HookRequest,
+    service: ServiceDefinition,
+    now: datetime,
+    fetcher: Fetcher | None = None,
+) -> ClinicalRecord:
+    """Collect every declared key; 412 naming each required key that could not be obtained."""
+    sent = request.prefetch or {}
+    values: dict[str, PrefetchValue] = {}
+    for key, spec in service.prefetch.items():
+        value = read_value(key, spec, sent.get(key), key in sent)
+        query = render(spec.template, request.context)
+        if not value.provided and query is not None:
+            if fetcher is not None and request.fhirServer is not None:
+                value = fetcher(key, spec, query, request)
+            else:
+                value = PrefetchValue(key, False, reason=f"{value.reason}; {_unavailable(request)}")
+        values[key] = value
+    ignored = sorted(set(sent) - set(service.prefetch))
+    if ignored:
+        log.info("ignored %d undeclared prefetch key(s)", len(ignored))
+
+    failed = [v for k, v in values.items() if not v.provided and service.prefetch[k].required]
+    if failed:
+        reasons = "; ".join(f"'{v.key}' ({v.reason})" for v in failed)
+        raise PreconditionFailed(f"required FHIR data could not be obtained: {reasons}")
+    missing = tuple(k for k, v in values.items() if not v.provided)
+    if missing:
+        log.warning("optional prefetch not obtained: %s", ", ".join(missing))
+
+    resources: dict[str, list[FHIRAbstractModel]] = {}
+    patient = None
+    for key, value in values.items():
+        for index, raw in enumerate(value.resources):
+            model = parse_resource(raw, f"prefetch.{key}[{index}]")
+            if service.prefetch[key].is_read and model.get_resource_type() == "Patient":
+                patient = model
+            else:
+                resources.setdefault(model.get_resource_type(), []).append(model)
+    orders = _draft_orders(request)
+    return ClinicalRecord(now, patient, resources, orders, missing)
+
+
+def _draft_orders(request: HookRequest) -> list[FHIRAbstractModel]:
+    bundle = request.context.get("draftOrders")
+    if not isinstance(bundle, dict):
+        return []
+    return [
+        parse_resource(entry["resource"], f"context.draftOrders.entry[{index}].resource")
+        for index, entry in enumerate(bundle.get("entry") or ())
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+    ]

@@ -1,0 +1,66 @@
+"""Reading what the client prefetched, checked against the service's own templates.
+
+Only keys the service declared are read (a client MUST NOT send another service's prefetch, and the
+service never trusts one it did not ask for). A key counts as *provided* only when it holds usable data:
+a missing key, ``null`` for a read, an OperationOutcome or a Bundle that reports an error are all
+"not provided", and the caller then fetches the data or answers 412.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..services import Prefetch
+
+_ERROR_SEVERITIES = {"error", "fatal"}
+
+
+@dataclass(frozen=True)
+class PrefetchValue:
+    """One declared key: its resources when provided, else why it was not."""
+
+    key: str
+    provided: bool
+    resources: tuple[dict[str, Any], ...] = ()
+    reason: str = ""
+    #: The searchset Bundle as sent, so that paging links can be followed.
+    bundle: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+def _has_error(outcome: Mapping[str, Any]) -> bool:
+    return any(i.get("severity") in _ERROR_SEVERITIES for i in outcome.get("issue") or ())
+
+
+def read_value(key: str, spec: Prefetch, value: Any, sent: bool) -> PrefetchValue:
+    """Classify the value the client sent for one declared prefetch key."""
+    where = f"prefetch.{key}"
+    if not sent:
+        return PrefetchValue(key, False, reason="not in prefetch")
+    if value is None:
+        if spec.is_read:
+            return PrefetchValue(key, False, reason="prefetch is null")
+        return PrefetchValue(key, True)  # a search with no data
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise InvalidRequest(f"{where} must be a FHIR resource, a Bundle or null")
+    kind = value["resourceType"]
+    if kind == "OperationOutcome":
+        return PrefetchValue(key, False, reason="client reported an OperationOutcome")
+    if spec.is_read:
+        if kind != spec.resource_type:
+            raise InvalidRequest(f"{where} must be a {spec.resource_type}, not a {kind}")
+        return PrefetchValue(key, True, resources=(value,))
+    if kind != "Bundle":
+        raise InvalidRequest(f"{where} must be a searchset Bundle, not a {kind}")
+    resources = []
+    for index, entry in enumerate(value.get("entry") or ()):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            raise InvalidRequest(f"{where}.entry[{index}] has no resource")
+        if resource.get("resourceType") == "OperationOutcome" and _has_error(resource):
+            return PrefetchValue(key, False, reason="client reported an error in the Bundle")
+        if resource.get("resourceType") == spec.resource_type:
+            resources.append(resource)
+    return PrefetchValue(key, True, resources=tuple(resources), bundle=value)

@@ -1,0 +1,69 @@
+"""The fixed pipeline of one hook call, visible in one function:
+
+parse -> check hook -> gather FHIR context -> findings -> reasoning -> cards.
+
+Both the HTTP endpoint and ``cds-service evaluate`` run exactly this code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from .cards import render_cards
+from .clinical.findings import extract_findings
+from .clinical.knowledge import KnowledgeBase
+from .clinical.reasoning import assess
+from .errors import InvalidRequest, describe_validation_error
+from .fhir.context import Fetcher, gather
+from .protocol import CDSResponse, FeedbackRequest, HookRequest
+from .services import ServiceDefinition, ServiceRegistry
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a hook call needs, built once at start-up."""
+
+    knowledge: KnowledgeBase
+    services: ServiceRegistry
+    store: Store
+    fetcher: Fetcher | None = None
+
+
+def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    try:
+        request = HookRequest.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_validation_error(exc)) from None
+    if request.hook != service.hook:
+        raise InvalidRequest(
+            f"hook '{request.hook}' does not match service '{service.id}', "
+            f"which answers '{service.hook}'"
+        )
+    service.hook_definition.check_context(request.context)
+    return request
+
+
+def run_hook(
+    body: Any, service: ServiceDefinition, runtime: Runtime, now: datetime | None = None
+) -> CDSResponse:
+    request = parse_hook_request(body, service)
+    record = gather(request, service, now or datetime.now(UTC), runtime.fetcher)
+    findings = extract_findings(record, runtime.knowledge)
+    assessment = assess(findings, runtime.knowledge)
+    return CDSResponse(cards=render_cards(assessment, runtime.knowledge))
+
+
+def parse_feedback(body: Any) -> FeedbackRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    try:
+        return FeedbackRequest.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_validation_error(exc)) from None

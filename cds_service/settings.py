@@ -1,0 +1,66 @@
+"""One Settings object: environment variables prefixed ``CDS_``, then an optional YAML/JSON file.
+
+Precedence, highest first: values passed in code, environment variables, the file named by
+``CDS_CONFIG_FILE``, the defaults below. The README lists every setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CDS_", extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=2, ge=1, le=64)
+    #: The URL EHRs call, e.g. https://cds.example.org; JWT ``aud`` and links are built from it.
+    public_base_url: str | None = None
+    database_url: str = "sqlite:///cds-service.sqlite3"
+    #: Origins allowed by CORS; ``*`` allows any (no credentials are used, so this is safe).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    #: Largest request body accepted, in bytes (a 2,000-Observation prefetch is about 2.5 MB).
+    body_limit_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: Folder of the knowledge base; the content shipped with the package when unset.
+    content_dir: Path | None = None
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("CDS_CONFIG_FILE")
+        if config_file:
+            if not Path(config_file).is_file():
+                raise ValueError(f"CDS_CONFIG_FILE names a file that does not exist: {config_file}")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)

@@ -1,0 +1,144 @@
+"""Durable state through SQLAlchemy: SQLite file by default, any database URL in settings.
+
+Feedback is written in one transaction per request, and each entry has a content key so a client that
+repeats an entry (the spec allows it) stores it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import ServiceUnavailable
+from .protocol import FeedbackEntry
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+feedback_table = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: SHA-256 of the entry's content: the idempotency key.
+    Column("entry_key", String(64), nullable=False, unique=True),
+    Column("service_id", String(200), nullable=False),
+    Column("card_uuid", String(200), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
+    Column("accepted_suggestions", JSON, nullable=True),
+    Column("override_system", String(500), nullable=True),
+    Column("override_code", String(200), nullable=True),
+    # The free-text userComment may name the patient: only its presence is kept.
+    Column("has_comment", Boolean, nullable=False, default=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _entry_key(service_id: str, entry: FeedbackEntry) -> str:
+    reason = entry.overrideReason.reason if entry.overrideReason else None
+    canonical = {
+        "service": service_id,
+        "card": entry.card,
+        "outcome": entry.outcome,
+        "at": entry.outcomeTimestamp.isoformat(),
+        "accepted": sorted(s.id for s in entry.acceptedSuggestions or ()),
+        "reason": [reason.system, reason.code] if reason else None,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _row(service_id: str, entry: FeedbackEntry, now: datetime) -> dict[str, Any]:
+    override = entry.overrideReason
+    reason = override.reason if override else None
+    return {
+        "entry_key": _entry_key(service_id, entry),
+        "service_id": service_id,
+        "card_uuid": entry.card,
+        "outcome": entry.outcome,
+        "outcome_timestamp": entry.outcomeTimestamp,
+        "accepted_suggestions": [s.id for s in entry.acceptedSuggestions or ()] or None,
+        "override_system": reason.system if reason else None,
+        "override_code": reason.code if reason else None,
+        "has_comment": bool(override and override.userComment),
+        "received_at": now,
+    }
+
+
+class Store:
+    def __init__(self, database_url: str) -> None:
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def record_feedback(self, service_id: str, entries: Sequence[FeedbackEntry]) -> int:
+        """Store the entries not seen before, all in one transaction; return how many were new."""
+        now = datetime.now(UTC)
+        rows = {row["entry_key"]: row for row in (_row(service_id, e, now) for e in entries)}
+        try:
+            with self.engine.begin() as conn:
+                return sum(self._insert_new(conn, row) for row in rows.values())
+        except SQLAlchemyError as exc:
+            log.error("feedback not stored: database error %s", type(exc).__name__)
+            raise ServiceUnavailable("feedback could not be stored; retry later") from None
+
+    def _insert_new(self, conn: Any, row: dict[str, Any]) -> int:
+        dialect = self.engine.dialect.name
+        if dialect in {"sqlite", "postgresql"}:
+            module = sqlite if dialect == "sqlite" else postgresql
+            statement = module.insert(feedback_table).values(row)
+            result = conn.execute(statement.on_conflict_do_nothing(index_elements=["entry_key"]))
+            return int(result.rowcount or 0)
+        exists = conn.execute(
+            select(feedback_table.c.id).where(feedback_table.c.entry_key == row["entry_key"])
+        ).first()
+        if exists:
+            return 0
+        conn.execute(insert(feedback_table).values(row))
+        return 1
+
+    def feedback_count(self) -> int:
+        with self.engine.connect() as conn:
+            return len(conn.execute(select(feedback_table.c.id)).all())
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the gunicorn workers read while one writes; the timeout waits out a writer's lock.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
