@@ -43,7 +43,7 @@ def _body() -> Any:
         shown = mimetype or "none"
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {shown}")
     try:
-        data = request.get_data(cache=False)
+        data = request.get_data()
     except RequestEntityTooLarge:
         raise _too_large() from None
     body = jsonio.decode(data)
@@ -111,7 +111,9 @@ def readyz() -> Response:
 def _safe_trace(exc: BaseException) -> str:
     # Frames only: an exception's message or arguments may hold patient data.
     frames = traceback.extract_tb(exc.__traceback__)
-    return " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames))
+    return " <- ".join(
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames)
+    )
 
 
 def render_error(exc: Exception) -> Response:
@@ -173,4 +175,3 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, render_error)
     app.before_request(lambda: setattr(g, "started", time.perf_counter()))
     app.after_request(_log_request)
-

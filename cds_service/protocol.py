@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -31,7 +30,6 @@ Summary = Annotated[str, StringConstraints(min_length=1, max_length=139)]
 Extension = dict[str, Any]
 
 
-
 def _absolute_url(value: str) -> str:
     # Checked, not rewritten: pydantic's URL types add a trailing slash, which can break deep links.
     parts = urlsplit(value)
@@ -42,7 +40,9 @@ def _absolute_url(value: str) -> str:
 
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE)
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+)
 
 
 class _Request(BaseModel):

@@ -42,7 +42,9 @@ MEDICATION_REQUESTS = Prefetch(
 MEDICATION_STATEMENTS = Prefetch(
     "MedicationStatement?patient={{context.patientId}}", False, "MedicationStatement"
 )
-PROCEDURES = Prefetch("Procedure?patient={{context.patientId}}&status=completed", False, "Procedure")
+PROCEDURES = Prefetch(
+    "Procedure?patient={{context.patientId}}&status=completed", False, "Procedure"
+)
 
 
 @dataclass(frozen=True)

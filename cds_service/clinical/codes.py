@@ -75,7 +75,11 @@ CODE_SYSTEMS: dict[str, CodeSystem] = {
     for s in (
         CodeSystem("SNOMED CT", SNOMED, re.compile(r"[1-9]\d{5,17}"), _verhoeff_ok),
         CodeSystem("ICD-10-CM", ICD10CM, re.compile(r"[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")),
-        CodeSystem("ICD-11 MMS", ICD11, re.compile(r"([0-9A-Z]{4}(\.[0-9A-Z]{1,2})?|X[A-Z]\d{2}[A-Z0-9]{2})")),
+        CodeSystem(
+            "ICD-11 MMS",
+            ICD11,
+            re.compile(r"([0-9A-Z]{4}(\.[0-9A-Z]{1,2})?|X[A-Z]\d{2}[A-Z0-9]{2})"),
+        ),
         CodeSystem("ATC", ATC, re.compile(r"[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?")),
         CodeSystem("RxNorm", RXNORM, re.compile(r"\d{1,9}")),
         CodeSystem("LOINC", LOINC, re.compile(r"\d{1,7}-\d"), _loinc_ok),

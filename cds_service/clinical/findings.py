@@ -41,12 +41,16 @@ def _codings(concept: Any) -> Iterator[tuple[str, str]]:
             yield coding.system, coding.code
 
 
-def _first_code(concept: Any) -> str | None:
-    return next((code for _, code in _codings(concept)), None)
+def _first_code(concept: Any) -> str:
+    return next((code for _, code in _codings(concept)), "")
 
 
 def _reference(resource: Any) -> str:
-    return f"{resource.get_resource_type()}/{resource.id}" if resource.id else resource.get_resource_type()
+    return (
+        f"{resource.get_resource_type()}/{resource.id}"
+        if resource.id
+        else resource.get_resource_type()
+    )
 
 
 def _coded_concepts(record: ClinicalRecord) -> Iterator[tuple[Any, Status, Iterable[Any]]]:
@@ -66,7 +70,11 @@ def _coded_concepts(record: ClinicalRecord) -> Iterator[tuple[Any, Status, Itera
 
 def extract_findings(record: ClinicalRecord, kb: KnowledgeBase) -> Findings:
     """Read the coded findings of the record that the knowledge base knows."""
-    by_code = {(code.system, code.code): concept.id for concept, code in iter_codes(kb.conditions) if code.verified}
+    by_code = {
+        (code.system, code.code): concept.id
+        for concept, code in iter_codes(kb.conditions)
+        if code.verified
+    }
     found: dict[tuple[str, Status], list[str]] = {}
     for resource, status, concepts in _coded_concepts(record):
         for codeable in concepts:

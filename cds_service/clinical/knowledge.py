@@ -164,10 +164,10 @@ def semantic_problems(kb: KnowledgeBase) -> Iterator[tuple[Location, str]]:
                 yield (*where, "system"), f"unknown code system '{code.system}'"
             elif (problem := system.problem(code.code)) is not None:
                 yield (*where, "code"), problem
-    for where, statement in _statements(kb):
+    for place, statement in _statements(kb):
         for k, cited in enumerate(statement.cites):
             if cited not in ref_ids:
-                yield (*where, "cites", k), f"cites unknown reference '{cited}'"
+                yield (*place, "cites", k), f"cites unknown reference '{cited}'"
     for name, template in kb.card_templates.items():
         for k, linked in enumerate(template.links):
             if linked not in ref_ids:

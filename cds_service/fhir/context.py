@@ -10,8 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from fhir.resources.R4B import FHIRAbstractModel
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from ..errors import PreconditionFailed
 from ..protocol import HookRequest
@@ -38,8 +39,9 @@ class ClinicalRecord:
     #: Optional prefetch keys that could not be obtained (cards are built from what is known).
     missing: tuple[str, ...] = ()
 
-    def of_type(self, resource_type: str) -> list[FHIRAbstractModel]:
-        return self.resources.get(resource_type, [])
+    def of_type(self, resource_type: str) -> list[Any]:
+        """The resources of one type (typed ``Any``: fhir.resources models are dynamic to mypy)."""
+        return list(self.resources.get(resource_type, []))
 
 
 def _unavailable(request: HookRequest) -> str:

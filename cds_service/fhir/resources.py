@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir.resources.R4B import FHIRAbstractModel, get_fhir_model_class
+from fhir.resources.R4B import get_fhir_model_class
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from ..errors import InvalidRequest, describe_validation_error

@@ -43,12 +43,14 @@ def render(template: str, context: Mapping[str, Any]) -> str | None:
     def value(match: re.Match[str]) -> str:
         nonlocal missing
         token = match.group(1).strip()
+        found: Any
         if token in USER_TOKENS:
             kind, _, ident = str(context.get("userId", "")).partition("/")
             found = ident if kind == USER_TOKENS[token] else ""
         else:
             found = context.get(token.removeprefix("context."))
-            found = found if isinstance(found, str) else ""
+        if not isinstance(found, str):
+            found = ""
         if not found:
             missing = True
         # Ids are [A-Za-z0-9-.]{1,64} in FHIR; quoting keeps anything else from changing the query.

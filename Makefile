@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test check lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.stamp-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.stamp-run
+
+run: $(VENV)/.stamp-run
+	CDS_LOG_LEVEL=$${CDS_LOG_LEVEL:-INFO} $(BIN)/cds-service serve
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff format --check cds_service tests
+	$(BIN)/ruff check cds_service tests
+	$(BIN)/mypy
+
+format: $(VENV)/.stamp-test
+	$(BIN)/ruff format cds_service tests
+	$(BIN)/ruff check --fix cds_service tests
+
+test: lint
+	$(BIN)/cds-service check-content cards
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache *.sqlite3*
