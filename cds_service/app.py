@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     knowledge = load_knowledge(settings.content_dir or default_content_dir())
     store = Store(settings.database_url)
-    store.create_schema()
+    store.ensure_schema()
     app.extensions["cds"] = Runtime(knowledge=knowledge, services=ServiceRegistry(), store=store)
     app.extensions["cds.settings"] = settings
     init_cors(app, settings)

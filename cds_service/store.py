@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
     insert,
     select,
     text,
@@ -93,9 +94,21 @@ class Store:
         self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._schema_ready = False
 
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+    def ensure_schema(self) -> bool:
+        """Create the tables if needed; False (logged) when the database cannot be reached.
+
+        The service starts without its database (hook calls do not need it) and creates the schema
+        on first use once the database is back, so no restart is needed.
+        """
+        if not self._schema_ready:
+            try:
+                metadata.create_all(self.engine)
+                self._schema_ready = True
+            except SQLAlchemyError as exc:
+                log.error("database unreachable: %s", type(exc).__name__)
+        return self._schema_ready
 
     def ping(self) -> bool:
         try:
@@ -109,6 +122,8 @@ class Store:
         """Store the entries not seen before, all in one transaction; return how many were new."""
         now = datetime.now(UTC)
         rows = {row["entry_key"]: row for row in (_row(service_id, e, now) for e in entries)}
+        if not self.ensure_schema():
+            raise ServiceUnavailable("feedback could not be stored; retry later")
         try:
             with self.engine.begin() as conn:
                 return sum(self._insert_new(conn, row) for row in rows.values())
@@ -133,7 +148,7 @@ class Store:
 
     def feedback_count(self) -> int:
         with self.engine.connect() as conn:
-            return len(conn.execute(select(feedback_table.c.id)).all())
+            return int(conn.execute(select(func.count()).select_from(feedback_table)).scalar_one())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -41,8 +41,9 @@ def _codings(concept: Any) -> Iterator[tuple[str, str]]:
             yield coding.system, coding.code
 
 
-def _first_code(concept: Any) -> str:
-    return next((code for _, code in _codings(concept)), "")
+def _status_code(concept: Any) -> str:
+    """A status code (clinical or verification); some EHRs leave out the fixed HL7 system."""
+    return next((c.code for c in getattr(concept, "coding", None) or () if c.code), "")
 
 
 def _reference(resource: Any) -> str:
@@ -56,10 +57,10 @@ def _reference(resource: Any) -> str:
 def _coded_concepts(record: ClinicalRecord) -> Iterator[tuple[Any, Status, Iterable[Any]]]:
     """Each resource with its status and the CodeableConcepts that may name a skin condition."""
     for condition in record.of_type("Condition"):
-        if _first_code(condition.verificationStatus) in _NOT_PRESENT:
+        if _status_code(condition.verificationStatus) in _NOT_PRESENT:
             continue
         status: Status = (
-            "historical" if _first_code(condition.clinicalStatus) in _INACTIVE else "present"
+            "historical" if _status_code(condition.clinicalStatus) in _INACTIVE else "present"
         )
         yield condition, status, [condition.code]
     for observation in record.of_type("Observation"):

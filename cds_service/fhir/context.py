@@ -14,7 +14,7 @@ from typing import Any
 
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
-from ..errors import PreconditionFailed
+from ..errors import InvalidRequest, PreconditionFailed
 from ..protocol import HookRequest
 from ..services import Prefetch, ServiceDefinition
 from .prefetch import PrefetchValue, read_value
@@ -94,11 +94,20 @@ def gather(
 
 
 def _draft_orders(request: HookRequest) -> list[FHIRAbstractModel]:
+    """The draft orders that are valid R4; the others are skipped and logged.
+
+    Prefetched record data is parsed strictly (a resource we cannot read might hold a red flag, so
+    the caller gets a 400). Draft orders are read leniently: the CDS Hooks Library's own R4 examples
+    carry STU3-shaped dosages, and an order we cannot read only costs that order's cautions.
+    """
     bundle = request.context.get("draftOrders")
-    if not isinstance(bundle, dict):
-        return []
-    return [
-        parse_resource(entry["resource"], f"context.draftOrders.entry[{index}].resource")
-        for index, entry in enumerate(bundle.get("entry") or ())
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
-    ]
+    orders = []
+    for index, entry in enumerate(bundle.get("entry") or () if isinstance(bundle, dict) else ()):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        try:
+            orders.append(parse_resource(resource, f"context.draftOrders.entry[{index}].resource"))
+        except InvalidRequest as exc:
+            log.warning("draft order skipped: %s", exc.message)
+    return orders

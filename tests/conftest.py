@@ -1,0 +1,96 @@
+"""Layered fixtures: settings -> app -> client. Every response the client sees is checked against
+openapi.yaml, so the contract cannot drift from what the service really answers."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from openapi_schema_validator import OAS31Validator
+
+from cds_service.app import create_app
+from cds_service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+OPENAPI_PATH = ROOT / "openapi.yaml"
+
+_openapi = OpenAPI.from_file_path(str(OPENAPI_PATH))
+_components = yaml.safe_load(OPENAPI_PATH.read_text())["components"]["schemas"]
+
+
+def operation_outcome_problems(body: Any) -> list[str]:
+    validator = OAS31Validator(_components["OperationOutcome"])
+    return [e.message for e in validator.iter_errors(body)]
+
+
+class ContractClient(FlaskClient):
+    """A test client that fails the test when a response breaks openapi.yaml."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        # A twin of the request for the validator: the one sent has its body consumed by the app.
+        builder_kwargs = {
+            k: v for k, v in kwargs.items() if k not in {"buffered", "follow_redirects"}
+        }
+        twin = self._request_from_builder_args(args, builder_kwargs)
+        response = super().open(*args, **kwargs)
+        try:
+            _openapi.validate_response(
+                WerkzeugOpenAPIRequest(twin), WerkzeugOpenAPIResponse(response)
+            )
+        except (OperationNotFound, PathNotFound):
+            # Methods and paths the contract does not offer (405, 404) still answer its error shape.
+            assert response.status_code in {404, 405}, response.status_code
+            assert not operation_outcome_problems(response.get_json())
+        return response
+
+
+def load_fixture(relative: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / relative).read_text())
+    return data
+
+
+def with_prefetch(request: dict[str, Any], **prefetch: Any) -> dict[str, Any]:
+    """The request as an EHR honouring this service's templates would send it."""
+    request = copy.deepcopy(request)
+    request.setdefault("prefetch", {}).update(prefetch)
+    return request
+
+
+def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+    }
+    if resources:
+        bundle["entry"] = [{"resource": r} for r in resources]
+    return bundle
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    app.test_client_class = ContractClient
+    yield app
+    app.extensions["cds"].store.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service.app import create_app
+from cds_service.settings import Settings
+
+SANDBOX = "https://sandbox.cds-hooks.org"
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/cds-services", "GET"),
+        ("/cds-services/milia-patient-view", "POST"),
+        ("/cds-services/milia-order-sign/feedback", "POST"),
+    ],
+)
+def test_preflight_is_answered_on_every_cds_path(
+    client: FlaskClient, path: str, method: str
+) -> None:
+    response = client.options(
+        path,
+        headers={
+            "Origin": SANDBOX,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", SANDBOX}
+    allowed_methods = {
+        m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")
+    }
+    assert {"GET", "POST", "OPTIONS"} <= allowed_methods
+    allowed_headers = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "authorization" in allowed_headers and "content-type" in allowed_headers
+
+
+def test_private_network_preflight_is_allowed(client: FlaskClient) -> None:
+    response = client.options(
+        "/cds-services",
+        headers={
+            "Origin": SANDBOX,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert response.headers["Access-Control-Allow-Private-Network"] == "true"
+
+
+def test_actual_post_carries_cors_headers(client: FlaskClient) -> None:
+    response = client.post("/cds-services/x", json={}, headers={"Origin": SANDBOX})
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", SANDBOX}
+
+
+def test_only_configured_origins_are_allowed(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", cors_origins=["https://ehr.example.org"]
+    )
+    client = create_app(settings).test_client()
+    ok = client.get("/cds-services", headers={"Origin": "https://ehr.example.org"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
+    other = client.get("/cds-services", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_healthz_and_readyz(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "alive"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.get_json()
+    assert body["status"] == "ready"
+    assert body["database"] == "ok"
+    assert body["knowledgeBase"]["contentVersion"]
+    assert body["knowledgeBase"]["reviewDate"]

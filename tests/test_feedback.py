@@ -1,0 +1,88 @@
+"""Feedback is validated, stored durably and idempotently, and a down database is a 503."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from cds_service.app import create_app
+from cds_service.settings import Settings
+from cds_service.store import Store
+from tests.conftest import ContractClient
+
+FEEDBACK = "/cds-services/milia-patient-view/feedback"
+
+ACCEPTED = {
+    "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+    "outcome": "accepted",
+    "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
+    "outcomeTimestamp": "2020-12-11T00:00:00Z",
+}
+OVERRIDDEN = {
+    "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+    "outcome": "overridden",
+    # As the sandbox sends it: a reason coding without display.
+    "overrideReason": {"reason": {"code": "already-evaluated", "system": "https://example.org/r"}},
+    "outcomeTimestamp": "2020-12-11T00:01:00Z",
+}
+
+
+def post(client: FlaskClient, *entries: dict[str, Any]) -> Any:
+    return client.post(FEEDBACK, json={"feedback": list(entries)})
+
+
+def test_feedback_is_acknowledged_and_stored(client: FlaskClient, settings: Settings) -> None:
+    response = post(client, ACCEPTED, OVERRIDDEN)
+    assert response.status_code == 200
+    assert response.get_json() == {"received": 2, "stored": 2, "duplicates": 0}
+    assert Store(settings.database_url).feedback_count() == 2
+
+
+def test_repeats_are_stored_once(client: FlaskClient, settings: Settings) -> None:
+    post(client, ACCEPTED)
+    response = post(client, ACCEPTED, ACCEPTED, OVERRIDDEN)
+    assert response.get_json() == {"received": 3, "stored": 1, "duplicates": 2}
+    assert Store(settings.database_url).feedback_count() == 2
+
+
+def test_feedback_survives_a_restart(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'durable.sqlite3'}")
+    post(create_app(settings).test_client(), ACCEPTED)
+    again = create_app(settings).test_client()
+    assert post(again, ACCEPTED).get_json() == {"received": 1, "stored": 0, "duplicates": 1}
+
+
+def test_user_comments_are_not_kept(client: FlaskClient, settings: Settings) -> None:
+    entry = {**OVERRIDDEN, "overrideReason": {"userComment": "Jane Doe prefers to wait"}}
+    assert post(client, entry).status_code == 200
+    dump = b"".join(Path(settings.database_url.removeprefix("sqlite:///")).read_bytes().split())
+    assert b"Jane Doe" not in dump
+
+
+def test_invalid_feedback_is_400_naming_the_entry(client: FlaskClient) -> None:
+    response = post(client, {**ACCEPTED, "acceptedSuggestions": None})
+    assert response.status_code == 400
+    assert "feedback.0" in response.get_json()["issue"][0]["diagnostics"]
+    response = post(client, {**OVERRIDDEN, "outcomeTimestamp": "12/11/2020"})
+    assert "feedback.0.outcomeTimestamp" in response.get_json()["issue"][0]["diagnostics"]
+    response = client.post(FEEDBACK, json={"feedback": []})
+    assert response.status_code == 400
+
+
+def test_database_down_is_503_and_readyz_says_so(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}")
+    app = create_app(settings)  # starts without its database: hook calls do not need it
+    app.test_client_class = ContractClient
+    client = app.test_client()
+    response = post(client, ACCEPTED)
+    assert response.status_code == 503
+    assert "retry" in response.get_json()["issue"][0]["diagnostics"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["database"] == "unreachable"
+    # Back up: works without a restart.
+    (tmp_path / "missing-dir").mkdir()
+    assert post(client, ACCEPTED).status_code == 200
+    assert client.get("/readyz").status_code == 200

@@ -1,0 +1,187 @@
+"""Hook calls end to end through HTTP: the spec's examples and the thin milia slice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import load_fixture, searchset, with_prefetch
+
+PATIENT = {"resourceType": "Patient", "id": "1288992", "gender": "male", "birthDate": "1925-12-23"}
+PV = "/cds-services/milia-patient-view"
+
+
+def condition(code: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": extra.pop("id", "c1"),
+        "subject": {"reference": "Patient/1288992"},
+        "code": {"coding": [code]},
+        **extra,
+    }
+
+
+MILIA_SNOMED = {"system": "http://snomed.info/sct", "code": "254679001", "display": "Milia"}
+MILIA_ICD10 = {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "L72.0"}
+ASTHMA = {"system": "http://snomed.info/sct", "code": "195967001", "display": "Asthma"}
+
+
+def patient_view(*conditions: dict[str, Any], observations: tuple[Any, ...] = ()) -> dict[str, Any]:
+    return with_prefetch(
+        load_fixture("spec-examples/patient-view.json"),
+        patient=PATIENT,
+        conditions=searchset(*conditions),
+        skinObservations=searchset(*observations),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixture", "service"),
+    [
+        ("spec-examples/patient-view.json", "milia-patient-view"),
+        ("spec-examples/order-select.json", "milia-order-select"),
+        ("spec-examples/order-sign.json", "milia-order-sign"),
+    ],
+)
+def test_spec_examples_with_this_services_prefetch_get_a_conformant_empty_answer(
+    client: FlaskClient, fixture: str, service: str
+) -> None:
+    request = with_prefetch(load_fixture(fixture), patient=PATIENT, conditions=searchset())
+    if service == "milia-patient-view":
+        request["prefetch"]["skinObservations"] = searchset()
+    response = client.post(f"/cds-services/{service}", json=request)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"cards": []}
+
+
+def test_spec_example_verbatim_is_412_naming_each_missing_key(client: FlaskClient) -> None:
+    response = client.post(PV, json=load_fixture("spec-examples/patient-view.json"))
+    assert response.status_code == 412
+    message = response.get_json()["issue"][0]["diagnostics"]
+    for key in ("'patient'", "'conditions'", "'skinObservations'"):
+        assert key in message
+    assert "fhirServer is not allowed" in message
+    # Optional keys never make a call fail.
+    assert "medicationRequests" not in message
+
+
+def test_coded_milia_condition_gives_one_info_card_from_the_knowledge_base(
+    client: FlaskClient,
+) -> None:
+    response = client.post(PV, json=patient_view(condition(MILIA_SNOMED)))
+    assert response.status_code == 200
+    cards = response.get_json()["cards"]
+    assert len(cards) == 1
+    card = cards[0]
+    assert card["indicator"] == "info"
+    assert len(card["summary"]) < 140
+    assert "milia" in card["summary"].lower()
+    assert card["source"]["topic"]["code"] == "254679001"
+    assert "Condition/c1" in card["detail"]  # why this card
+    assert "Content version" in card["detail"]
+    assert "https://doi.org/10.1016/j.jaad.2008.07.034" in {link["url"] for link in card["links"]}
+    assert card["uuid"]
+
+
+def test_icd10cm_l72_0_also_counts(client: FlaskClient) -> None:
+    cards = client.post(PV, json=patient_view(condition(MILIA_ICD10))).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["info"]
+
+
+def test_milia_as_an_exam_observation_value(client: FlaskClient) -> None:
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8709-8"}]},
+        "valueCodeableConcept": {"coding": [MILIA_SNOMED]},
+    }
+    cards = client.post(PV, json=patient_view(observations=(observation,))).get_json()["cards"]
+    assert len(cards) == 1
+    assert "Observation/o1" in cards[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"verificationStatus": {"coding": [{"code": "refuted"}]}},
+        {"verificationStatus": {"coding": [{"code": "entered-in-error"}]}},
+        {"clinicalStatus": {"coding": [{"code": "resolved"}]}},
+    ],
+)
+def test_refuted_or_resolved_milia_stays_silent(client: FlaskClient, extra: dict[str, Any]) -> None:
+    response = client.post(PV, json=patient_view(condition(MILIA_SNOMED, **extra)))
+    assert response.get_json() == {"cards": []}
+
+
+def test_patient_without_skin_findings_gets_no_card(client: FlaskClient) -> None:
+    response = client.post(PV, json=patient_view(condition(ASTHMA)))
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+
+
+def test_null_search_prefetch_means_no_data(client: FlaskClient) -> None:
+    request = patient_view()
+    request["prefetch"]["conditions"] = None
+    request["prefetch"]["skinObservations"] = None
+    assert client.post(PV, json=request).get_json() == {"cards": []}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "prefetch is null"),
+        (
+            {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "forbidden"}],
+            },
+            "OperationOutcome",
+        ),
+    ],
+)
+def test_unusable_patient_prefetch_is_not_provided(
+    client: FlaskClient, value: Any, reason: str
+) -> None:
+    request = patient_view()
+    request["prefetch"]["patient"] = value
+    response = client.post(PV, json=request)
+    assert response.status_code == 412
+    assert reason in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_bundle_reporting_an_error_is_not_provided(client: FlaskClient) -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "fatal", "code": "timeout"}],
+    }
+    request = patient_view()
+    request["prefetch"]["conditions"] = searchset(outcome)
+    response = client.post(PV, json=request)
+    assert response.status_code == 412
+    assert "'conditions'" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_undeclared_prefetch_keys_are_never_trusted(client: FlaskClient) -> None:
+    request = patient_view()
+    request["prefetch"]["somebodyElses"] = searchset(condition(MILIA_SNOMED))
+    assert client.post(PV, json=request).get_json() == {"cards": []}
+
+
+def test_unknown_request_fields_and_extensions_are_tolerated(client: FlaskClient) -> None:
+    request = patient_view(condition(MILIA_SNOMED))
+    request["extension"] = {"org.example.trace": {"id": 7}}
+    request["someFutureField"] = True
+    request["context"]["org.example.extra"] = "x"
+    response = client.post(PV, json=request)
+    assert response.status_code == 200
+    assert len(response.get_json()["cards"]) == 1
+
+
+def test_optional_fields_are_omitted_never_null_or_empty(client: FlaskClient) -> None:
+    body = client.post(PV, json=patient_view(condition(MILIA_SNOMED))).get_data(as_text=True)
+    assert "null" not in body
+    assert '""' not in body
+    assert "[]" not in body
