@@ -8,7 +8,11 @@ from flask import Flask
 from flask_cors import CORS
 
 from . import api
+from .cards import CardRenderer
+from .clinical.findings import RecordReader
 from .clinical.knowledge import default_content_dir, load_knowledge
+from .clinical.text import text_reader
+from .clinical.vocabulary import Vocabulary
 from .pipeline import Runtime
 from .services import ServiceRegistry
 from .settings import Settings
@@ -35,9 +39,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.body_limit_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     knowledge = load_knowledge(settings.content_dir or default_content_dir())
+    vocabulary = Vocabulary(knowledge)
     store = Store(settings.database_url)
     store.ensure_schema()
-    app.extensions["cds"] = Runtime(knowledge=knowledge, services=ServiceRegistry(), store=store)
+    app.extensions["cds"] = Runtime(
+        knowledge=knowledge,
+        services=ServiceRegistry(),
+        store=store,
+        reader=RecordReader(vocabulary, text_reader(frozenset(vocabulary.phrases()))),
+        renderer=CardRenderer(knowledge, settings.base_url),
+    )
     app.extensions["cds.settings"] = settings
     init_cors(app, settings)
     api.init_app(app)

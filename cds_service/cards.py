@@ -1,65 +1,215 @@
 """Cards: an Assessment rendered as CDS Hooks cards from the knowledge base's templates.
 
+Which cards: a red flag always wins (one ``warning`` card and no benign card beside it); otherwise a
+look-alike to rule out, then the milia card that fits (neonatal, secondary, or likely milia); order
+cautions for the order hooks. At most a few cards, most urgent first.
+
 Every statement in a card's detail carries numbered citations to the references listed beneath it,
-and the footer gives the content version and review date so a clinician can see what the advice rests
-on. Cards know nothing of FHIR JSON or the database.
+and the footer gives the content version and review date. Cards know nothing of FHIR or the database.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from .clinical.knowledge import CardTemplate, KnowledgeBase
-from .clinical.reasoning import Assessment
-from .protocol import Card, Coding, Link, Source
+from .clinical.knowledge import PLACEHOLDERS, KnowledgeBase, Statement
+from .clinical.reasoning import Assessment, Hit
+from .protocol import Card, Coding, Link, OverrideReason, Source
 
-
-def _detail(template: CardTemplate, kb: KnowledgeBase, evidence: tuple[str, ...]) -> str:
-    numbers: dict[str, int] = {}
-    lines = []
-    for statement in template.detail:
-        marks = "".join(f"[{numbers.setdefault(ref, len(numbers) + 1)}]" for ref in statement.cites)
-        lines.append(f"- {statement.text} {marks}")
-    if evidence:
-        lines.append("")
-        lines.append(f"**Why this card:** based on {', '.join(evidence)}.")
-    lines.append("")
-    lines.append("**References**")
-    lines.append("")
-    for ref_id, number in numbers.items():
-        ref = kb.reference(ref_id)
-        lines.append(f"{number}. {ref.citation} <{ref.link}>")
-    lines.append("")
-    meta = kb.meta
-    lines.append(
-        f"_Content version {meta.content_version}, reviewed {meta.review_date.isoformat()} "
-        f"({meta.status}). Decision support, not a diagnosis: examine the patient._"
-    )
-    return "\n".join(lines)
+#: How many statements of a long list (what not to do, prevention) a card shows.
+_SHORT_LIST = 3
 
 
-def _source(kb: KnowledgeBase) -> Source:
-    src = kb.meta.source
-    topic = Coding(system=src.topic.system, code=src.topic.code, display=src.topic.display)
-    return Source(label=src.label, url=src.url, topic=topic)
+def choose_kinds(assessment: Assessment) -> list[str]:
+    """The card kinds for an assessment, most urgent first."""
+    if assessment.escalate:
+        return ["red-flags"]  # safety over reassurance: nothing benign beside a red flag
+    kinds = []
+    if assessment.mimics:
+        kinds.append("mimic-to-rule-out")
+    if assessment.milia:
+        if "neonatal-milia" in assessment.variants:
+            kinds.append("neonatal-milia")
+        elif assessment.triggers:
+            kinds.append("secondary-milia")
+        else:
+            kinds.append("likely-milia")
+    if assessment.cautions:
+        kinds.append("order-caution")
+    return kinds
 
 
-def render_card(kind: str, assessment: Assessment, kb: KnowledgeBase) -> Card:
-    template = kb.card_templates[kind]
-    evidence = (assessment.evidence or {}).get(kind, ())
-    links = [
-        Link(label=kb.reference(ref_id).short, url=kb.reference(ref_id).link, type="absolute")
-        for ref_id in template.links
-    ]
-    return Card(
-        uuid=str(uuid.uuid4()),
-        summary=template.summary,
-        detail=_detail(template, kb, evidence),
-        indicator=template.indicator,
-        source=_source(kb),
-        links=links or None,
-    )
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,;") + "…"
 
 
-def render_cards(assessment: Assessment, kb: KnowledgeBase) -> list[Card]:
-    return [render_card(kind, assessment, kb) for kind in assessment.card_kinds]
+def _join(names: Sequence[str], limit: int, last: str = " and ") -> str:
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + last + names[-1]
+    return _shorten(joined, limit)
+
+
+@dataclass
+class _Detail:
+    """Markdown detail with numbered citations, built section by section."""
+
+    kb: KnowledgeBase
+    lines: list[str] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)
+
+    def marks(self, cites: Iterable[str]) -> str:
+        return "".join(f"[{self.numbers.setdefault(r, len(self.numbers) + 1)}]" for r in cites)
+
+    def statement(self, statement: Statement, values: dict[str, str], prefix: str = "") -> None:
+        text = statement.text.format_map(values)
+        self.lines.append(f"{prefix}- {text} {self.marks(statement.cites)}")
+
+    def heading(self, title: str) -> None:
+        self.lines += ["", f"**{title}**", ""]
+
+    def render(self, evidence: Sequence[str]) -> str:
+        if evidence:
+            self.lines += ["", f"**Why this card:** based on {', '.join(evidence)}."]
+        self.heading("References")
+        for ref_id, number in self.numbers.items():
+            ref = self.kb.reference(ref_id)
+            self.lines.append(f"{number}. {ref.citation}" + (f" <{ref.link}>" if ref.link else ""))
+        meta = self.kb.meta
+        self.lines += [
+            "",
+            f"_Milia guidance {meta.content_version}, reviewed {meta.review_date.isoformat()} "
+            f"({meta.status}). Decision support, not a diagnosis._",
+        ]
+        return "\n".join(self.lines).strip()
+
+
+class CardRenderer:
+    def __init__(self, kb: KnowledgeBase, base_url: str) -> None:
+        self.kb = kb
+        self.base_url = base_url
+        src = kb.meta.source
+        topic = Coding(system=src.topic.system, code=src.topic.code, display=src.topic.display)
+        self.source = Source(label=src.label, url=src.url, topic=topic)
+        reasons = kb.override_reasons
+        self.override_reasons = [
+            OverrideReason(system=reasons.system, code=r.code, display=r.display)
+            for r in reasons.reasons
+        ]
+
+    def placeholders(self, a: Assessment) -> dict[str, str]:
+        kb = self.kb
+        flags = [next(f.short for f in kb.red_flags if f.id == h.id) for h in a.red_flags]
+        if not flags:  # escalated by a look-alike that may be malignant: name what was seen
+            flags = [f for h in a.mimics if h.id in a.malignant_mimics for f in h.features]
+            flags = flags or [kb.mimic(m).name.lower() for m in a.malignant_mimics]
+        mimics = [kb.mimic(h.id).name.lower() for h in a.mimics]
+        triggers = [next(t.short for t in kb.triggers if t.id == h.id) for h in a.triggers]
+        cautions = [next(c.short for c in kb.order_cautions if c.id == h.id) for h in a.cautions]
+        variant = kb.condition(a.variants[0]).name if a.variants else "milia"
+        values = {
+            "red_flags": _join(flags, PLACEHOLDERS["red_flags"]) if flags else "",
+            "mimics": _join(mimics, PLACEHOLDERS["mimics"], " or ") if mimics else "",
+            "trigger": _join(triggers, PLACEHOLDERS["trigger"]) if triggers else "",
+            "caution": _join(cautions, PLACEHOLDERS["caution"], "; ") if cautions else "",
+            "variant": _shorten(variant, PLACEHOLDERS["variant"]),
+            "duration": "",
+        }
+        return values
+
+    def _sections(self, kind: str, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
+        kb = self.kb
+        if kind == "red-flags":
+            detail.heading("Red flags in the record")
+            for hit in a.red_flags:
+                flag = next(f for f in kb.red_flags if f.id == hit.id)
+                found = f" ({hit.detail})" if hit.detail else ""
+                detail.lines.append(f"- **{flag.name}**{found}")
+                for s in flag.escalation:
+                    detail.statement(s, values, "   ")
+        if kind in {"red-flags", "mimic-to-rule-out"} and a.mimics:
+            detail.heading("Look-alikes to rule out")
+            for hit in a.mimics:
+                mimic = kb.mimic(hit.id)
+                features = f" (recorded: {', '.join(hit.features)})" if hit.features else ""
+                detail.lines.append(f"- **{mimic.name}**{features}")
+                for s in (*mimic.differs, *mimic.action):
+                    detail.statement(s, values, "   ")
+        if kind == "secondary-milia":
+            detail.heading("Possible cause in the record")
+            for hit in a.triggers:
+                trigger = next(t for t in kb.triggers if t.id == hit.id)
+                found = f" ({hit.detail})" if hit.detail else ""
+                detail.lines.append(f"- **{trigger.name}**{found}")
+                for s in trigger.advice:
+                    detail.statement(s, values, "   ")
+        if kind == "neonatal-milia":
+            detail.heading("For the parents")
+            for s in kb.management.neonatal:
+                detail.statement(s, values)
+        if kind == "order-caution":
+            for hit in a.cautions:
+                caution = next(c for c in kb.order_cautions if c.id == hit.id)
+                detail.heading(caution.name)
+                for s in caution.statements:
+                    detail.statement(s, values)
+
+    def _management(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
+        kb = self.kb
+        variant = next((kb.condition(v) for v in a.variants if kb.condition(v).management), None)
+        base = next(c for c in kb.conditions if c.kind == "milia")
+        steps = (variant or base).management or [s.id for s in kb.management.ladder]
+        # The card stays short: each step's lead statement and its cautions; the whole guidance
+        # is on the handout page the card links to.
+        detail.heading("Management, step by step")
+        for number, step_id in enumerate(steps, start=1):
+            step = kb.step(step_id)
+            detail.lines.append(f"{number}. **{step.name}**")
+            for s in (step.statements[0], *step.cautions):
+                detail.statement(s, values, "   ")
+        detail.heading("What not to do")
+        for s in kb.management.avoid[:_SHORT_LIST]:
+            detail.statement(s, values)
+        detail.heading("Prevention")
+        for s in kb.management.prevention[:_SHORT_LIST]:
+            detail.statement(s, values)
+
+    def render(self, kind: str, a: Assessment) -> Card:
+        template = self.kb.card_templates[kind]
+        values = self.placeholders(a)
+        detail = _Detail(self.kb)
+        for statement in template.detail:
+            detail.statement(statement, values)
+        self._sections(kind, a, detail, values)
+        if template.with_management:
+            self._management(a, detail, values)
+        links = [
+            Link(label=ref.short, url=ref.link, type="absolute")
+            for ref in (self.kb.reference(r) for r in template.links)
+            if ref.link
+        ]
+        return Card(
+            uuid=str(uuid.uuid4()),
+            summary=template.summary.format_map(values),
+            detail=detail.render(_evidence(kind, a)),
+            indicator=template.indicator,
+            source=self.source,
+            overrideReasons=self.override_reasons,
+            links=links or None,
+        )
+
+    def render_all(self, assessment: Assessment) -> list[Card]:
+        return [self.render(kind, assessment) for kind in choose_kinds(assessment)]
+
+
+def _evidence(kind: str, a: Assessment) -> list[str]:
+    hits: list[Hit] = []
+    if a.milia and kind not in {"order-caution"}:
+        hits.append(a.milia)
+    hits += {
+        "red-flags": [*a.red_flags, *a.mimics],
+        "mimic-to-rule-out": list(a.mimics),
+        "secondary-milia": list(a.triggers),
+        "order-caution": list(a.cautions),
+    }.get(kind, [])
+    return list(dict.fromkeys(ref for hit in hits for ref in hit.evidence))

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .cards import render_cards
-from .clinical.findings import extract_findings
+from .cards import CardRenderer
+from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import assess
 from .errors import InvalidRequest, describe_validation_error
@@ -31,6 +31,8 @@ class Runtime:
     knowledge: KnowledgeBase
     services: ServiceRegistry
     store: Store
+    reader: RecordReader
+    renderer: CardRenderer
     fetcher: Fetcher | None = None
 
 
@@ -55,9 +57,9 @@ def run_hook(
 ) -> CDSResponse:
     request = parse_hook_request(body, service)
     record = gather(request, service, now or datetime.now(UTC), runtime.fetcher)
-    findings = extract_findings(record, runtime.knowledge)
+    findings = runtime.reader.read(record)
     assessment = assess(findings, runtime.knowledge)
-    return CDSResponse(cards=render_cards(assessment, runtime.knowledge))
+    return CDSResponse(cards=runtime.renderer.render_all(assessment))
 
 
 def parse_feedback(body: Any) -> FeedbackRequest:

@@ -94,3 +94,12 @@ def app(settings: Settings) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests import test_guidance_coverage as coverage
+
+    if coverage.FOUND:
+        terminalreporter.section("guidance coverage: where each point lives in cards/")
+        for section, point, location in coverage.FOUND:
+            terminalreporter.write_line(f"{section:22} {point[:60]:60} {location}")

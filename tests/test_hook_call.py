@@ -80,7 +80,8 @@ def test_coded_milia_condition_gives_one_info_card_from_the_knowledge_base(
     assert "milia" in card["summary"].lower()
     assert card["source"]["topic"]["code"] == "254679001"
     assert "Condition/c1" in card["detail"]  # why this card
-    assert "Content version" in card["detail"]
+    version = client.get("/readyz").get_json()["knowledgeBase"]["contentVersion"]
+    assert f"Milia guidance {version}, reviewed" in card["detail"]  # provenance
     assert "https://doi.org/10.1016/j.jaad.2008.07.034" in {link["url"] for link in card["links"]}
     assert card["uuid"]
 

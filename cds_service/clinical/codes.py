@@ -78,7 +78,7 @@ CODE_SYSTEMS: dict[str, CodeSystem] = {
         CodeSystem(
             "ICD-11 MMS",
             ICD11,
-            re.compile(r"([0-9A-Z]{4}(\.[0-9A-Z]{1,2})?|X[A-Z]\d{2}[A-Z0-9]{2})"),
+            re.compile(r"([0-9A-Z]{4}(\.[0-9A-Z]{1,2})?|X[A-Z0-9]{5})"),
         ),
         CodeSystem("ATC", ATC, re.compile(r"[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?")),
         CodeSystem("RxNorm", RXNORM, re.compile(r"\d{1,9}")),

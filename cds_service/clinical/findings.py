@@ -1,44 +1,122 @@
-"""Findings: typed clinical facts read from the FHIR record, each pointing back to its resources."""
+"""Findings: typed clinical facts read from the FHIR record, each pointing back to its resources.
+
+What is read, and from where:
+
+- *mentions* of knowledge-base items (milia, variants, mimics and their features, red flags, triggers,
+  order cautions), from codes (Condition, Observation code/value/interpretation/components,
+  Procedure, medicines) and from free text (notes, ``valueString``, code text, narrative) through the
+  clinical NLP reader; each with its status: present, historical or uncertain;
+- lesion *measurements* in millimetres (``valueQuantity`` in mm or cm, components, or "3 mm" in text)
+  with their site and time, so that growth between two measurements is a finding;
+- *medicines* (MedicationRequest, MedicationStatement, and draft orders) with route, site and how many
+  days they have been (or are meant to be) used;
+- the patient's *age* at the time of the hook and sex; the *count* of lesions; when milia began.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from ..fhir.context import ClinicalRecord
-from .knowledge import KnowledgeBase, iter_codes
+from .text import MentionStatus, TextReader, plain_text
+from .vocabulary import Vocabulary
 
-Status = Literal["present", "historical"]
+Via = Literal["code", "text"]
 
-#: verificationStatus codes that mean the condition is not the patient's.
 _NOT_PRESENT = {"refuted", "entered-in-error"}
+_UNCERTAIN = {"unconfirmed", "provisional", "differential"}
 _INACTIVE = {"inactive", "remission", "resolved"}
-_VOID_OBSERVATION = {"entered-in-error", "cancelled"}
+_VOID = {"entered-in-error", "cancelled", "not-done"}
+_STOPPED = {"completed", "stopped"}
+_LENGTH_UNITS = {
+    "mm": 1.0,
+    "millimeter": 1.0,
+    "millimetre": 1.0,
+    "cm": 10.0,
+    "centimeter": 10.0,
+    "centimetre": 10.0,
+}
+_SIZE_IN_TEXT = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b", re.I
+)
+_COUNT_IN_TEXT = re.compile(
+    r"\b(?:x\s?(\d{1,3})|(\d{1,3})\s+(?:milia|milium|lesions?|papules?|cysts?|bumps?))\b", re.I
+)
+_MANY = {
+    "numerous": 20,
+    "dozens": 24,
+    "hundreds": 100,
+    "innumerable": 100,
+    "crops": 20,
+    "multiple": 3,
+    "several": 3,
+}
+_MANY_IN_TEXT = re.compile(r"\b(" + "|".join(_MANY) + r")\b", re.I)
+#: Observations whose length value is a lesion's size, not a height or a circumference.
+_LESION_WORDS = re.compile(r"lesion|papule|cyst|nodule|milia|milium|diameter|size", re.I)
+#: Plausible lesion sizes only: anything larger is not a milia-like lesion measurement.
+_MAX_LESION_MM = 100.0
 
 
 @dataclass(frozen=True)
-class ConceptFinding:
-    """The record mentions a concept of the knowledge base (milia, a variant, a mimic)."""
+class Mention:
+    label: str
+    status: MentionStatus
+    source: str
+    via: Via
+    #: The words or code display that matched, for the card's explanation.
+    text: str = ""
 
-    concept_id: str
-    status: Status
-    #: Relative references of the resources it came from, e.g. ``Condition/123``.
-    sources: tuple[str, ...]
+
+@dataclass(frozen=True)
+class Measurement:
+    site: str
+    size_mm: float
+    when: datetime | None
+    source: str
+
+
+@dataclass(frozen=True)
+class MedicineUse:
+    #: Labels of the vocabulary the medicine matched (triggers, order cautions).
+    labels: tuple[str, ...]
+    name: str
+    #: Route, dose form and instructions, lower case, for the content's route and site words.
+    route_text: str
+    site_text: str
+    days: int | None
+    source: str
+    status: MentionStatus
+    draft: bool
 
 
 @dataclass(frozen=True)
 class Findings:
-    concepts: tuple[ConceptFinding, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    medicines: tuple[MedicineUse, ...] = ()
+    age_days: int | None = None
+    sex: str | None = None
+    lesion_count: int | None = None
+    #: Earliest record of milia (onset, recorded date or observation time).
+    milia_since: datetime | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def present(self, concept_id: str) -> list[ConceptFinding]:
-        return [f for f in self.concepts if f.concept_id == concept_id and f.status == "present"]
+    def with_label(self, wanted: str) -> list[Mention]:
+        return [m for m in self.mentions if m.label == wanted]
 
 
-def _codings(concept: Any) -> Iterator[tuple[str, str]]:
+# ---------------------------------------------------------------------------------- small readers
+
+
+def _codings(concept: Any) -> Iterator[tuple[str, str, str]]:
     for coding in getattr(concept, "coding", None) or ():
         if coding.system and coding.code:
-            yield coding.system, coding.code
+            yield coding.system, coding.code, coding.display or coding.code
 
 
 def _status_code(concept: Any) -> str:
@@ -47,44 +125,347 @@ def _status_code(concept: Any) -> str:
 
 
 def _reference(resource: Any) -> str:
-    return (
-        f"{resource.get_resource_type()}/{resource.id}"
-        if resource.id
-        else resource.get_resource_type()
-    )
+    kind = resource.get_resource_type()
+    return f"{kind}/{resource.id}" if resource.id else kind
 
 
-def _coded_concepts(record: ClinicalRecord) -> Iterator[tuple[Any, Status, Iterable[Any]]]:
-    """Each resource with its status and the CodeableConcepts that may name a skin condition."""
-    for condition in record.of_type("Condition"):
-        if _status_code(condition.verificationStatus) in _NOT_PRESENT:
-            continue
-        status: Status = (
-            "historical" if _status_code(condition.clinicalStatus) in _INACTIVE else "present"
+def _concept_text(concept: Any) -> str:
+    if concept is None:
+        return ""
+    parts = [concept.text or ""] + [c.display or "" for c in concept.coding or ()]
+    return " ".join(p for p in parts if p)
+
+
+def _notes(resource: Any) -> list[str]:
+    texts = [n.text for n in getattr(resource, "note", None) or () if n.text]
+    narrative = getattr(resource, "text", None)
+    if narrative is not None and getattr(narrative, "div", None):
+        texts.append(plain_text(narrative.div))
+    return texts
+
+
+def _instant(value: Any) -> datetime | None:
+    """A FHIR date/dateTime as an aware datetime (dates at midnight UTC)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None
+
+
+def _to_mm(value: float, unit: str) -> float | None:
+    factor = _LENGTH_UNITS.get(unit.lower().strip("[]"))
+    return value * factor if factor is not None else None
+
+
+def _site(resource: Any) -> str:
+    sites = getattr(resource, "bodySite", None)
+    site: Any = sites[0] if isinstance(sites, list) and sites else sites
+    if not site:
+        return "unspecified"
+    coded = next(_codings(site), None)
+    return f"{coded[0]}|{coded[1]}" if coded else (site.text or "unspecified").lower()
+
+
+# ---------------------------------------------------------------------------------------- reader
+
+
+class RecordReader:
+    """Reads a :class:`ClinicalRecord` into :class:`Findings`; built once per worker."""
+
+    def __init__(self, vocabulary: Vocabulary, text_reader: TextReader) -> None:
+        self.vocabulary = vocabulary
+        self.text = text_reader
+
+    # -- mentions
+
+    def _coded(
+        self, concepts: Iterable[Any], status: MentionStatus, source: str
+    ) -> Iterator[Mention]:
+        for concept in concepts:
+            for system, code, display in _codings(concept):
+                for found in self.vocabulary.labels_for_code(system, code):
+                    yield Mention(found, status, source, "code", display.lower())
+
+    def _written(
+        self, texts: Iterable[str], status: MentionStatus, source: str
+    ) -> Iterator[Mention]:
+        for text in texts:
+            for mention in self.text.read(text):
+                # A historical resource keeps its status; the note's own status can only weaken it.
+                found = mention.status if status == "present" else status
+                for item in mention.labels:
+                    yield Mention(item, found, source, "text", mention.text)
+
+    def _condition(self, condition: Any) -> Iterator[Mention]:
+        verification = _status_code(condition.verificationStatus)
+        if verification in _NOT_PRESENT:
+            return
+        status: MentionStatus = "present"
+        if _status_code(condition.clinicalStatus) in _INACTIVE:
+            status = "historical"
+        elif verification in _UNCERTAIN:
+            status = "uncertain"
+        source = _reference(condition)
+        yield from self._coded([condition.code, *(condition.bodySite or ())], status, source)
+        code_text = condition.code.text if condition.code else None
+        yield from self._written([t for t in [code_text, *_notes(condition)] if t], status, source)
+
+    def _observation(self, observation: Any) -> Iterator[Mention]:
+        if observation.status in _VOID:
+            return
+        source = _reference(observation)
+        components = observation.component or ()
+        concepts = [
+            observation.code,
+            observation.valueCodeableConcept,
+            *(observation.interpretation or ()),
+            *(c.code for c in components),
+            *(c.valueCodeableConcept for c in components),
+        ]
+        yield from self._coded([c for c in concepts if c is not None], "present", source)
+        texts = [
+            observation.valueString,
+            observation.code.text if observation.code else None,
+            observation.valueCodeableConcept.text if observation.valueCodeableConcept else None,
+            *(c.valueString for c in components),
+            *_notes(observation),
+        ]
+        yield from self._written([t for t in texts if t], "present", source)
+
+    def _procedure(self, procedure: Any) -> Iterator[Mention]:
+        if procedure.status in _VOID:
+            return
+        status: MentionStatus = "historical" if procedure.status == "completed" else "present"
+        source = _reference(procedure)
+        yield from self._coded([procedure.code], status, source)
+        texts = [procedure.code.text if procedure.code else None, *_notes(procedure)]
+        yield from self._written([t for t in texts if t], status, source)
+
+    # -- medicines
+
+    def _medicine(self, resource: Any, now: datetime, draft: bool) -> MedicineUse | None:
+        if resource.status in _VOID:
+            return None
+        status: MentionStatus = "historical" if resource.status in _STOPPED else "present"
+        concept = getattr(resource, "medicationCodeableConcept", None)
+        source = _reference(resource)
+        labels = [m.label for m in self._coded([concept], status, source)] if concept else []
+        name = _concept_text(concept)
+        labels += [item for m in self.text.read(name) for item in m.labels] if name else []
+        dosages = (
+            getattr(resource, "dosageInstruction", None) or getattr(resource, "dosage", None) or ()
         )
-        yield condition, status, [condition.code]
-    for observation in record.of_type("Observation"):
-        if observation.status in _VOID_OBSERVATION:
+        route_parts = [name]
+        site_parts = []
+        for dosage in dosages:
+            route_parts += [
+                _concept_text(dosage.route),
+                dosage.text or "",
+                _concept_text(dosage.method),
+            ]
+            site_parts += [
+                _concept_text(dosage.site),
+                dosage.text or "",
+                dosage.patientInstruction or "",
+            ]
+            site_parts += [_concept_text(a) for a in dosage.additionalInstruction or ()]
+        site_parts += _notes(resource)
+        return MedicineUse(
+            labels=tuple(dict.fromkeys(labels)),
+            name=name or "medicine",
+            route_text=" ".join(route_parts).lower(),
+            site_text=" ".join(site_parts).lower(),
+            days=_days_of_use(resource, dosages, now, draft),
+            source=source,
+            status=status,
+            draft=draft,
+        )
+
+    # -- the whole record
+
+    def read(self, record: ClinicalRecord) -> Findings:
+        now = record.now
+        mentions: list[Mention] = []
+        for condition in record.of_type("Condition"):
+            mentions += self._condition(condition)
+        for observation in record.of_type("Observation"):
+            mentions += self._observation(observation)
+        for procedure in record.of_type("Procedure"):
+            mentions += self._procedure(procedure)
+        medicines = [
+            self._medicine(r, now, draft=False)
+            for kind in ("MedicationRequest", "MedicationStatement")
+            for r in record.of_type(kind)
+        ]
+        medicines += [
+            self._medicine(r, now, draft=True)
+            for r in record.draft_orders
+            if r.get_resource_type() in {"MedicationRequest", "MedicationStatement"}
+        ]
+        meds = tuple(m for m in medicines if m is not None)
+        patient = record.patient
+        birth = getattr(patient, "birthDate", None) if patient is not None else None
+        milia_sources = {
+            m.source for m in mentions if m.label.startswith(("condition:", "variant:"))
+        }
+        return Findings(
+            mentions=tuple(dict.fromkeys(mentions)),
+            measurements=tuple(_measurements(record, self.text, milia_sources)),
+            medicines=meds,
+            age_days=(now.date() - birth).days if isinstance(birth, date) else None,
+            sex=getattr(patient, "gender", None) if patient is not None else None,
+            lesion_count=_lesion_count(record, milia_sources),
+            milia_since=_earliest(record, milia_sources),
+            now=now,
+        )
+
+
+# ------------------------------------------------------------------------------- measured facts
+
+
+def _lesion_resources(record: ClinicalRecord) -> Iterator[Any]:
+    for resource in (*record.of_type("Observation"), *record.of_type("Condition")):
+        if getattr(resource, "status", None) in _VOID:
             continue
-        yield observation, "present", [observation.code, observation.valueCodeableConcept]
+        yield resource
 
 
-def extract_findings(record: ClinicalRecord, kb: KnowledgeBase) -> Findings:
-    """Read the coded findings of the record that the knowledge base knows."""
-    by_code = {
-        (code.system, code.code): concept.id
-        for concept, code in iter_codes(kb.conditions)
-        if code.verified
-    }
-    found: dict[tuple[str, Status], list[str]] = {}
-    for resource, status, concepts in _coded_concepts(record):
-        for codeable in concepts:
-            for key in _codings(codeable):
-                concept_id = by_code.get(key)
-                if concept_id is not None:
-                    refs = found.setdefault((concept_id, status), [])
-                    if _reference(resource) not in refs:
-                        refs.append(_reference(resource))
-    return Findings(
-        tuple(ConceptFinding(cid, status, tuple(refs)) for (cid, status), refs in found.items())
-    )
+def _measurements(
+    record: ClinicalRecord, text: TextReader, milia_sources: set[str]
+) -> Iterator[Measurement]:
+    for resource in _lesion_resources(record):
+        source = _reference(resource)
+        site = _site(resource)
+        when = _instant(getattr(resource, "effectiveDateTime", None)) or _instant(
+            getattr(resource, "recordedDate", None)
+        )
+        period = getattr(resource, "effectivePeriod", None)
+        if when is None and period is not None:
+            when = _instant(period.start)
+        about_lesion = source in milia_sources or bool(
+            _LESION_WORDS.search(_concept_text(getattr(resource, "code", None)))
+        )
+        quantities = []
+        value = getattr(resource, "valueQuantity", None)
+        if value is not None and about_lesion:
+            quantities.append(value)
+        for component in getattr(resource, "component", None) or ():
+            if component.valueQuantity is not None and (
+                about_lesion or _LESION_WORDS.search(_concept_text(component.code))
+            ):
+                quantities.append(component.valueQuantity)
+        sizes = [
+            _to_mm(float(q.value), q.code or q.unit or "")
+            for q in quantities
+            if q.value is not None and (q.code or q.unit)
+        ]
+        if about_lesion:
+            for written in _texts_of(resource):
+                sizes += [_to_mm(float(n), unit) for n, unit in _SIZE_IN_TEXT.findall(written)]
+        for size in sizes:
+            if size is not None and 0 < size <= _MAX_LESION_MM:
+                yield Measurement(site, size, when, source)
+
+
+def _texts_of(resource: Any) -> list[str]:
+    code = getattr(resource, "code", None)
+    texts = [getattr(resource, "valueString", None), code.text if code else None, *_notes(resource)]
+    return [t for t in texts if t]
+
+
+def _lesion_count(record: ClinicalRecord, milia_sources: set[str]) -> int | None:
+    counts = []
+    for resource in _lesion_resources(record):
+        if _reference(resource) not in milia_sources:
+            continue
+        for written in _texts_of(resource):
+            counts += [int(a or b) for a, b in _COUNT_IN_TEXT.findall(written)]
+            counts += [_MANY[w.lower()] for w in _MANY_IN_TEXT.findall(written)]
+        value = getattr(resource, "valueInteger", None)
+        if isinstance(value, int):
+            counts.append(value)
+    return max(counts) if counts else None
+
+
+def _earliest(record: ClinicalRecord, milia_sources: set[str]) -> datetime | None:
+    times = []
+    for resource in _lesion_resources(record):
+        if _reference(resource) not in milia_sources:
+            continue
+        onset_period = getattr(resource, "onsetPeriod", None)
+        candidates = [
+            getattr(resource, "onsetDateTime", None),
+            onset_period.start if onset_period is not None else None,
+            getattr(resource, "recordedDate", None),
+            getattr(resource, "effectiveDateTime", None),
+        ]
+        times += [t for t in (_instant(c) for c in candidates) if t is not None]
+    return min(times) if times else None
+
+
+def _days_per(unit: str) -> float:
+    """Days in one UCUM time unit (d, wk, mo, a) or its spelled-out name."""
+    unit = unit.lower()
+    if unit.startswith(("w", "wk")):
+        return 7
+    if unit.startswith("mo"):
+        return 30.4
+    if unit in {"a", "y", "yr", "year", "years"}:
+        return 365.25
+    return 1
+
+
+def _days_between(start: Any, end: Any) -> int | None:
+    first, last = _instant(start), _instant(end)
+    if first is None or last is None:
+        return None
+    return max(0, (last - first).days)
+
+
+def _days_of_use(resource: Any, dosages: Iterable[Any], now: datetime, draft: bool) -> int | None:
+    """How long the medicine has been used (record) or is meant to be used (draft order)."""
+    estimates: list[int] = []
+    ongoing = getattr(resource, "status", None) in {"active", "on-hold", "intended", "draft"}
+    for dosage in dosages:
+        repeat = dosage.timing.repeat if dosage.timing and dosage.timing.repeat else None
+        if repeat is None:
+            continue
+        if repeat.boundsPeriod is not None:
+            end = repeat.boundsPeriod.end or (None if draft else now)
+            days = _days_between(repeat.boundsPeriod.start, end)
+            if days is not None:
+                estimates.append(days)
+        if repeat.boundsDuration is not None and repeat.boundsDuration.value is not None:
+            unit = (repeat.boundsDuration.code or repeat.boundsDuration.unit or "d").lower()
+            scale = {
+                "d": 1,
+                "day": 1,
+                "days": 1,
+                "wk": 7,
+                "week": 7,
+                "weeks": 7,
+                "mo": 30,
+                "month": 30,
+                "months": 30,
+                "a": 365,
+            }
+            estimates.append(int(float(repeat.boundsDuration.value) * scale.get(unit, 1)))
+    dispense = getattr(resource, "dispenseRequest", None)
+    if dispense is not None and dispense.expectedSupplyDuration is not None:
+        supply = dispense.expectedSupplyDuration
+        if supply.value is not None:
+            repeats = (dispense.numberOfRepeatsAllowed or 0) + 1
+            unit = (supply.code or supply.unit or "d").lower()
+            estimates.append(int(float(supply.value) * _days_per(unit) * repeats))
+    period = getattr(resource, "effectivePeriod", None)
+    if period is not None:
+        days = _days_between(period.start, period.end or now)
+        if days is not None:
+            estimates.append(days)
+    authored = getattr(resource, "authoredOn", None)
+    if authored is not None and ongoing and not draft:
+        days = _days_between(authored, now)
+        if days is not None:
+            estimates.append(days)
+    return max(estimates) if estimates else None

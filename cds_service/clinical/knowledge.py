@@ -3,24 +3,45 @@
 Content is data reviewed like code. Every file is validated when the service starts and by
 ``cds-service check-content``; each problem is reported as ``file:line: message`` so a reviewer can fix
 it without reading Python. The service refuses to start on invalid content.
+
+The schema, file by file (each file holds one top-level key of :class:`KnowledgeBase`):
+
+- ``meta.yaml``: content version, review date and status, the cards' source label and topic.
+- ``references.yaml``: every citation, with its verification status and link.
+- ``conditions.yaml``: milia and its variants, with codes, synonyms and the criteria of each variant.
+- ``mimics.yaml``: look-alikes, with the features that tell each apart and what to do.
+- ``red-flags.yaml``: findings that call for a clinician, how each is recognised, its escalation.
+- ``triggers.yaml``: causes of secondary milia (drugs, procedures, diseases, exposures).
+- ``management.yaml``: the treatment ladder, what not to do, prevention, when to see a clinician.
+- ``order-cautions.yaml``: cautions for orders (order-select, order-sign).
+- ``override-reasons.yaml``: the reasons a clinician may give for dismissing a card.
+- ``templates.yaml``: card kinds: indicator, summary and detail with placeholders.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote_plus
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import ContentError
-from .codes import CODE_SYSTEMS
 from .yamlfile import Location, YamlDocument, YamlError, load
 
-#: The files of the knowledge base; each contributes the top-level keys of :class:`KnowledgeBase`.
-CONTENT_FILES = ("meta.yaml", "references.yaml", "conditions.yaml", "templates.yaml")
+CONTENT_FILES = (
+    "meta.yaml",
+    "references.yaml",
+    "conditions.yaml",
+    "mimics.yaml",
+    "red-flags.yaml",
+    "triggers.yaml",
+    "management.yaml",
+    "order-cautions.yaml",
+    "override-reasons.yaml",
+    "templates.yaml",
+)
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Text = Annotated[str, Field(min_length=1)]
@@ -31,29 +52,78 @@ def _code_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+CodeText = Annotated[Text, BeforeValidator(_code_as_text)]
+
+
 class _Content(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# ------------------------------------------------------------------------------ building blocks
+
+
 class Code(_Content):
     system: Text
-    code: Annotated[Text, BeforeValidator(_code_as_text)]
+    code: CodeText
     display: Text
-    #: True only when code and meaning were confirmed in a named public source (clinical.md's V).
+    #: True only when code and meaning were confirmed in a named public source. Only verified codes
+    #: are matched; unverified ones are listed so a reviewer sees them.
     verified: bool
+    #: ``prefix`` matches a class and everything below it (ATC D07AC matches D07AC01).
+    match: Literal["exact", "prefix"] = "exact"
     note: str | None = None
 
+    def matches(self, system: str, code: str) -> bool:
+        if not self.verified or system != self.system:
+            return False
+        return code.startswith(self.code) if self.match == "prefix" else code == self.code
 
-class Topic(_Content):
-    system: Text
-    code: Annotated[Text, BeforeValidator(_code_as_text)]
-    display: Text
+
+class Statement(_Content):
+    """One clinical sentence and the references it rests on."""
+
+    text: Text
+    cites: Annotated[list[Id], Field(min_length=1)]
 
 
-class Source(_Content):
-    label: Text
-    url: Text | None = None
-    topic: Topic
+class Recognition(_Content):
+    """How something is recognised in the record. Any one listed route is enough.
+
+    ``text`` phrases are matched in free text by the clinical NLP pipeline, which drops negated,
+    hypothetical, historical and family-history mentions.
+    """
+
+    codes: list[Code] = Field(default_factory=list)
+    text: list[Text] = Field(default_factory=list)
+    #: A lesion measured larger than this many millimetres.
+    size_mm_over: float | None = Field(default=None, gt=0)
+    #: Two measurements of the same lesion or site at least this many millimetres apart, growing.
+    growth_mm_at_least: float | None = Field(default=None, gt=0)
+    #: The lesion or condition has been present for more than this many days.
+    duration_days_over: int | None = Field(default=None, gt=0)
+    #: Applies only to patients at least this old (years) / younger than this (days).
+    age_years_at_least: int | None = Field(default=None, ge=0)
+    age_days_under: int | None = Field(default=None, gt=0)
+    #: At least this many lesions recorded.
+    count_at_least: int | None = Field(default=None, gt=1)
+    #: Historical mentions count too ("history of BCC", a resolved Condition, a past procedure).
+    include_history: bool = False
+    #: An uncertain mention of a look-alike ("rule out BCC", "milia vs syringoma") counts.
+    uncertain_mention: bool = False
+
+
+class Concept(_Content):
+    """Something the service recognises by codes and words: milia, a variant, a mimic."""
+
+    id: Id
+    name: Text
+    codes: list[Code] = Field(default_factory=list)
+    #: Words and phrases (synonyms, misspellings) for free-text matching, lower case.
+    synonyms: list[Text] = Field(default_factory=list)
+    about: list[Statement] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------- content
 
 
 class Meta(_Content):
@@ -62,6 +132,18 @@ class Meta(_Content):
     reviewed_by: Text
     status: Literal["draft", "reviewed", "approved"]
     source: Source
+
+
+class Topic(_Content):
+    system: Text
+    code: CodeText
+    display: Text
+
+
+class Source(_Content):
+    label: Text
+    url: Text | None = None
+    topic: Topic
 
 
 class Reference(_Content):
@@ -74,33 +156,137 @@ class Reference(_Content):
     url: str | None = None
     #: Terms for a PubMed search link, used when there is no verified DOI or URL.
     search: str | None = None
+    #: Which guidance point(s) this reference comes from: "guidance" or "clinical".
+    origin: Literal["guidance", "clinical"]
     note: str | None = None
 
     @property
-    def link(self) -> str:
+    def link(self) -> str | None:
+        """A verified DOI, else the URL seen, else a PubMed search; never an unconfirmed PMID."""
         if self.doi and self.verification == "verified":
             return f"https://doi.org/{self.doi}"
         if self.url:
             return self.url
-        terms = (self.search or self.citation).replace(" ", "+")
-        return f"https://pubmed.ncbi.nlm.nih.gov/?term={terms}"
+        if self.search:
+            return "https://pubmed.ncbi.nlm.nih.gov/?term=" + quote_plus(self.search)
+        return None
 
 
-class Statement(_Content):
-    """One clinical sentence and the references it rests on."""
+class VariantCriteria(_Content):
+    """When a milia finding is this variant. All listed conditions must hold."""
 
-    text: Text
-    cites: Annotated[list[Id], Field(min_length=1)]
+    age_days_under: int | None = Field(default=None, gt=0)
+    #: The variant needs a trigger of secondary milia in the record.
+    needs_trigger: bool = False
+    #: Words in the record that name or describe the variant (any one).
+    text: list[Text] = Field(default_factory=list)
+    count_at_least: int | None = Field(default=None, gt=1)
+    #: Codes in the record (e.g. an associated syndrome) that point to the variant (any one).
+    codes: list[Code] = Field(default_factory=list)
 
 
-class Concept(_Content):
-    """A condition the service recognises: milia, a variant, a mimic."""
+class Condition(Concept):
+    kind: Literal["milia", "variant"]
+    criteria: VariantCriteria | None = None
+    #: Management steps (ids in management.yaml) that suit this variant, in order.
+    management: list[Id] = Field(default_factory=list)
+
+
+class Feature(_Content):
+    """A feature found in the record that points to a mimic rather than milia."""
 
     id: Id
+    label: Text
+    recognise: Recognition
+
+
+class Mimic(Concept):
+    features: Annotated[list[Feature], Field(min_length=1)]
+    #: How the mimic differs from milia (for the card's explanation).
+    differs: Annotated[list[Statement], Field(min_length=1)]
+    action: Annotated[list[Statement], Field(min_length=1)]
+    #: True for mimics that may be malignant: any of their features is a red flag.
+    malignant_potential: bool = False
+
+
+class RedFlag(_Content):
+    id: Id
     name: Text
-    codes: list[Code] = Field(default_factory=list)
-    synonyms: list[Text] = Field(default_factory=list)
-    about: list[Statement] = Field(default_factory=list)
+    #: The name used in a card summary.
+    short: Annotated[str, Field(min_length=1, max_length=40)]
+    recognise: Recognition
+    #: Mimics this flag points to (ids in mimics.yaml).
+    points_to: list[Id] = Field(default_factory=list)
+    escalation: Annotated[list[Statement], Field(min_length=1)]
+    #: From the guidance article ("guidance") or the clinical reference ("clinical").
+    origin: Literal["guidance", "clinical"]
+
+
+class Trigger(_Content):
+    id: Id
+    name: Text
+    #: The name used in a card summary.
+    short: Annotated[str, Field(min_length=1, max_length=40)]
+    kind: Literal["drug", "procedure", "disease", "exposure", "product"]
+    recognise: Recognition
+    #: For drugs: only use for longer than this counts (e.g. long-term topical steroids).
+    min_use_days: int | None = Field(default=None, gt=0)
+    #: For drugs: the routes that count (free text or EDQM display, lower case); any when empty.
+    routes: list[Text] = Field(default_factory=list)
+    advice: Annotated[list[Statement], Field(min_length=1)]
+
+
+class ManagementStep(_Content):
+    id: Id
+    name: Text
+    statements: Annotated[list[Statement], Field(min_length=1)]
+    cautions: list[Statement] = Field(default_factory=list)
+
+
+class Management(_Content):
+    ladder: Annotated[list[ManagementStep], Field(min_length=1)]
+    avoid: Annotated[list[Statement], Field(min_length=1)]
+    prevention: Annotated[list[Statement], Field(min_length=1)]
+    see_clinician: Annotated[list[Statement], Field(min_length=1)]
+    neonatal: Annotated[list[Statement], Field(min_length=1)]
+
+
+class OrderCaution(_Content):
+    id: Id
+    name: Text
+    short: Annotated[str, Field(min_length=1, max_length=40)]
+    #: The ordered drug (codes or words in the order).
+    drug: Recognition
+    #: Words in the order's dosage, site or note that make the caution apply; any when empty.
+    site_text: list[Text] = Field(default_factory=list)
+    #: Only orders meant for longer than this (days) count; any duration when unset.
+    min_duration_days: int | None = Field(default=None, gt=0)
+    #: Show the caution only when the patient's record concerns milia (keeps unrelated orders quiet).
+    requires_milia: bool = True
+    statements: Annotated[list[Statement], Field(min_length=1)]
+
+
+class OverrideReason(_Content):
+    code: Id
+    display: Text
+    #: How long a card overridden for this reason stays quiet for the patient.
+    snooze_days: int = Field(ge=0)
+
+
+class OverrideReasons(_Content):
+    system: Text
+    reasons: Annotated[list[OverrideReason], Field(min_length=1)]
+
+
+#: Placeholders a template may use, each with the longest text the renderer puts there.
+PLACEHOLDERS: dict[str, int] = {
+    "red_flags": 60,
+    "mimics": 40,
+    "trigger": 40,
+    "variant": 40,
+    "caution": 40,
+    "duration": 20,
+}
 
 
 class CardTemplate(_Content):
@@ -109,79 +295,36 @@ class CardTemplate(_Content):
     detail: Annotated[list[Statement], Field(min_length=1)]
     #: References shown as the card's links, in order.
     links: list[Id] = Field(default_factory=list)
+    #: Include the management ladder, avoid list and prevention in the detail.
+    with_management: bool = False
 
 
 class KnowledgeBase(_Content):
     meta: Meta
     references: list[Reference]
-    conditions: list[Concept]
+    conditions: list[Condition]
+    mimics: list[Mimic]
+    red_flags: list[RedFlag]
+    triggers: list[Trigger]
+    management: Management
+    order_cautions: list[OrderCaution]
+    override_reasons: OverrideReasons
     card_templates: dict[Id, CardTemplate]
 
     def reference(self, ref_id: str) -> Reference:
         return next(r for r in self.references if r.id == ref_id)
 
-    def concept(self, concept_id: str) -> Concept:
-        return next(c for c in self.conditions if c.id == concept_id)
+    def condition(self, condition_id: str) -> Condition:
+        return next(c for c in self.conditions if c.id == condition_id)
+
+    def mimic(self, mimic_id: str) -> Mimic:
+        return next(m for m in self.mimics if m.id == mimic_id)
+
+    def step(self, step_id: str) -> ManagementStep:
+        return next(s for s in self.management.ladder if s.id == step_id)
 
 
 # ----------------------------------------------------------------------------------- validation
-
-
-def _where(docs: dict[str, YamlDocument], location: Location) -> str:
-    doc = docs.get(str(location[0])) if location else None
-    if doc is None:
-        return "cards"
-    return f"{doc.path}:{doc.line_of(location)}"
-
-
-def _statements(kb: KnowledgeBase) -> Iterator[tuple[Location, Statement]]:
-    for i, concept in enumerate(kb.conditions):
-        for j, statement in enumerate(concept.about):
-            yield ("conditions", i, "about", j), statement
-    for name, template in kb.card_templates.items():
-        for j, statement in enumerate(template.detail):
-            yield ("card_templates", name, "detail", j), statement
-
-
-def _template_fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def semantic_problems(kb: KnowledgeBase) -> Iterator[tuple[Location, str]]:
-    """Rules that span records: known code systems, unique ids, no dangling references."""
-    ref_ids = [r.id for r in kb.references]
-    for i, ref_id in enumerate(ref_ids):
-        if ref_ids.index(ref_id) != i:
-            yield ("references", i, "id"), f"duplicate reference id '{ref_id}'"
-    concept_ids = [c.id for c in kb.conditions]
-    for i, concept in enumerate(kb.conditions):
-        if concept_ids.index(concept.id) != i:
-            yield ("conditions", i, "id"), f"duplicate condition id '{concept.id}'"
-        for j, code in enumerate(concept.codes):
-            where = ("conditions", i, "codes", j)
-            system = CODE_SYSTEMS.get(code.system)
-            if system is None:
-                yield (*where, "system"), f"unknown code system '{code.system}'"
-            elif (problem := system.problem(code.code)) is not None:
-                yield (*where, "code"), problem
-    for place, statement in _statements(kb):
-        for k, cited in enumerate(statement.cites):
-            if cited not in ref_ids:
-                yield (*place, "cites", k), f"cites unknown reference '{cited}'"
-    for name, template in kb.card_templates.items():
-        for k, linked in enumerate(template.links):
-            if linked not in ref_ids:
-                yield ("card_templates", name, "links", k), f"links unknown reference '{linked}'"
-        if _template_fields(template.summary):
-            yield (
-                ("card_templates", name, "summary"),
-                "summary placeholders are not supported",
-            )
-        if len(template.summary) >= 140:
-            yield (
-                ("card_templates", name, "summary"),
-                f"summary is {len(template.summary)} characters; it must stay under 140",
-            )
 
 
 def _merge(docs: dict[str, YamlDocument]) -> tuple[dict[str, Any], dict[str, YamlDocument]]:
@@ -191,13 +334,32 @@ def _merge(docs: dict[str, YamlDocument]) -> tuple[dict[str, Any], dict[str, Yam
         if not isinstance(doc.data, dict):
             raise YamlError(doc.path, 1, "the file must hold a mapping of top-level keys")
         for key, value in doc.data.items():
+            if key in merged:
+                raise YamlError(doc.path, doc.line_of((str(key),)), f"'{key}' is defined twice")
             merged[key] = value
             by_key[str(key)] = doc
     return merged, by_key
 
 
+def where(by_key: dict[str, YamlDocument], location: Location) -> str:
+    """``file:line`` of a location in the merged content."""
+    doc = by_key.get(str(location[0])) if location else None
+    if doc is None:
+        return "cards"
+    return f"{doc.path}:{doc.line_of(location)}"
+
+
+def _schema_problem(by_key: dict[str, YamlDocument], error: Any) -> str:
+    location: Location = tuple(error["loc"])
+    path = ".".join(str(p) for p in location)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where(by_key, location)}: {path}: {message}"
+
+
 def validate_content(directory: Path) -> tuple[KnowledgeBase | None, list[str]]:
     """Load and check ``directory``; return the knowledge base (when valid) and every problem."""
+    from .content_rules import semantic_problems
+
     docs: dict[str, YamlDocument] = {}
     problems: list[str] = []
     for name in CONTENT_FILES:
@@ -219,15 +381,8 @@ def validate_content(directory: Path) -> tuple[KnowledgeBase | None, list[str]]:
         kb = KnowledgeBase.model_validate(merged)
     except ValidationError as exc:
         return None, [_schema_problem(by_key, error) for error in exc.errors()]
-    problems = [f"{_where(by_key, loc)}: {message}" for loc, message in semantic_problems(kb)]
+    problems = [f"{where(by_key, loc)}: {message}" for loc, message in semantic_problems(kb)]
     return (None if problems else kb), problems
-
-
-def _schema_problem(by_key: dict[str, YamlDocument], error: Any) -> str:
-    location: Location = tuple(error["loc"])
-    path = ".".join(str(p) for p in location)
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{_where(by_key, location)}: {path}: {message}"
 
 
 def load_knowledge(directory: Path) -> KnowledgeBase:
@@ -246,7 +401,4 @@ def default_content_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "cards"
 
 
-def iter_codes(concepts: Iterable[Concept]) -> Iterator[tuple[Concept, Code]]:
-    for concept in concepts:
-        for code in concept.codes:
-            yield concept, code
+Meta.model_rebuild()

@@ -1,25 +1,287 @@
-"""Reasoning: findings weighed against the knowledge base, giving an Assessment. No FHIR, no I/O."""
+"""Reasoning: findings weighed against the knowledge base, giving an Assessment. No FHIR, no I/O.
+
+The rules are the content's: each red flag, look-alike feature, trigger and variant says in ``cards/``
+how it is recognised (codes, words, sizes, growth, duration, age, count); this module only evaluates
+those descriptions the same way for every item. It knows no disease by name.
+
+Gating, so the service stays silent when nothing concerns milia: red flags, look-alikes, triggers and
+variants are weighed only when the record mentions milia (present or uncertain, not negated, not
+historical only). Order cautions need milia too unless the content says otherwise.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from .findings import Findings
-from .knowledge import KnowledgeBase
+from .findings import Findings, Measurement, MedicineUse, Mention
+from .knowledge import KnowledgeBase, Recognition
+from .vocabulary import feature_label, label
+
+_DAYS_PER_YEAR = 365.25
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An item of the knowledge base (red flag, mimic, trigger, caution) found in the record."""
+
+    id: str
+    #: Relative references of the record entries it rests on, e.g. ``Condition/123``.
+    evidence: tuple[str, ...] = ()
+    #: What was found, in a few words: "5 mm", "grew from 2 mm to 5 mm", "used for 120 days".
+    detail: str = ""
+    #: For mimics: the labels of the features found.
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """What the record is consistent with, and the card kinds that follow, most urgent first."""
+    """What the record is consistent with and what concerns it, for the cards to render."""
 
-    card_kinds: tuple[str, ...] = ()
-    #: The record entries each card kind rests on, for its "why this card" line.
-    evidence: dict[str, tuple[str, ...]] | None = None
+    #: The record is consistent with milia (coded or written), with the entries that say so.
+    milia: Hit | None = None
+    #: Variants of milia the record fits (condition ids), most specific first.
+    variants: tuple[str, ...] = ()
+    red_flags: tuple[Hit, ...] = ()
+    mimics: tuple[Hit, ...] = ()
+    #: Mimics found that may be malignant: they escalate like red flags.
+    malignant_mimics: tuple[str, ...] = ()
+    triggers: tuple[Hit, ...] = ()
+    cautions: tuple[Hit, ...] = ()
+    #: Milia is already a coded, present Condition on the record.
+    on_problem_list: bool = False
+    age_days: int | None = None
+
+    @property
+    def escalate(self) -> bool:
+        """A red flag, or a look-alike that may be malignant: no benign-only card may be shown."""
+        return bool(self.red_flags or self.malignant_mimics)
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _sources(mentions: Iterable[Mention | Measurement | MedicineUse]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.source for m in mentions))
+
+
+def _fmt(mm: float) -> str:
+    return f"{mm:g} mm"
+
+
+@dataclass(frozen=True)
+class _Match:
+    evidence: tuple[str, ...]
+    detail: str
+
+
+def _age_allows(recognition: Recognition, age_days: int | None) -> bool:
+    if recognition.age_years_at_least is not None and (
+        age_days is None or age_days < recognition.age_years_at_least * _DAYS_PER_YEAR
+    ):
+        return False
+    return recognition.age_days_under is None or (
+        age_days is not None and age_days < recognition.age_days_under
+    )
+
+
+def _growth(measurements: Sequence[Measurement], at_least: float) -> _Match | None:
+    by_site: dict[str, list[Measurement]] = {}
+    for m in measurements:
+        if m.when is not None:
+            by_site.setdefault(m.site, []).append(m)
+    for series in by_site.values():
+        series.sort(key=lambda m: m.when or _EPOCH)
+        first, last = series[0], series[-1]
+        if last.size_mm - first.size_mm >= at_least and last.when != first.when:
+            detail = f"grew from {_fmt(first.size_mm)} to {_fmt(last.size_mm)}"
+            return _Match(_sources([first, last]), detail)
+    return None
+
+
+class _Evaluator:
+    """Evaluates the content's recognition rules against one record's findings."""
+
+    def __init__(self, findings: Findings, milia: Sequence[Mention]) -> None:
+        self.f = findings
+        self.milia = milia
+
+    def mentions(self, wanted: str, include_history: bool = False) -> list[Mention]:
+        allowed = (
+            {"present", "uncertain", "historical"} if include_history else {"present", "uncertain"}
+        )
+        return [m for m in self.f.with_label(wanted) if m.status in allowed]
+
+    def recognise(self, recognition: Recognition, wanted: str) -> _Match | None:
+        """Any one route of ``recognition`` (codes/words, size, growth, duration, count)."""
+        f = self.f
+        if not _age_allows(recognition, f.age_days):
+            return None
+        found = self.mentions(wanted, recognition.include_history)
+        if found:
+            words = ", ".join(dict.fromkeys(m.text for m in found if m.text))
+            return _Match(_sources(found), f"recorded: {words}" if words else "")
+        if recognition.uncertain_mention:
+            unsure = [
+                m for m in f.mentions if m.status == "uncertain" and m.label.startswith("mimic:")
+            ]
+            if unsure:
+                return _Match(_sources(unsure), "a look-alike is being considered")
+        if recognition.size_mm_over is not None:
+            large = [m for m in f.measurements if m.size_mm > recognition.size_mm_over]
+            if large:
+                biggest = max(large, key=lambda m: m.size_mm)
+                return _Match(_sources([biggest]), _fmt(biggest.size_mm))
+        if recognition.growth_mm_at_least is not None:
+            grown = _growth(f.measurements, recognition.growth_mm_at_least)
+            if grown is not None:
+                return grown
+        if recognition.duration_days_over is not None and f.milia_since is not None:
+            days = (f.now - f.milia_since).days
+            if days > recognition.duration_days_over:
+                return _Match(
+                    _sources(self.milia), f"recorded for about {round(days / 30.4)} months"
+                )
+        if (
+            recognition.count_at_least is not None
+            and (f.lesion_count or 0) >= recognition.count_at_least
+        ):
+            return _Match(_sources(self.milia), f"{f.lesion_count} or more lesions")
+        return None
+
+
+# ------------------------------------------------------------------------------------ assess
 
 
 def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
-    milia = findings.present("milia")
+    """Weigh the findings against every item of the knowledge base."""
+    milia_ids = {c.id for c in kb.conditions}
+    milia = [
+        m
+        for m in findings.mentions
+        if m.status in {"present", "uncertain"}
+        and m.label.startswith("condition:")
+        and m.label.removeprefix("condition:") in milia_ids
+    ]
+    cautions = _cautions(findings, kb, bool(milia))
     if not milia:
-        return Assessment()
-    sources = tuple(ref for f in milia for ref in f.sources)
-    return Assessment(card_kinds=("likely-milia",), evidence={"likely-milia": sources})
+        return Assessment(cautions=cautions, age_days=findings.age_days)
+
+    ev = _Evaluator(findings, milia)
+    red_flags = []
+    for flag in kb.red_flags:
+        match = ev.recognise(flag.recognise, label("red-flag", flag.id))
+        if match is not None:
+            red_flags.append(Hit(flag.id, match.evidence, match.detail))
+
+    mimics, malignant = [], []
+    for mimic in kb.mimics:
+        named = ev.mentions(label("mimic", mimic.id))
+        features, evidence = [], list(_sources(named))
+        for feature in mimic.features:
+            match = ev.recognise(feature.recognise, feature_label(mimic.id, feature.id))
+            if match is not None:
+                features.append(feature.label)
+                evidence += match.evidence
+        if named or features:
+            mimics.append(Hit(mimic.id, tuple(dict.fromkeys(evidence)), features=tuple(features)))
+            if mimic.malignant_potential:
+                malignant.append(mimic.id)
+
+    triggers = _triggers(findings, kb, ev)
+    variants = _variants(findings, kb, ev, bool(triggers))
+    coded_present = [m for m in milia if m.via == "code" and m.status == "present"]
+    return Assessment(
+        milia=Hit("milia", _sources(milia)),
+        variants=variants,
+        red_flags=tuple(red_flags),
+        mimics=tuple(mimics),
+        malignant_mimics=tuple(malignant),
+        triggers=triggers,
+        cautions=cautions,
+        on_problem_list=any(m.source.startswith("Condition/") for m in coded_present),
+        age_days=findings.age_days,
+    )
+
+
+def _has_word(words: Iterable[str], text: str) -> bool:
+    """Any of ``words`` as whole words ("cutaneous" is not in "subcutaneous")."""
+    return any(re.search(rf"(?<![\w-]){re.escape(w.lower())}(?![\w-])", text) for w in words)
+
+
+def _drug_matches(use: MedicineUse, routes: Sequence[str], min_days: int | None) -> bool:
+    if routes and not _has_word(routes, use.route_text):
+        return False
+    return min_days is None or (use.days is not None and use.days > min_days)
+
+
+def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hit, ...]:
+    hits = []
+    for trigger in kb.triggers:
+        wanted = label("trigger", trigger.id)
+        if trigger.kind == "drug":
+            uses = [
+                u
+                for u in findings.medicines
+                if wanted in u.labels
+                and not u.draft
+                and _drug_matches(u, trigger.routes, trigger.min_use_days)
+            ]
+            if uses:
+                days = max((u.days for u in uses if u.days is not None), default=None)
+                detail = uses[0].name + (f", used for about {days} days" if days else "")
+                hits.append(Hit(trigger.id, _sources(uses), detail))
+            continue
+        # A burn or a procedure in the past is exactly what causes secondary milia.
+        recognition = trigger.recognise.model_copy(update={"include_history": True})
+        match = ev.recognise(recognition, wanted)
+        if match is not None:
+            hits.append(Hit(trigger.id, match.evidence, match.detail))
+    return tuple(hits)
+
+
+def _variants(
+    findings: Findings, kb: KnowledgeBase, ev: _Evaluator, has_trigger: bool
+) -> tuple[str, ...]:
+    found = []
+    for condition in kb.conditions:
+        if condition.kind != "variant":
+            continue
+        named = ev.mentions(label("condition", condition.id))
+        criteria = condition.criteria
+        fits = criteria is not None and all(
+            (
+                criteria.age_days_under is None
+                or (findings.age_days is not None and findings.age_days < criteria.age_days_under),
+                not criteria.needs_trigger or has_trigger,
+                not (criteria.text or criteria.codes)
+                or bool(ev.mentions(label("variant", condition.id))),
+                criteria.count_at_least is None
+                or (findings.lesion_count or 0) >= criteria.count_at_least,
+            )
+        )
+        if named or fits:
+            found.append(condition.id)
+    return tuple(found)
+
+
+def _cautions(findings: Findings, kb: KnowledgeBase, has_milia: bool) -> tuple[Hit, ...]:
+    hits = []
+    for caution in kb.order_cautions:
+        if caution.requires_milia and not has_milia:
+            continue
+        wanted = label("caution", caution.id)
+        uses = [
+            u
+            for u in findings.medicines
+            if u.draft
+            and wanted in u.labels
+            and (not caution.site_text or _has_word(caution.site_text, u.site_text))
+            and _drug_matches(u, (), caution.min_duration_days)
+        ]
+        if uses:
+            hits.append(Hit(caution.id, _sources(uses), uses[0].name))
+    return tuple(hits)

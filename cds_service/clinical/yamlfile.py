@@ -10,6 +10,8 @@ import yaml
 
 Location = tuple[str | int, ...]
 
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class YamlDocument:
@@ -49,8 +51,13 @@ def load(path: Path) -> YamlDocument:
     """Parse one YAML file; a syntax error becomes a :class:`YamlError` with its line."""
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # One parse (libyaml when present) gives both the node tree, for lines, and the data.
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -1,0 +1,162 @@
+"""Rules of the knowledge base that span records: the checks behind ``cds-service check-content``.
+
+Each rule yields ``(location, message)``; the loader turns the location into ``file:line``.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from .codes import CODE_SYSTEMS
+from .knowledge import PLACEHOLDERS, Code, KnowledgeBase, Statement, Topic
+from .yamlfile import Location
+
+#: Card kinds the engine renders; the content must define each.
+REQUIRED_CARD_KINDS = (
+    "red-flags",
+    "mimic-to-rule-out",
+    "secondary-milia",
+    "neonatal-milia",
+    "likely-milia",
+    "order-caution",
+)
+#: Longest summary a card may have: "One-sentence, <140-character" (CDS Hooks 2.0).
+SUMMARY_LIMIT = 140
+
+Problem = tuple[Location, str]
+
+
+def walk(value: Any, here: Location = ()) -> Iterator[tuple[Location, Any]]:
+    """Every model, list item and mapping value under ``value``, with its location."""
+    yield here, value
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from walk(getattr(value, name), (*here, name))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from walk(item, (*here, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, (*here, str(key)))
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _code_problems(kb: KnowledgeBase) -> Iterator[Problem]:
+    for where, node in walk(kb):
+        if isinstance(node, Code | Topic):
+            system = CODE_SYSTEMS.get(node.system)
+            if system is None:
+                yield (*where, "system"), f"unknown code system '{node.system}'"
+                continue
+            if isinstance(node, Code) and node.match == "prefix":
+                continue  # a class code (ATC D07AC) is a prefix of well-formed codes
+            problem = system.problem(node.code)
+            if problem is not None:
+                yield (*where, "code"), problem
+
+
+def _unique_ids(kb: KnowledgeBase) -> Iterator[Problem]:
+    collections: dict[str, list[Any]] = {
+        "references": kb.references,
+        "conditions": kb.conditions,
+        "mimics": kb.mimics,
+        "red_flags": kb.red_flags,
+        "triggers": kb.triggers,
+        "order_cautions": kb.order_cautions,
+    }
+    for name, items in collections.items():
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if item.id in seen:
+                yield (name, index, "id"), f"duplicate id '{item.id}' in {name}"
+            seen.add(item.id)
+    steps = [s.id for s in kb.management.ladder]
+    for index, step_id in enumerate(steps):
+        if steps.index(step_id) != index:
+            yield ("management", "ladder", index, "id"), f"duplicate step id '{step_id}'"
+    codes = [r.code for r in kb.override_reasons.reasons]
+    for index, code in enumerate(codes):
+        if codes.index(code) != index:
+            yield ("override_reasons", "reasons", index, "code"), f"duplicate reason '{code}'"
+
+
+def _dangling(kb: KnowledgeBase) -> Iterator[Problem]:
+    refs = {r.id for r in kb.references}
+    mimics = {m.id for m in kb.mimics}
+    steps = {s.id for s in kb.management.ladder}
+    for where, node in walk(kb):
+        if isinstance(node, Statement):
+            for k, cited in enumerate(node.cites):
+                if cited not in refs:
+                    yield (*where, "cites", k), f"cites unknown reference '{cited}'"
+    for i, flag in enumerate(kb.red_flags):
+        for k, target in enumerate(flag.points_to):
+            if target not in mimics:
+                yield ("red_flags", i, "points_to", k), f"points to unknown mimic '{target}'"
+    for i, condition in enumerate(kb.conditions):
+        for k, step in enumerate(condition.management):
+            if step not in steps:
+                yield ("conditions", i, "management", k), f"unknown management step '{step}'"
+    for name, template in kb.card_templates.items():
+        for k, linked in enumerate(template.links):
+            if linked not in refs:
+                yield ("card_templates", name, "links", k), f"links unknown reference '{linked}'"
+
+
+def _templates(kb: KnowledgeBase) -> Iterator[Problem]:
+    for kind in REQUIRED_CARD_KINDS:
+        if kind not in kb.card_templates:
+            yield ("card_templates",), f"card kind '{kind}' is missing"
+    for name, template in kb.card_templates.items():
+        texts: list[tuple[Location, str]] = [
+            (("card_templates", name, "summary"), template.summary)
+        ]
+        texts += [
+            (("card_templates", name, "detail", j, "text"), s.text)
+            for j, s in enumerate(template.detail)
+        ]
+        for where, text in texts:
+            try:
+                unknown = _fields(text) - set(PLACEHOLDERS)
+            except ValueError as exc:
+                yield where, f"malformed placeholder: {exc}"
+                continue
+            for field in sorted(unknown):
+                known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                yield where, f"unknown placeholder {{{field}}}; known: {known}"
+        try:
+            longest = template.summary.format_map({k: "x" * n for k, n in PLACEHOLDERS.items()})
+        except (KeyError, ValueError):
+            continue  # reported above
+        if len(longest) >= SUMMARY_LIMIT:
+            yield (
+                ("card_templates", name, "summary"),
+                f"summary can reach {len(longest)} characters with the longest placeholders; "
+                f"it must stay under {SUMMARY_LIMIT}",
+            )
+    if kb.meta.review_date > date.today():
+        yield ("meta", "review_date"), "review_date is in the future"
+
+
+def _verified_codes_to_match(kb: KnowledgeBase) -> Iterator[Problem]:
+    milia = [c for c in kb.conditions if c.kind == "milia"]
+    if len(milia) != 1:
+        yield ("conditions",), "exactly one condition must be of kind 'milia'"
+    elif not any(code.verified for code in milia[0].codes):
+        yield ("conditions", kb.conditions.index(milia[0]), "codes"), "milia needs a verified code"
+
+
+def semantic_problems(kb: KnowledgeBase) -> Iterator[Problem]:
+    yield from _unique_ids(kb)
+    yield from _code_problems(kb)
+    yield from _dangling(kb)
+    yield from _templates(kb)
+    yield from _verified_codes_to_match(kb)

@@ -1,0 +1,82 @@
+"""The knowledge base's vocabulary: every item it can recognise, with its codes and phrases.
+
+Items are labelled ``kind:id`` (``condition:milia``, ``mimic:syringoma``, ``feature:basal-cell-
+carcinoma/pearly``, ``red-flag:bleeding-or-crusting``, ``trigger:burns``, ``variant:milia-en-plaque``,
+``caution:topical-retinoid-periocular``). Findings label what they find in the record with these, and
+reasoning looks them up by the same labels: no disease name appears in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .knowledge import Code, KnowledgeBase, Recognition
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    codes: tuple[Code, ...]
+    phrases: tuple[str, ...]
+
+
+def label(kind: str, item_id: str) -> str:
+    return f"{kind}:{item_id}"
+
+
+def feature_label(mimic_id: str, feature_id: str) -> str:
+    return f"feature:{mimic_id}/{feature_id}"
+
+
+def _entry(item_label: str, recognition: Recognition) -> Entry:
+    return Entry(item_label, tuple(recognition.codes), tuple(recognition.text))
+
+
+def entries(kb: KnowledgeBase) -> Iterator[Entry]:
+    for condition in kb.conditions:
+        yield Entry(
+            label("condition", condition.id), tuple(condition.codes), tuple(condition.synonyms)
+        )
+        if condition.criteria is not None:
+            criteria = condition.criteria
+            yield Entry(label("variant", condition.id), tuple(criteria.codes), tuple(criteria.text))
+    for mimic in kb.mimics:
+        yield Entry(label("mimic", mimic.id), tuple(mimic.codes), tuple(mimic.synonyms))
+        for feature in mimic.features:
+            yield _entry(feature_label(mimic.id, feature.id), feature.recognise)
+    for flag in kb.red_flags:
+        yield _entry(label("red-flag", flag.id), flag.recognise)
+    for trigger in kb.triggers:
+        yield _entry(label("trigger", trigger.id), trigger.recognise)
+    for caution in kb.order_cautions:
+        yield _entry(label("caution", caution.id), caution.drug)
+
+
+class Vocabulary:
+    """Code look-up and text phrases for every item of the knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.entries = [e for e in entries(kb) if e.codes or e.phrases]
+        self._exact: dict[tuple[str, str], list[str]] = {}
+        self._classes: list[tuple[str, str, str]] = []
+        for entry in self.entries:
+            for code in entry.codes:
+                if not code.verified:
+                    continue  # listed for reviewers, never matched
+                if code.match == "prefix":
+                    self._classes.append((code.system, code.code, entry.label))
+                else:
+                    self._exact.setdefault((code.system, code.code), []).append(entry.label)
+
+    def labels_for_code(self, system: str, code: str) -> list[str]:
+        found = list(self._exact.get((system, code), ()))
+        found += [
+            lbl for sys, prefix, lbl in self._classes if sys == system and code.startswith(prefix)
+        ]
+        return found
+
+    def phrases(self) -> Iterator[tuple[str, str]]:
+        for entry in self.entries:
+            for phrase in entry.phrases:
+                yield phrase.lower(), entry.label

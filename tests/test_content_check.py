@@ -1,0 +1,190 @@
+"""check-content: passes on cards/, and names file and line for each kind of broken copy.
+
+Each broken copy is made from the shipped cards by one edit; the expected line is found in the edited
+text itself, so the test checks the message against the file a reviewer would open.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cds_service.app import create_app
+from cds_service.clinical.knowledge import validate_content
+from cds_service.errors import ContentError
+from cds_service.settings import Settings
+from tests.conftest import ROOT
+
+CARDS = ROOT / "cards"
+
+
+def copy_cards(tmp_path: Path) -> Path:
+    target = tmp_path / "cards"
+    shutil.copytree(CARDS, target)
+    return target
+
+
+def edit(path: Path, pattern: str, replacement: str) -> int:
+    """Replace the first match of ``pattern``; return the 1-based line where it happened."""
+    text = path.read_text()
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    assert match, f"{pattern!r} not found in {path.name}"
+    path.write_text(text[: match.start()] + replacement + text[match.end() :])
+    return text.count("\n", 0, match.start()) + 1
+
+
+def check(directory: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cds_service.cli", "check-content", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_shipped_content_is_valid() -> None:
+    kb, problems = validate_content(CARDS)
+    assert problems == []
+    assert kb is not None
+    result = check(CARDS)
+    assert result.returncode == 0, result.stdout
+    assert f"content {kb.meta.content_version}" in result.stdout
+
+
+Breakage = Callable[[Path], tuple[str, int, str]]
+
+
+def missing_reference(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "templates.yaml", r"cites: \[milia-guidance-article", "cites: [no-such-ref")
+    return "templates.yaml", line, "cites unknown reference 'no-such-ref'"
+
+
+def summary_too_long(cards: Path) -> tuple[str, int, str]:
+    summary = "Milia-like lesion with red flags ({red_flags}) " + "x" * 70
+    line = edit(
+        cards / "templates.yaml",
+        r'summary: "Milia-like lesion with red flags[^"]*"',
+        f'summary: "{summary}"',
+    )
+    length = len(summary.replace("{red_flags}", "x" * 60))
+    return (
+        "templates.yaml",
+        line,
+        f"summary can reach {length} characters with the longest placeholders; "
+        "it must stay under 140",
+    )
+
+
+def unknown_code_system(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "conditions.yaml",
+        r'system: "http://snomed\.info/sct"',
+        'system: "http://snomed.example/sct"',
+    )
+    return "conditions.yaml", line, "unknown code system 'http://snomed.example/sct'"
+
+
+def snomed_typo(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "conditions.yaml", r'code: "254679001"', 'code: "254679002"')
+    return "conditions.yaml", line, "'254679002' fails the SNOMED CT check digit"
+
+
+def dangling_mimic(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "red-flags.yaml", r"points_to: \[basal-cell-carcinoma", "points_to: [no-such-mimic"
+    )
+    return "red-flags.yaml", line, "points to unknown mimic 'no-such-mimic'"
+
+
+def dangling_step(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "conditions.yaml", r"management: \[leave-alone", "management: [no-such-step"
+    )
+    return "conditions.yaml", line, "unknown management step 'no-such-step'"
+
+
+def bad_yaml(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "mimics.yaml", r"^mimics:\n", "mimics:\n  - [unclosed\n")
+    return "mimics.yaml", line + 2, "invalid YAML"
+
+
+def wrong_indicator(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "templates.yaml", r"indicator: warning", "indicator: urgent")
+    return (
+        "templates.yaml",
+        line,
+        "card_templates.red-flags.indicator: Input should be 'info', 'warning' or 'critical'",
+    )
+
+
+def code_without_verification(cards: Path) -> tuple[str, int, str]:
+    text = (cards / "conditions.yaml").read_text()
+    match = re.search(
+        r'^( +)- system: "http://snomed\.info/sct"\n(?:\1  .*\n)*?\1  verified: true\n', text, re.M
+    )
+    assert match
+    block = match.group(0)
+    (cards / "conditions.yaml").write_text(
+        text.replace(block, re.sub(r".*verified: true\n", "", block), 1)
+    )
+    line = text.count("\n", 0, match.start()) + 1
+    return "conditions.yaml", line, "verified: Field required"
+
+
+BREAKAGES = [
+    missing_reference,
+    summary_too_long,
+    unknown_code_system,
+    snomed_typo,
+    dangling_mimic,
+    dangling_step,
+    bad_yaml,
+    wrong_indicator,
+    code_without_verification,
+]
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.__name__)
+def test_each_broken_copy_is_reported_with_file_and_line(
+    tmp_path: Path, breakage: Breakage
+) -> None:
+    cards = copy_cards(tmp_path)
+    filename, line, expected = breakage(cards)
+    result = check(cards)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    prefix = f"{cards / filename}:{line}: "
+    assert any(out.startswith(prefix) and expected in out for out in lines), result.stdout
+
+
+def test_the_service_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
+    cards = copy_cards(tmp_path)
+    _, line, expected = dangling_mimic(cards)
+    settings = Settings(database_url="sqlite://", content_dir=cards)
+    with pytest.raises(ContentError) as raised:
+        create_app(settings)
+    assert f"red-flags.yaml:{line}: {expected}" in raised.value.message
+    served = subprocess.run(
+        [sys.executable, "-m", "cds_service.cli", "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CDS_CONTENT_DIR": str(cards), "CDS_DATABASE_URL": "sqlite://"},
+    )
+    assert served.returncode == 2
+    assert "refusing to start on invalid content" in served.stderr
+    assert f"red-flags.yaml:{line}: {expected}" in served.stderr
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    cards = copy_cards(tmp_path)
+    (cards / "triggers.yaml").unlink()
+    result = check(cards)
+    assert f"{cards / 'triggers.yaml'}:1: missing content file" in result.stdout
