@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import jsonio
+from .cards import HANDOUT_PATH
 from .errors import (
     CDSError,
     PayloadTooLarge,
@@ -81,6 +82,12 @@ def feedback(service_id: str) -> Response:
     stored = rt.store.record_feedback(service.id, entries)
     ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
     return _json(to_wire(ack))
+
+
+@bp.get(HANDOUT_PATH)
+def handout() -> Response:
+    page = current_app.extensions["cds.handout"]
+    return Response(page, mimetype="text/html")
 
 
 @bp.get("/healthz")

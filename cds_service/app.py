@@ -13,6 +13,7 @@ from .clinical.findings import RecordReader
 from .clinical.knowledge import default_content_dir, load_knowledge
 from .clinical.text import text_reader
 from .clinical.vocabulary import Vocabulary
+from .handout import render_handout
 from .pipeline import Runtime
 from .services import ServiceRegistry
 from .settings import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         renderer=CardRenderer(knowledge, settings.base_url),
     )
     app.extensions["cds.settings"] = settings
+    app.extensions["cds.handout"] = render_handout(knowledge)
     init_cors(app, settings)
     api.init_app(app)
     log.info(

@@ -14,9 +14,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .clinical.knowledge import PLACEHOLDERS, KnowledgeBase, Statement
+from typing import Any
+
+from .clinical.knowledge import PLACEHOLDERS, Code, KnowledgeBase, Statement, SuggestionTemplate
 from .clinical.reasoning import Assessment, Hit
-from .protocol import Card, Coding, Link, OverrideReason, Source
+from .protocol import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
+
+HANDOUT_PATH = "/handouts/milia"
+_HL7 = "http://terminology.hl7.org/CodeSystem"
 
 #: How many statements of a long list (what not to do, prevention) a card shows.
 _SHORT_LIST = 3
@@ -174,7 +179,61 @@ class CardRenderer:
         for s in kb.management.prevention[:_SHORT_LIST]:
             detail.statement(s, values)
 
-    def render(self, kind: str, a: Assessment) -> Card:
+    def _concept(self, codes: Sequence[Code], text: str) -> dict[str, Any]:
+        coding = [
+            {"system": c.system, "code": c.code, "display": c.display} for c in codes if c.verified
+        ]
+        return {"coding": coding, "text": text} if coding else {"text": text}
+
+    def _suggestion(
+        self, offer: SuggestionTemplate, patient_id: str, evidence: Sequence[str], reason: str
+    ) -> Suggestion:
+        subject = {"reference": f"Patient/{patient_id}"}
+        milia = next(c for c in self.kb.conditions if c.kind == "milia")
+        resource: dict[str, Any]
+        if offer.kind == "service-request":
+            resource = {
+                "resourceType": "ServiceRequest",
+                "status": "draft",
+                "intent": "proposal",
+                "code": self._concept(offer.codes, offer.text),
+                "subject": subject,
+                "reasonCode": [self._concept(milia.codes, reason)],
+            }
+            reasons = [
+                {"reference": r} for r in evidence if r.startswith(("Condition/", "Observation/"))
+            ]
+            if reasons:
+                resource["reasonReference"] = reasons
+        else:
+            resource = {
+                "resourceType": "Condition",
+                "clinicalStatus": {
+                    "coding": [{"system": f"{_HL7}/condition-clinical", "code": "active"}]
+                },
+                # The record is consistent with the condition: it is proposed, not diagnosed.
+                "verificationStatus": {
+                    "coding": [{"system": f"{_HL7}/condition-ver-status", "code": "provisional"}]
+                },
+                "category": [
+                    {
+                        "coding": [
+                            {"system": f"{_HL7}/condition-category", "code": "problem-list-item"}
+                        ]
+                    }
+                ],
+                "code": self._concept(offer.codes, offer.text),
+                "subject": subject,
+            }
+        action = Action(type="create", description=offer.label, resource=resource)
+        return Suggestion(
+            label=offer.label,
+            uuid=str(uuid.uuid4()),
+            isRecommended=offer.recommended or None,
+            actions=[action],
+        )
+
+    def render(self, kind: str, a: Assessment, patient_id: str) -> Card:
         template = self.kb.card_templates[kind]
         values = self.placeholders(a)
         detail = _Detail(self.kb)
@@ -188,18 +247,31 @@ class CardRenderer:
             for ref in (self.kb.reference(r) for r in template.links)
             if ref.link
         ]
+        links.append(
+            Link(label="Patient handout: milia", url=self.base_url + HANDOUT_PATH, type="absolute")
+        )
+        summary = template.summary.format_map(values)
+        evidence = _evidence(kind, a)
+        offers = [
+            self.kb.suggestions[s]
+            for s in template.suggestions
+            if not (self.kb.suggestions[s].kind == "problem-list-entry" and a.on_problem_list)
+        ]
+        suggestions = [self._suggestion(o, patient_id, evidence, summary) for o in offers]
         return Card(
             uuid=str(uuid.uuid4()),
-            summary=template.summary.format_map(values),
-            detail=detail.render(_evidence(kind, a)),
+            summary=summary,
+            detail=detail.render(evidence),
             indicator=template.indicator,
             source=self.source,
+            suggestions=suggestions or None,
+            selectionBehavior="at-most-one" if suggestions else None,
             overrideReasons=self.override_reasons,
-            links=links or None,
+            links=links,
         )
 
-    def render_all(self, assessment: Assessment) -> list[Card]:
-        return [self.render(kind, assessment) for kind in choose_kinds(assessment)]
+    def render_all(self, assessment: Assessment, patient_id: str) -> list[Card]:
+        return [self.render(kind, assessment, patient_id) for kind in choose_kinds(assessment)]
 
 
 def _evidence(kind: str, a: Assessment) -> list[str]:

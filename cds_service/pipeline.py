@@ -59,7 +59,8 @@ def run_hook(
     record = gather(request, service, now or datetime.now(UTC), runtime.fetcher)
     findings = runtime.reader.read(record)
     assessment = assess(findings, runtime.knowledge)
-    return CDSResponse(cards=runtime.renderer.render_all(assessment))
+    cards = runtime.renderer.render_all(assessment, request.context["patientId"])
+    return CDSResponse(cards=cards)
 
 
 def parse_feedback(body: Any) -> FeedbackRequest:

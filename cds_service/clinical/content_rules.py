@@ -109,6 +109,17 @@ def _dangling(kb: KnowledgeBase) -> Iterator[Problem]:
         for k, linked in enumerate(template.links):
             if linked not in refs:
                 yield ("card_templates", name, "links", k), f"links unknown reference '{linked}'"
+        for k, offered in enumerate(template.suggestions):
+            if offered not in kb.suggestions:
+                yield ("card_templates", name, "suggestions", k), f"unknown suggestion '{offered}'"
+        recommended = [
+            s for s in template.suggestions if s in kb.suggestions and kb.suggestions[s].recommended
+        ]
+        if len(recommended) > 1:
+            yield (
+                ("card_templates", name, "suggestions"),
+                "at most one suggestion of a card may be recommended",
+            )
 
 
 def _templates(kb: KnowledgeBase) -> Iterator[Problem]:

@@ -15,7 +15,7 @@ The schema, file by file (each file holds one top-level key of :class:`Knowledge
 - ``management.yaml``: the treatment ladder, what not to do, prevention, when to see a clinician.
 - ``order-cautions.yaml``: cautions for orders (order-select, order-sign).
 - ``override-reasons.yaml``: the reasons a clinician may give for dismissing a card.
-- ``templates.yaml``: card kinds: indicator, summary and detail with placeholders.
+- ``templates.yaml``: card kinds (indicator, summary and detail with placeholders) and suggestions.
 """
 
 from __future__ import annotations
@@ -289,6 +289,20 @@ PLACEHOLDERS: dict[str, int] = {
 }
 
 
+class SuggestionTemplate(_Content):
+    """A one-click suggestion: a FHIR resource the EHR creates when the clinician accepts it."""
+
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+    #: service-request: a ServiceRequest proposal (referral, biopsy) for the patient, with the
+    #: card's findings as its reason. problem-list-entry: a provisional problem-list Condition,
+    #: offered only when the record does not already hold it coded.
+    kind: Literal["service-request", "problem-list-entry"]
+    #: Codes of the resource's CodeableConcept; only verified ones are sent.
+    codes: list[Code] = Field(default_factory=list)
+    text: Text
+    recommended: bool = False
+
+
 class CardTemplate(_Content):
     indicator: Literal["info", "warning", "critical"]
     summary: Text
@@ -297,6 +311,8 @@ class CardTemplate(_Content):
     links: list[Id] = Field(default_factory=list)
     #: Include the management ladder, avoid list and prevention in the detail.
     with_management: bool = False
+    #: One-click suggestions (ids in ``suggestions``), offered with at-most-one selection.
+    suggestions: list[Id] = Field(default_factory=list)
 
 
 class KnowledgeBase(_Content):
@@ -310,6 +326,7 @@ class KnowledgeBase(_Content):
     order_cautions: list[OrderCaution]
     override_reasons: OverrideReasons
     card_templates: dict[Id, CardTemplate]
+    suggestions: dict[Id, SuggestionTemplate] = Field(default_factory=dict)
 
     def reference(self, ref_id: str) -> Reference:
         return next(r for r in self.references if r.id == ref_id)
