@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
 from typing import Any
 
 from .clinical.knowledge import PLACEHOLDERS, Code, KnowledgeBase, Statement, SuggestionTemplate
@@ -27,8 +26,14 @@ _HL7 = "http://terminology.hl7.org/CodeSystem"
 _SHORT_LIST = 3
 
 
-def choose_kinds(assessment: Assessment) -> list[str]:
-    """The card kinds for an assessment, most urgent first."""
+def choose_kinds(assessment: Assessment, hook: str = "patient-view") -> list[str]:
+    """The card kinds for an assessment, most urgent first.
+
+    Order hooks show order cautions only: the chart's milia advice belongs to patient-view, and
+    repeating it at every order would be noise.
+    """
+    if hook != "patient-view":
+        return ["order-caution"] if assessment.cautions else []
     if assessment.escalate:
         return ["red-flags"]  # safety over reassurance: nothing benign beside a red flag
     kinds = []
@@ -41,8 +46,6 @@ def choose_kinds(assessment: Assessment) -> list[str]:
             kinds.append("secondary-milia")
         else:
             kinds.append("likely-milia")
-    if assessment.cautions:
-        kinds.append("order-caution")
     return kinds
 
 
@@ -51,8 +54,17 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _join(names: Sequence[str], limit: int, last: str = " and ") -> str:
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + last + names[-1]
-    return _shorten(joined, limit)
+    """Names as a phrase that fits ``limit``: "a, b and c", else "a and 2 more"."""
+    names = list(dict.fromkeys(names))
+    for keep in range(len(names), 0, -1):
+        shown, rest = names[:keep], len(names) - keep
+        if rest:
+            phrase = ", ".join(shown) + f" and {rest} more"
+        else:
+            phrase = shown[0] if keep == 1 else ", ".join(shown[:-1]) + last + shown[-1]
+        if len(phrase) <= limit:
+            return phrase
+    return _shorten(names[0], limit)
 
 
 @dataclass
@@ -95,7 +107,8 @@ class CardRenderer:
         self.base_url = base_url
         src = kb.meta.source
         topic = Coding(system=src.topic.system, code=src.topic.code, display=src.topic.display)
-        self.source = Source(label=src.label, url=src.url, topic=topic)
+        # Without a URL of its own, the source points to the handout, which names version and sources.
+        self.source = Source(label=src.label, url=src.url or base_url + HANDOUT_PATH, topic=topic)
         reasons = kb.override_reasons
         self.override_reasons = [
             OverrideReason(system=reasons.system, code=r.code, display=r.display)
@@ -140,7 +153,7 @@ class CardRenderer:
                 detail.lines.append(f"- **{mimic.name}**{features}")
                 for s in (*mimic.differs, *mimic.action):
                     detail.statement(s, values, "   ")
-        if kind == "secondary-milia":
+        if kind in {"secondary-milia", "red-flags"} and a.triggers:
             detail.heading("Possible cause in the record")
             for hit in a.triggers:
                 trigger = next(t for t in kb.triggers if t.id == hit.id)
@@ -158,6 +171,16 @@ class CardRenderer:
                 detail.heading(caution.name)
                 for s in caution.statements:
                     detail.statement(s, values)
+
+    def _variants(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
+        shown = [self.kb.condition(v) for v in a.variants]
+        if not shown:
+            return
+        detail.heading("The record fits")
+        for variant in shown:
+            detail.lines.append(f"- **{variant.name}**")
+            for s in variant.about[:1]:
+                detail.statement(s, values, "   ")
 
     def _management(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
         kb = self.kb
@@ -241,6 +264,7 @@ class CardRenderer:
             detail.statement(statement, values)
         self._sections(kind, a, detail, values)
         if template.with_management:
+            self._variants(a, detail, values)
             self._management(a, detail, values)
         links = [
             Link(label=ref.short, url=ref.link, type="absolute")
@@ -270,8 +294,9 @@ class CardRenderer:
             links=links,
         )
 
-    def render_all(self, assessment: Assessment, patient_id: str) -> list[Card]:
-        return [self.render(kind, assessment, patient_id) for kind in choose_kinds(assessment)]
+    def render_all(self, assessment: Assessment, hook: str, patient_id: str) -> list[Card]:
+        kinds = choose_kinds(assessment, hook)
+        return [self.render(kind, assessment, patient_id) for kind in kinds]
 
 
 def _evidence(kind: str, a: Assessment) -> list[str]:

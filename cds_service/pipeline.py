@@ -59,7 +59,7 @@ def run_hook(
     record = gather(request, service, now or datetime.now(UTC), runtime.fetcher)
     findings = runtime.reader.read(record)
     assessment = assess(findings, runtime.knowledge)
-    cards = runtime.renderer.render_all(assessment, request.context["patientId"])
+    cards = runtime.renderer.render_all(assessment, request.hook, request.context["patientId"])
     return CDSResponse(cards=cards)
 
 

@@ -253,6 +253,7 @@ class RecordReader:
         labels = [m.label for m in self._coded([concept], status, source)] if concept else []
         name = _concept_text(concept)
         labels += [item for m in self.text.read(name) for item in m.labels] if name else []
+        shown = (concept.text or next((d for _, _, d in _codings(concept)), "")) if concept else ""
         dosages = (
             getattr(resource, "dosageInstruction", None) or getattr(resource, "dosage", None) or ()
         )
@@ -273,7 +274,7 @@ class RecordReader:
         site_parts += _notes(resource)
         return MedicineUse(
             labels=tuple(dict.fromkeys(labels)),
-            name=name or "medicine",
+            name=shown or "medicine",
             route_text=" ".join(route_parts).lower(),
             site_text=" ".join(site_parts).lower(),
             days=_days_of_use(resource, dosages, now, draft),

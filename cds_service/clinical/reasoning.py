@@ -51,7 +51,7 @@ class Assessment:
     malignant_mimics: tuple[str, ...] = ()
     triggers: tuple[Hit, ...] = ()
     cautions: tuple[Hit, ...] = ()
-    #: Milia is already a coded, present Condition on the record.
+    #: Milia is already a coded Condition on the record (confirmed or provisional).
     on_problem_list: bool = False
     age_days: int | None = None
 
@@ -193,7 +193,7 @@ def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
 
     triggers = _triggers(findings, kb, ev)
     variants = _variants(findings, kb, ev, bool(triggers))
-    coded_present = [m for m in milia if m.via == "code" and m.status == "present"]
+    coded = [m for m in milia if m.via == "code"]
     return Assessment(
         milia=Hit("milia", _sources(milia)),
         variants=variants,
@@ -202,7 +202,7 @@ def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
         malignant_mimics=tuple(malignant),
         triggers=triggers,
         cautions=cautions,
-        on_problem_list=any(m.source.startswith("Condition/") for m in coded_present),
+        on_problem_list=any(m.source.startswith("Condition/") for m in coded),
         age_days=findings.age_days,
     )
 

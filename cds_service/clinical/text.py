@@ -36,12 +36,18 @@ _EXTRA_CONTEXT = (
     ("previous", "HISTORICAL", "FORWARD"),
     ("prior", "HISTORICAL", "FORWARD"),
     ("excised", "HISTORICAL", "BACKWARD"),
-    ("treated", "HISTORICAL", "BACKWARD"),
     ("nil", "NEGATED_EXISTENCE", "FORWARD"),
+    # The patient described, not a relative: "a child with Down syndrome".
+    ("child with", "PSEUDO", "PSEUDO"),
+    ("a child", "PSEUDO", "PSEUDO"),
+    ("in a child", "PSEUDO", "PSEUDO"),
     (";", "TERMINATE", "TERMINATE"),
 )
 
 _TAG = re.compile(r"<[^>]+>")
+#: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
+#: followed by a negated phrase is made its own sentence so the negation points forward.
+_HEADING_THEN_NEGATION = re.compile(r":\s*(?=(?:no|not|without|denies)\s+\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,10 @@ def plain_text(value: str) -> str:
     return html.unescape(_TAG.sub(" ", value)) if "<" in value else value
 
 
+def _normalise(text: str) -> str:
+    return _HEADING_THEN_NEGATION.sub(". ", plain_text(text))
+
+
 class TextReader:
     """A medspaCy pipeline that finds the knowledge base's phrases in free text."""
 
@@ -65,10 +75,15 @@ class TextReader:
         nlp = _pipeline()
         from medspacy.ner import TargetRule
 
-        # spaCy keeps one entity per span, so each phrase is one rule carrying all its labels.
+        # spaCy keeps one entity per span, so each phrase is one rule carrying all its labels,
+        # including those of the phrases inside it: "numerous milia" also says "milia".
+        own: dict[str, set[str]] = {}
+        for phrase, label in phrases:
+            own.setdefault(phrase, set()).add(label)
         self._labels: dict[str, tuple[str, ...]] = {}
-        for phrase, label in sorted(set(phrases)):
-            self._labels[phrase] = (*self._labels.get(phrase, ()), label)
+        for phrase in own:
+            inner = [p for p in own if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", phrase)]
+            self._labels[phrase] = tuple(sorted(set().union(*(own[p] for p in inner))))
         rules = [TargetRule(phrase, phrase) for phrase in self._labels]
         matcher: Any = nlp.get_pipe("medspacy_target_matcher")
         matcher.add(rules)
@@ -79,7 +94,7 @@ class TextReader:
         with warnings.catch_warnings():
             # spaCy warns (W036) that the token-pattern matcher is empty: only phrases are used.
             warnings.simplefilter("ignore", UserWarning)
-            doc = self._nlp(plain_text(text))
+            doc = self._nlp(_normalise(text))
         for entity in doc.ents:
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
                 continue

@@ -1,0 +1,187 @@
+"""Reading the FHIR record into findings: ages, sizes, growth, medicines, statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from cds_service.clinical.findings import Findings, RecordReader
+from cds_service.clinical.knowledge import default_content_dir, load_knowledge
+from cds_service.clinical.reasoning import assess
+from cds_service.clinical.text import text_reader
+from cds_service.clinical.vocabulary import Vocabulary
+from cds_service.fhir.context import ClinicalRecord
+from cds_service.fhir.resources import parse_resource
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+KB = load_knowledge(default_content_dir())
+VOCABULARY = Vocabulary(KB)
+
+
+@pytest.fixture(scope="module")
+def reader() -> RecordReader:
+    return RecordReader(VOCABULARY, text_reader(frozenset(VOCABULARY.phrases())))
+
+
+def record(
+    *resources: dict[str, Any], birth: str = "1980-01-01", orders: tuple[dict[str, Any], ...] = ()
+) -> ClinicalRecord:
+    patient = parse_resource({"resourceType": "Patient", "id": "p", "birthDate": birth}, "p")
+    by_type: dict[str, list[Any]] = {}
+    for r in resources:
+        by_type.setdefault(r["resourceType"], []).append(parse_resource(r, "test"))
+    return ClinicalRecord(NOW, patient, by_type, [parse_resource(o, "o") for o in orders])
+
+
+def observation(oid: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"text": "Skin exam"},
+        **fields,
+    }
+
+
+MILIA_NOTE = observation("o0", valueString="Milia on the right cheek.")
+
+
+def size(oid: str, value: float, unit: str, when: str, site: str = "36141000") -> dict[str, Any]:
+    return observation(
+        oid,
+        code={"text": "Size of skin lesion"},
+        valueQuantity={
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+        bodySite={"coding": [{"system": "http://snomed.info/sct", "code": site}]},
+        effectiveDateTime=when,
+    )
+
+
+def test_age_in_days_at_the_time_of_the_hook(reader: RecordReader) -> None:
+    assert reader.read(record(birth="2026-11-20")).age_days == 6
+    assert reader.read(record(birth="1926-11-26")).age_days == 100 * 365 + 25  # 25 leap days
+
+
+def test_sizes_are_converted_to_millimetres(reader: RecordReader) -> None:
+    findings = reader.read(record(MILIA_NOTE, size("o1", 0.4, "cm", "2026-11-01")))
+    assert [m.size_mm for m in findings.measurements] == [4.0]
+
+
+def test_a_height_is_not_a_lesion_size(reader: RecordReader) -> None:
+    height = observation(
+        "h1",
+        code={
+            "coding": [{"system": "http://loinc.org", "code": "8302-2", "display": "Body height"}]
+        },
+        valueQuantity={
+            "value": 170,
+            "unit": "cm",
+            "system": "http://unitsofmeasure.org",
+            "code": "cm",
+        },
+    )
+    assert reader.read(record(MILIA_NOTE, height)).measurements == ()
+
+
+def test_sizes_written_in_text_are_read(reader: RecordReader) -> None:
+    note = observation("o1", valueString="Milium 2.5 mm on the left eyelid.")
+    assert [m.size_mm for m in reader.read(record(note)).measurements] == [2.5]
+
+
+def flags(findings: Findings) -> set[str]:
+    return {hit.id for hit in assess(findings, KB).red_flags}
+
+
+def test_growth_between_two_measurements_of_the_same_site_is_a_red_flag(
+    reader: RecordReader,
+) -> None:
+    grown = record(MILIA_NOTE, size("o1", 2, "mm", "2026-03-01"), size("o2", 3, "mm", "2026-11-01"))
+    assert "growing-larger" in flags(reader.read(grown))
+    other_site = record(
+        MILIA_NOTE,
+        size("o1", 2, "mm", "2026-03-01"),
+        size("o2", 3, "mm", "2026-11-01", site="113179006"),
+    )
+    assert "growing-larger" not in flags(reader.read(other_site))
+    shrunk = record(
+        MILIA_NOTE, size("o1", 3, "mm", "2026-03-01"), size("o2", 2, "mm", "2026-11-01")
+    )
+    assert "growing-larger" not in flags(reader.read(shrunk))
+
+
+def steroid(status: str, authored: str, route: str = "Topical") -> dict[str, Any]:
+    if route != "Topical":  # a tablet: named in text only, as a record without ATC codes would
+        return {
+            "resourceType": "MedicationRequest",
+            "id": "m1",
+            "status": status,
+            "intent": "order",
+            "medicationCodeableConcept": {"text": "Betamethasone valerate 0.5 mg tablets"},
+            "subject": {"reference": "Patient/p"},
+            "authoredOn": authored,
+            "dosageInstruction": [{"route": {"text": route}}],
+        }
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "m1",
+        "status": status,
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [
+                {"system": "http://www.whocc.no/atc", "code": "D07AD01", "display": "clobetasol"}
+            ],
+            "text": "Clobetasol 0.05% cream",
+        },
+        "subject": {"reference": "Patient/p"},
+        "authoredOn": authored,
+        "dosageInstruction": [{"route": {"text": route}}],
+    }
+
+
+def triggers(findings: Findings) -> set[str]:
+    return {hit.id for hit in assess(findings, KB).triggers}
+
+
+def test_a_potent_steroid_counts_only_after_long_topical_use(reader: RecordReader) -> None:
+    long_use = reader.read(record(MILIA_NOTE, steroid("active", "2026-06-01")))
+    assert "potent-topical-corticosteroid" in triggers(long_use)
+    assert long_use.medicines[0].days == 178
+    short_use = reader.read(record(MILIA_NOTE, steroid("active", "2026-11-20")))
+    assert "potent-topical-corticosteroid" not in triggers(short_use)
+    by_mouth = reader.read(record(MILIA_NOTE, steroid("active", "2026-06-01", route="Oral")))
+    assert "potent-topical-corticosteroid" not in triggers(by_mouth)
+
+
+def test_condition_statuses(reader: RecordReader) -> None:
+    def milia(**status: Any) -> Findings:
+        condition = {
+            "resourceType": "Condition",
+            "id": "c1",
+            "subject": {"reference": "Patient/p"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "254679001"}]},
+            **status,
+        }
+        return reader.read(record(condition))
+
+    assert milia().with_label("condition:milia")[0].status == "present"
+    resolved = milia(clinicalStatus={"coding": [{"code": "resolved"}]})
+    assert resolved.with_label("condition:milia")[0].status == "historical"
+    provisional = milia(verificationStatus={"coding": [{"code": "provisional"}]})
+    assert provisional.with_label("condition:milia")[0].status == "uncertain"
+    assert (
+        milia(verificationStatus={"coding": [{"code": "refuted"}]}).with_label("condition:milia")
+        == []
+    )
+
+
+def test_nothing_about_milia_means_no_assessment(reader: RecordReader) -> None:
+    note = observation("o1", valueString="Bleeding papule on the nose, history of BCC.")
+    assessment = assess(reader.read(record(note)), KB)
+    assert assessment.milia is None
+    assert assessment.red_flags == () and assessment.mimics == ()

@@ -1,0 +1,108 @@
+"""Every clinical scenario in fixtures/scenarios, through the HTTP endpoint, against expected.yaml.
+
+The expectations were written by hand from the guidance; the test reads the answer the way a
+clinician would: which cards, how urgent, and which red flags, look-alikes, triggers and cautions
+they name (by the names in cards/).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask.testing import FlaskClient
+
+from cds_service.clinical.knowledge import KnowledgeBase, default_content_dir, load_knowledge
+from tests.conftest import FIXTURES, load_fixture
+
+SCENARIOS = sorted(p.name for p in (FIXTURES / "scenarios").iterdir() if p.is_dir())
+ANCHOR = date(2026, 11, 26)
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
+SERVICES = {
+    "patient-view": "milia-patient-view",
+    "order-select": "milia-order-select",
+    "order-sign": "milia-order-sign",
+}
+
+
+def shift_dates(value: Any, days: int) -> Any:
+    """Move every FHIR date and dateTime by ``days``, so relative ages and durations hold."""
+    if isinstance(value, dict):
+        return {k: shift_dates(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shift_dates(v, days) for v in value]
+    if isinstance(value, str) and (match := _DATE.match(value)):
+        try:
+            moved = date.fromisoformat(match.group(1)).toordinal() + days
+        except ValueError:
+            return value
+        return date.fromordinal(moved).isoformat() + match.group(2)
+    return value
+
+
+def knowledge() -> KnowledgeBase:
+    return load_knowledge(default_content_dir())
+
+
+def names(kb: KnowledgeBase, kind: str, ids: list[str]) -> list[str]:
+    items: dict[str, Any] = {
+        "red_flags": {f.id: f.name for f in kb.red_flags},
+        "mimics": {m.id: m.name for m in kb.mimics},
+        "triggers": {t.id: t.name for t in kb.triggers},
+        "cautions": {c.id: c.name for c in kb.order_cautions},
+        "variants": {c.id: c.name for c in kb.conditions},
+    }[kind]
+    return [items[i] for i in ids]
+
+
+def test_there_are_enough_scenarios() -> None:
+    assert len(SCENARIOS) >= 25
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario(client: FlaskClient, scenario: str) -> None:
+    folder = Path(FIXTURES / "scenarios" / scenario)
+    expected = yaml.safe_load((folder / "expected.yaml").read_text())
+    request = shift_dates(
+        load_fixture(f"scenarios/{scenario}/request.json"), (date.today() - ANCHOR).days
+    )
+    service = expected.get("service") or SERVICES[request["hook"]]
+    response = client.post(f"/cds-services/{service}", json=request)
+    assert response.status_code == 200, response.get_json()
+    cards = response.get_json()["cards"]
+
+    assert [c["indicator"] for c in cards] == expected["cards"], [c["summary"] for c in cards]
+    if any(c["indicator"] == "warning" for c in cards):
+        assert len(cards) == 1, "no benign card may stand beside a red flag"
+    text = "\n".join(c["summary"] + "\n" + c.get("detail", "") for c in cards)
+    for word in expected.get("summary_contains", []):
+        assert any(word in c["summary"].lower() for c in cards), word
+
+    kb = knowledge()
+    for kind in ("red_flags", "mimics", "triggers", "cautions", "variants"):
+        for name in names(kb, kind, expected.get(kind, [])):
+            assert name in text, f"{kind}: {name} not named"
+        for name in names(kb, kind, expected.get(f"not_{kind}", [])):
+            assert name not in text, f"{kind}: {name} named but should not be"
+    offered = {s["label"] for c in cards for s in c.get("suggestions", [])}
+    for suggestion in expected.get("suggestions", []):
+        assert kb.suggestions[suggestion].label in offered, suggestion
+    for suggestion in expected.get("not_suggestions", []):
+        assert kb.suggestions[suggestion].label not in offered, suggestion
+
+
+def test_every_red_flag_mimic_trigger_and_caution_has_a_scenario() -> None:
+    kb = knowledge()
+    named: dict[str, set[str]] = {k: set() for k in ("red_flags", "mimics", "triggers", "cautions")}
+    for scenario in SCENARIOS:
+        expected = yaml.safe_load((FIXTURES / "scenarios" / scenario / "expected.yaml").read_text())
+        for kind, ids in named.items():
+            ids.update(expected.get(kind, []))
+    assert {f.id for f in kb.red_flags} <= named["red_flags"]
+    assert {m.id for m in kb.mimics} <= named["mimics"]
+    assert {t.id for t in kb.triggers} <= named["triggers"]
+    assert {c.id for c in kb.order_cautions} <= named["cautions"]
