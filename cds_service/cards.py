@@ -117,13 +117,13 @@ class CardRenderer:
 
     def placeholders(self, a: Assessment) -> dict[str, str]:
         kb = self.kb
-        flags = [next(f.short for f in kb.red_flags if f.id == h.id) for h in a.red_flags]
+        flags = [kb.red_flag(h.id).short for h in a.red_flags]
         if not flags:  # escalated by a look-alike that may be malignant: name what was seen
             flags = [f for h in a.mimics if h.id in a.malignant_mimics for f in h.features]
             flags = flags or [kb.mimic(m).name.lower() for m in a.malignant_mimics]
         mimics = [kb.mimic(h.id).name.lower() for h in a.mimics]
-        triggers = [next(t.short for t in kb.triggers if t.id == h.id) for h in a.triggers]
-        cautions = [next(c.short for c in kb.order_cautions if c.id == h.id) for h in a.cautions]
+        triggers = [kb.trigger(h.id).short for h in a.triggers]
+        cautions = [kb.caution(h.id).short for h in a.cautions]
         variant = kb.condition(a.variants[0]).name if a.variants else "milia"
         values = {
             "red_flags": _join(flags, PLACEHOLDERS["red_flags"]) if flags else "",
@@ -135,39 +135,50 @@ class CardRenderer:
         }
         return values
 
+    @staticmethod
+    def _listing(
+        detail: _Detail,
+        title: str,
+        entries: Sequence[tuple[str, str, Sequence[Statement]]],
+        values: dict[str, str],
+    ) -> None:
+        """A heading, then each (name, what was found, statements) as a bullet with sub-bullets."""
+        if not entries:
+            return
+        detail.heading(title)
+        for name, found, statements in entries:
+            detail.lines.append(f"- **{name}**" + (f" ({found})" if found else ""))
+            for s in statements:
+                detail.statement(s, values, "   ")
+
     def _sections(self, kind: str, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
         kb = self.kb
         if kind == "red-flags":
-            detail.heading("Red flags in the record")
-            for hit in a.red_flags:
-                flag = next(f for f in kb.red_flags if f.id == hit.id)
-                found = f" ({hit.detail})" if hit.detail else ""
-                detail.lines.append(f"- **{flag.name}**{found}")
-                for s in flag.escalation:
-                    detail.statement(s, values, "   ")
-        if kind in {"red-flags", "mimic-to-rule-out"} and a.mimics:
-            detail.heading("Look-alikes to rule out")
-            for hit in a.mimics:
-                mimic = kb.mimic(hit.id)
-                features = f" (recorded: {', '.join(hit.features)})" if hit.features else ""
-                detail.lines.append(f"- **{mimic.name}**{features}")
-                for s in (*mimic.differs, *mimic.action):
-                    detail.statement(s, values, "   ")
-        if kind in {"secondary-milia", "red-flags"} and a.triggers:
-            detail.heading("Possible cause in the record")
-            for hit in a.triggers:
-                trigger = next(t for t in kb.triggers if t.id == hit.id)
-                found = f" ({hit.detail})" if hit.detail else ""
-                detail.lines.append(f"- **{trigger.name}**{found}")
-                for s in trigger.advice:
-                    detail.statement(s, values, "   ")
+            flags = [(kb.red_flag(h.id), h) for h in a.red_flags]
+            entries = [(f.name, h.detail, f.escalation) for f, h in flags]
+            self._listing(detail, "Red flags in the record", entries, values)
+        if kind in {"red-flags", "mimic-to-rule-out"}:
+            mimics = [(kb.mimic(h.id), h) for h in a.mimics]
+            entries = [
+                (
+                    m.name,
+                    "recorded: " + ", ".join(h.features) if h.features else "",
+                    [*m.differs, *m.action],
+                )
+                for m, h in mimics
+            ]
+            self._listing(detail, "Look-alikes to rule out", entries, values)
+        if kind in {"secondary-milia", "red-flags"}:
+            triggers = [(kb.trigger(h.id), h) for h in a.triggers]
+            entries = [(t.name, h.detail, t.advice) for t, h in triggers]
+            self._listing(detail, "Possible cause in the record", entries, values)
         if kind == "neonatal-milia":
             detail.heading("For the parents")
             for s in kb.management.neonatal:
                 detail.statement(s, values)
         if kind == "order-caution":
             for hit in a.cautions:
-                caution = next(c for c in kb.order_cautions if c.id == hit.id)
+                caution = kb.caution(hit.id)
                 detail.heading(caution.name)
                 for s in caution.statements:
                     detail.statement(s, values)

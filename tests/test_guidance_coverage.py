@@ -134,7 +134,7 @@ CHECKLIST: list[tuple[str, str, str, list[str]]] = [
     ("mimics (clinical)", "molluscum contagiosum", "mimics", [r"molluscum"]),
     ("mimics (clinical)", "xanthelasma", "mimics", [r"xanthelasma"]),
     ("mimics (clinical)", "epidermoid cyst", "mimics", [r"epidermoid"]),
-    ("mimics (clinical)", "trichoepithelioma", "mimics", [r"trichoepithelioma"]),
+    ("mimics (clinical)", "trichoepithelioma", "mimics", [r"\"id\": \"trichoepithelioma\""]),
     ("mimics (clinical)", "colloid milium", "mimics", [r"colloid"]),
     ("mimics (clinical)", "milia-like calcinosis cutis", "mimics", [r"calcinosis"]),
     # Treatment ladder

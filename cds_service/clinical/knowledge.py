@@ -209,11 +209,16 @@ class Mimic(Concept):
     malignant_potential: bool = False
 
 
-class RedFlag(_Content):
+class _Item(_Content):
+    """A named item a card can list: red flag, trigger, order caution."""
+
     id: Id
     name: Text
     #: The name used in a card summary.
     short: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class RedFlag(_Item):
     recognise: Recognition
     #: Mimics this flag points to (ids in mimics.yaml).
     points_to: list[Id] = Field(default_factory=list)
@@ -222,11 +227,7 @@ class RedFlag(_Content):
     origin: Literal["guidance", "clinical"]
 
 
-class Trigger(_Content):
-    id: Id
-    name: Text
-    #: The name used in a card summary.
-    short: Annotated[str, Field(min_length=1, max_length=40)]
+class Trigger(_Item):
     kind: Literal["drug", "procedure", "disease", "exposure", "product"]
     recognise: Recognition
     #: For drugs: only use for longer than this counts (e.g. long-term topical steroids).
@@ -251,10 +252,7 @@ class Management(_Content):
     neonatal: Annotated[list[Statement], Field(min_length=1)]
 
 
-class OrderCaution(_Content):
-    id: Id
-    name: Text
-    short: Annotated[str, Field(min_length=1, max_length=40)]
+class OrderCaution(_Item):
     #: The ordered drug (codes or words in the order).
     drug: Recognition
     #: Words in the order's dosage, site or note that make the caution apply; any when empty.
@@ -336,6 +334,15 @@ class KnowledgeBase(_Content):
 
     def mimic(self, mimic_id: str) -> Mimic:
         return next(m for m in self.mimics if m.id == mimic_id)
+
+    def red_flag(self, flag_id: str) -> RedFlag:
+        return next(f for f in self.red_flags if f.id == flag_id)
+
+    def trigger(self, trigger_id: str) -> Trigger:
+        return next(t for t in self.triggers if t.id == trigger_id)
+
+    def caution(self, caution_id: str) -> OrderCaution:
+        return next(c for c in self.order_cautions if c.id == caution_id)
 
     def step(self, step_id: str) -> ManagementStep:
         return next(s for s in self.management.ladder if s.id == step_id)
