@@ -30,9 +30,15 @@ format: $(VENV)/.stamp-test
 	$(BIN)/ruff format cds_service tests
 	$(BIN)/ruff check --fix cds_service tests
 
-test: lint
+# The test FHIR server: Medplum's engine from npm, with the Node 22 it needs (also from npm).
+FHIR_SERVER := tests/fhir_server
+$(FHIR_SERVER)/node_modules/.installed: $(FHIR_SERVER)/package-lock.json
+	cd $(FHIR_SERVER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: lint $(FHIR_SERVER)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache *.sqlite3*
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache *.sqlite3* $(FHIR_SERVER)/node_modules

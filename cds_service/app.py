@@ -13,6 +13,7 @@ from .clinical.findings import RecordReader
 from .clinical.knowledge import default_content_dir, load_knowledge
 from .clinical.text import text_reader
 from .clinical.vocabulary import Vocabulary
+from .fhir.client import FetchLimits, FhirFetcher
 from .handout import render_handout
 from .pipeline import Runtime
 from .services import ServiceRegistry
@@ -34,6 +35,18 @@ def init_cors(app: Flask, settings: Settings) -> None:
     )
 
 
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        allowlist=tuple(settings.fhir_server_allowlist),
+        request_timeout_s=settings.fhir_request_timeout_ms / 1000,
+        hook_budget_s=settings.fhir_hook_budget_ms / 1000,
+        max_pages=settings.fhir_max_pages,
+        max_resources=settings.fhir_max_resources,
+        max_bytes=settings.fhir_max_bytes,
+        concurrency=settings.fhir_concurrency,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
@@ -49,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=store,
         reader=RecordReader(vocabulary, text_reader(frozenset(vocabulary.phrases()))),
         renderer=CardRenderer(knowledge, settings.base_url),
+        fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings
     app.extensions["cds.handout"] = render_handout(knowledge)

@@ -36,8 +36,20 @@ class Settings(BaseSettings):
     #: Folder of the knowledge base; the content shipped with the package when unset.
     content_dir: Path | None = None
     log_level: str = "INFO"
+    #: FHIR servers the service may query when prefetch is missing: URL prefixes, comma-separated.
+    #: Empty (the default) means never: a request naming another server is answered 412.
+    fhir_server_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Time limit of one request to the FHIR server, and of all fetching for one hook call (ms).
+    fhir_request_timeout_ms: int = Field(default=300, ge=10)
+    fhir_hook_budget_ms: int = Field(default=400, ge=10)
+    #: Caps per prefetch key: pages followed, resources kept, bytes read.
+    fhir_max_pages: int = Field(default=10, ge=1)
+    fhir_max_resources: int = Field(default=2000, ge=1)
+    fhir_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: Parallel fetches for one hook call.
+    fhir_concurrency: int = Field(default=6, ge=1, le=32)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "fhir_server_allowlist", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,32 @@ class ContractClient(FlaskClient):
             assert response.status_code in {404, 405}, response.status_code
             assert not operation_outcome_problems(response.get_json())
         return response
+
+
+#: Scenario dates are written relative to this day and shifted to today by the tests.
+ANCHOR = date(2026, 11, 26)
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
+SCENARIOS = sorted(p.name for p in (FIXTURES / "scenarios").iterdir() if p.is_dir())
+
+
+def shift_dates(value: Any, days: int) -> Any:
+    """Move every FHIR date and dateTime by ``days``, so relative ages and durations hold."""
+    if isinstance(value, dict):
+        return {k: shift_dates(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shift_dates(v, days) for v in value]
+    if isinstance(value, str) and (match := _DATE.match(value)):
+        try:
+            moved = date.fromisoformat(match.group(1)).toordinal() + days
+        except ValueError:
+            return value
+        return date.fromordinal(moved).isoformat() + match.group(2)
+    return value
+
+
+def scenario_request(name: str) -> dict[str, Any]:
+    """A scenario's hook request with its dates moved so that relative ages and durations hold."""
+    return shift_dates(load_fixture(f"scenarios/{name}/request.json"), (date.today() - ANCHOR).days)  # type: ignore[no-any-return]
 
 
 def load_fixture(relative: str) -> dict[str, Any]:

@@ -7,8 +7,6 @@ they name (by the names in cards/).
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +15,13 @@ import yaml
 from flask.testing import FlaskClient
 
 from cds_service.clinical.knowledge import KnowledgeBase, default_content_dir, load_knowledge
-from tests.conftest import FIXTURES, load_fixture
+from tests.conftest import FIXTURES, SCENARIOS, scenario_request
 
-SCENARIOS = sorted(p.name for p in (FIXTURES / "scenarios").iterdir() if p.is_dir())
-ANCHOR = date(2026, 11, 26)
-_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
 SERVICES = {
     "patient-view": "milia-patient-view",
     "order-select": "milia-order-select",
     "order-sign": "milia-order-sign",
 }
-
-
-def shift_dates(value: Any, days: int) -> Any:
-    """Move every FHIR date and dateTime by ``days``, so relative ages and durations hold."""
-    if isinstance(value, dict):
-        return {k: shift_dates(v, days) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shift_dates(v, days) for v in value]
-    if isinstance(value, str) and (match := _DATE.match(value)):
-        try:
-            moved = date.fromisoformat(match.group(1)).toordinal() + days
-        except ValueError:
-            return value
-        return date.fromordinal(moved).isoformat() + match.group(2)
-    return value
 
 
 def knowledge() -> KnowledgeBase:
@@ -67,9 +47,7 @@ def test_there_are_enough_scenarios() -> None:
 def test_scenario(client: FlaskClient, scenario: str) -> None:
     folder = Path(FIXTURES / "scenarios" / scenario)
     expected = yaml.safe_load((folder / "expected.yaml").read_text())
-    request = shift_dates(
-        load_fixture(f"scenarios/{scenario}/request.json"), (date.today() - ANCHOR).days
-    )
+    request = scenario_request(scenario)
     service = expected.get("service") or SERVICES[request["hook"]]
     response = client.post(f"/cds-services/{service}", json=request)
     assert response.status_code == 200, response.get_json()

@@ -7,24 +7,29 @@ typed resources and never sees HTTP or JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from ..errors import InvalidRequest, PreconditionFailed
 from ..protocol import HookRequest
-from ..services import Prefetch, ServiceDefinition
-from .prefetch import PrefetchValue, read_value
+from ..services import ServiceDefinition
+from .prefetch import FetchJob, PrefetchValue, read_value
 from .resources import parse_resource
 from .templates import render
 
 log = logging.getLogger(__name__)
 
-#: Fetches one declared key from ``request.fhirServer``: (key, spec, rendered query, request) -> value.
-Fetcher = Callable[[str, Prefetch, str, HookRequest], PrefetchValue]
+
+class Fetcher(Protocol):
+    """Fetches declared keys from ``request.fhirServer`` (see :mod:`cds_service.fhir.client`)."""
+
+    def fetch_all(
+        self, jobs: Sequence[FetchJob], request: HookRequest
+    ) -> dict[str, PrefetchValue]: ...
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,13 @@ class ClinicalRecord:
         return list(self.resources.get(resource_type, []))
 
 
+def _has_next(bundle: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(link, dict) and link.get("relation") == "next"
+        for link in bundle.get("link") or ()
+    )
+
+
 def _unavailable(request: HookRequest) -> str:
     if request.fhirServer is None:
         return "the request names no fhirServer to fetch it from"
@@ -59,15 +71,30 @@ def gather(
     """Collect every declared key; 412 naming each required key that could not be obtained."""
     sent = request.prefetch or {}
     values: dict[str, PrefetchValue] = {}
+    jobs: list[FetchJob] = []
     for key, spec in service.prefetch.items():
         value = read_value(key, spec, sent.get(key), key in sent)
-        query = render(spec.template, request.context)
-        if not value.provided and query is not None:
-            if fetcher is not None and request.fhirServer is not None:
-                value = fetcher(key, spec, query, request)
-            else:
-                value = PrefetchValue(key, False, reason=f"{value.reason}; {_unavailable(request)}")
         values[key] = value
+        query = render(spec.template, request.context)
+        if query is None:
+            continue  # a token this call has no value for: the key does not apply
+        if not value.provided:
+            jobs.append(FetchJob(key, spec, query))
+        elif value.bundle is not None and _has_next(value.bundle):
+            jobs.append(FetchJob(key, spec, query, start=value))  # a paginated prefetch Bundle
+    if jobs:
+        if fetcher is not None and request.fhirServer is not None:
+            fetched = fetcher.fetch_all(jobs, request)
+        else:
+            fetched = {
+                j.key: PrefetchValue(j.key, False, reason=_unavailable(request)) for j in jobs
+            }
+        for job in jobs:
+            value = fetched[job.key]
+            if not value.provided:
+                first = "prefetch is paginated" if job.start else values[job.key].reason
+                value = PrefetchValue(job.key, False, reason=f"{first}; {value.reason}")
+            values[job.key] = value
     ignored = sorted(set(sent) - set(service.prefetch))
     if ignored:
         log.info("ignored %d undeclared prefetch key(s)", len(ignored))

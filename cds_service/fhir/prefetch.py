@@ -34,8 +34,21 @@ def _has_error(outcome: Mapping[str, Any]) -> bool:
     return any(i.get("severity") in _ERROR_SEVERITIES for i in outcome.get("issue") or ())
 
 
-def read_value(key: str, spec: Prefetch, value: Any, sent: bool) -> PrefetchValue:
-    """Classify the value the client sent for one declared prefetch key."""
+@dataclass(frozen=True)
+class FetchJob:
+    """A declared key to fetch from the FHIR server: a rendered query, or the rest of the pages of
+    a prefetched Bundle (``start``)."""
+
+    key: str
+    spec: Prefetch
+    query: str
+    start: PrefetchValue | None = None
+
+
+def read_value(
+    key: str, spec: Prefetch, value: Any, sent: bool, source: str = "the client"
+) -> PrefetchValue:
+    """Classify the value the client sent (or the FHIR server answered) for one declared key."""
     where = f"prefetch.{key}"
     if not sent:
         return PrefetchValue(key, False, reason="not in prefetch")
@@ -47,7 +60,7 @@ def read_value(key: str, spec: Prefetch, value: Any, sent: bool) -> PrefetchValu
         raise InvalidRequest(f"{where} must be a FHIR resource, a Bundle or null")
     kind = value["resourceType"]
     if kind == "OperationOutcome":
-        return PrefetchValue(key, False, reason="client reported an OperationOutcome")
+        return PrefetchValue(key, False, reason=f"{source} reported an OperationOutcome")
     if spec.is_read:
         if kind != spec.resource_type:
             raise InvalidRequest(f"{where} must be a {spec.resource_type}, not a {kind}")
@@ -60,7 +73,7 @@ def read_value(key: str, spec: Prefetch, value: Any, sent: bool) -> PrefetchValu
         if not isinstance(resource, dict):
             raise InvalidRequest(f"{where}.entry[{index}] has no resource")
         if resource.get("resourceType") == "OperationOutcome" and _has_error(resource):
-            return PrefetchValue(key, False, reason="client reported an error in the Bundle")
+            return PrefetchValue(key, False, reason=f"{source} reported an error in the Bundle")
         if resource.get("resourceType") == spec.resource_type:
             resources.append(resource)
     return PrefetchValue(key, True, resources=tuple(resources), bundle=value)

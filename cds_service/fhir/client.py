@@ -1,0 +1,214 @@
+"""The FHIR fallback: fetch the prefetch keys a client did not provide from its ``fhirServer``.
+
+Bounded in every direction: only servers on the allowlist are ever contacted (so a caller cannot make
+the service reach internal addresses, nor receive its tokens); one time limit per request and one for
+all the fetching of a hook call; caps on pages, resources and bytes per key; no redirects; `next`
+links are followed only on an allowed server. Independent keys are fetched concurrently. Every
+failure becomes a reason ("timed out", "refused access (401)", "unreachable") that the caller turns
+into a 412 for required data or a logged gap for optional data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..errors import InvalidRequest
+from ..protocol import HookRequest
+from .prefetch import FetchJob, PrefetchValue, read_value
+
+log = logging.getLogger(__name__)
+
+_ACCEPT = "application/fhir+json"
+
+
+class FetchFailed(Exception):
+    """One key could not be obtained; the message is the reason shown in a 412."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    allowlist: tuple[str, ...] = ()
+    request_timeout_s: float = 0.3
+    hook_budget_s: float = 0.4
+    max_pages: int = 10
+    max_resources: int = 2000
+    max_bytes: int = 10 * 1024 * 1024
+    concurrency: int = 6
+
+
+def _normalised(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/") + "/"
+
+
+def is_allowed(url: str, allowlist: Sequence[str]) -> bool:
+    """Same scheme and host as an allowlisted URL, and a path under it (segment by segment)."""
+    scheme, host, path = _normalised(url)
+    for allowed in allowlist:
+        a_scheme, a_host, a_path = _normalised(allowed)
+        if scheme == a_scheme and host == a_host and path.startswith(a_path):
+            return True
+    return False
+
+
+def _next_link(bundle: Mapping[str, Any]) -> str | None:
+    for link in bundle.get("link") or ():
+        if (
+            isinstance(link, dict)
+            and link.get("relation") == "next"
+            and isinstance(link.get("url"), str)
+        ):
+            return str(link["url"])
+    return None
+
+
+class FhirFetcher:
+    """Fetches declared prefetch keys from a request's ``fhirServer``; one per worker."""
+
+    def __init__(self, limits: FetchLimits, session: requests.Session | None = None) -> None:
+        self.limits = limits
+        self.session = session or requests.Session()
+        # Pooled connections per host; enough for every key of one call at once.
+        adapter = HTTPAdapter(pool_maxsize=limits.concurrency)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._pool = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="fhir")
+
+    def allowed(self, url: str) -> bool:
+        return is_allowed(url, self.limits.allowlist)
+
+    def fetch_all(self, jobs: Sequence[FetchJob], request: HookRequest) -> dict[str, PrefetchValue]:
+        server = request.fhirServer or ""
+        if not self.allowed(server):
+            log.warning("fhirServer refused: not on the allowlist (%d keys)", len(jobs))
+            reason = "fetching from this fhirServer is not allowed by the service's settings"
+            return {job.key: PrefetchValue(job.key, False, reason=reason) for job in jobs}
+        headers = {"Accept": _ACCEPT}
+        if request.fhirAuthorization is not None:
+            headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
+        deadline = time.monotonic() + self.limits.hook_budget_s
+        futures: dict[Future[PrefetchValue], FetchJob] = {
+            self._pool.submit(self._fetch, job, server, headers, deadline): job for job in jobs
+        }
+        wait(futures, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_EXCEPTION)
+        results = {}
+        budget_ms = round(self.limits.hook_budget_s * 1000)
+        for future, job in futures.items():
+            if future.done():
+                results[job.key] = future.result()
+            else:
+                reason = f"the FHIR server did not answer within the {budget_ms} ms budget"
+                results[job.key] = PrefetchValue(job.key, False, reason=reason)
+        return results
+
+    # ------------------------------------------------------------------------------ one key
+
+    def _fetch(
+        self, job: FetchJob, server: str, headers: Mapping[str, str], deadline: float
+    ) -> PrefetchValue:
+        started = time.monotonic()
+        try:
+            value = self._pages(job, server, headers, deadline)
+        except FetchFailed as exc:
+            value = PrefetchValue(job.key, False, reason=str(exc))
+        log.info(
+            "fetched key=%s provided=%s resources=%d ms=%.0f",
+            job.key,
+            value.provided,
+            len(value.resources),
+            (time.monotonic() - started) * 1000,
+        )
+        return value
+
+    def _pages(
+        self, job: FetchJob, server: str, headers: Mapping[str, str], deadline: float
+    ) -> PrefetchValue:
+        resources: list[dict[str, Any]] = list(job.start.resources) if job.start else []
+        url: str | None
+        if job.start is not None and job.start.bundle is not None:
+            url = _next_link(job.start.bundle)
+        else:
+            url = urljoin(server.rstrip("/") + "/", job.query)
+        pages = 1 if job.start else 0
+        received = 0
+        while url:
+            if not self.allowed(url):
+                raise FetchFailed("a paging link leads away from the allowed fhirServer")
+            if pages >= self.limits.max_pages:
+                raise FetchFailed(f"the result has more than {self.limits.max_pages} pages")
+            content = self._get(
+                url, headers, deadline, job.spec.is_read, self.limits.max_bytes - received
+            )
+            received += len(content)
+            try:
+                body = json.loads(content)
+            except (ValueError, UnicodeDecodeError):
+                raise FetchFailed("the FHIR server's answer is not valid JSON") from None
+            try:
+                value = read_value(job.key, job.spec, body, True, source="the FHIR server")
+            except InvalidRequest as exc:  # the server's answer is wrong, not the caller's request
+                raise FetchFailed(
+                    f"unexpected answer from the FHIR server: {exc.message}"
+                ) from None
+            if not value.provided:
+                raise FetchFailed(value.reason)
+            resources += value.resources
+            if len(resources) > self.limits.max_resources:
+                raise FetchFailed(f"the result has more than {self.limits.max_resources} resources")
+            pages += 1
+            url = _next_link(value.bundle) if value.bundle is not None else None
+        return PrefetchValue(job.key, True, resources=tuple(resources))
+
+    def _get(
+        self, url: str, headers: Mapping[str, str], deadline: float, is_read: bool, max_bytes: int
+    ) -> bytes:
+        """One page, as bytes: at most ``max_bytes`` (what is left of the key's size cap)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchFailed("the hook's time budget ran out before this request")
+        timeout = min(self.limits.request_timeout_s, remaining)
+        try:
+            response = self.session.get(
+                url, headers=dict(headers), timeout=timeout, stream=True, allow_redirects=False
+            )
+            with response:
+                if response.status_code in {401, 403}:
+                    raise FetchFailed(f"the FHIR server refused access ({response.status_code})")
+                if response.status_code == 404 and is_read:
+                    raise FetchFailed("the FHIR server has no such resource (404)")
+                if response.status_code != 200:
+                    raise FetchFailed(f"the FHIR server answered {response.status_code}")
+                return self._read(response, deadline, max_bytes)
+        except requests.Timeout:
+            raise FetchFailed(
+                f"the FHIR server did not answer within {round(timeout * 1000)} ms"
+            ) from None
+        except requests.ConnectionError:
+            raise FetchFailed("the FHIR server is unreachable") from None
+        except requests.RequestException as exc:
+            raise FetchFailed(
+                f"the request to the FHIR server failed ({type(exc).__name__})"
+            ) from None
+
+    def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchFailed(
+                    f"the FHIR server's answer is larger than {self.limits.max_bytes} bytes"
+                )
+            if time.monotonic() > deadline:
+                raise requests.Timeout()
+            chunks.append(chunk)
+        return b"".join(chunks)
