@@ -18,8 +18,9 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.stamp-run
 
+# Local trials run in development mode (calls without a token are accepted; see the README).
 run: $(VENV)/.stamp-run
-	CDS_LOG_LEVEL=$${CDS_LOG_LEVEL:-INFO} $(BIN)/cds-service serve
+	CDS_AUTH_MODE=$${CDS_AUTH_MODE:-development} CDS_LOG_LEVEL=$${CDS_LOG_LEVEL:-INFO} $(BIN)/cds-service serve
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff format --check cds_service tests

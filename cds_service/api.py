@@ -14,10 +14,12 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import jsonio
+from .auth import ANONYMOUS
 from .cards import HANDOUT_PATH
 from .errors import (
     CDSError,
     PayloadTooLarge,
+    Unauthorized,
     UnsupportedMediaType,
     operation_outcome,
 )
@@ -68,7 +70,7 @@ def call_service(service_id: str) -> Response:
     rt = runtime()
     service = rt.services.get(service_id)
     g.service_id = service.id
-    response = run_hook(_body(), service, rt)
+    response = run_hook(_body(), service, rt, g.get("caller", ANONYMOUS))
     g.card_count = len(response.cards)
     return _json(to_wire(response))
 
@@ -128,7 +130,8 @@ def render_error(exc: Exception) -> Response:
     if isinstance(exc, CDSError):
         status, code, message = exc.status, exc.issue_code, exc.message
         if status == 401:
-            message = "unauthorized"
+            message = "unauthorized"  # fail closed: the reason is in the log only
+            headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, RequestEntityTooLarge):
         error = _too_large()
         status, code, message = error.status, error.issue_code, error.message
@@ -177,8 +180,20 @@ def _log_request(response: Response) -> Response:
     return response
 
 
+def _authenticate() -> None:
+    """Every CDS call but the CORS preflight carries the EHR's JWT (CDS Hooks 2.0 §5)."""
+    if request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
+        return
+    try:
+        g.caller = runtime().auth.verify(request.headers.get("Authorization"), request.path)
+    except Unauthorized as exc:
+        log.warning("unauthorized %s %s: %s", request.method, request.path, exc.message)
+        raise
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.register_error_handler(Exception, render_error)
     app.before_request(lambda: setattr(g, "started", time.perf_counter()))
+    app.before_request(_authenticate)
+    app.register_error_handler(Exception, render_error)
     app.after_request(_log_request)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from flask import Flask
 from flask_cors import CORS
 
 from . import api
+from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import default_content_dir, load_knowledge
@@ -35,6 +37,26 @@ def init_cors(app: Flask, settings: Settings) -> None:
     )
 
 
+def init_auth(settings: Settings, store: Store) -> Authenticator:
+    development = settings.auth_mode == "development"
+    trust = load_trust(settings.trusted_issuers_file, development)
+    if development:
+        log.warning(
+            "DEVELOPMENT MODE: calls without a token are accepted; the public CDS Hooks sandbox "
+            "(whose private key is public) is trusted. Never run like this with real patient data."
+        )
+    elif not trust.issuers:
+        log.error("no trusted issuers configured (CDS_TRUSTED_ISSUERS_FILE): every call gets 401")
+    jwks = JwksCache(
+        requests.Session(),
+        timeout_s=settings.jwks_timeout_ms / 1000,
+        refresh_interval_s=settings.jwks_refresh_interval_s,
+    )
+    return Authenticator(
+        trust, jwks, ReplayGuard(store), settings.base_url, development, settings.jwt_leeway_s
+    )
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
     return FetchLimits(
         allowlist=tuple(settings.fhir_server_allowlist),
@@ -56,12 +78,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     vocabulary = Vocabulary(knowledge)
     store = Store(settings.database_url)
     store.ensure_schema()
+    auth = init_auth(settings, store)
     app.extensions["cds"] = Runtime(
         knowledge=knowledge,
         services=ServiceRegistry(),
         store=store,
         reader=RecordReader(vocabulary, text_reader(frozenset(vocabulary.phrases()))),
         renderer=CardRenderer(knowledge, settings.base_url),
+        auth=auth,
         fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .auth import ANONYMOUS, Authenticator, Caller
 from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
@@ -33,6 +34,7 @@ class Runtime:
     store: Store
     reader: RecordReader
     renderer: CardRenderer
+    auth: Authenticator
     fetcher: Fetcher | None = None
 
 
@@ -53,10 +55,15 @@ def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
 
 
 def run_hook(
-    body: Any, service: ServiceDefinition, runtime: Runtime, now: datetime | None = None
+    body: Any,
+    service: ServiceDefinition,
+    runtime: Runtime,
+    caller: Caller = ANONYMOUS,
+    now: datetime | None = None,
 ) -> CDSResponse:
     request = parse_hook_request(body, service)
-    record = gather(request, service, now or datetime.now(UTC), runtime.fetcher)
+    when = now or datetime.now(UTC)
+    record = gather(request, service, when, runtime.fetcher, caller.fhir_servers)
     findings = runtime.reader.read(record)
     assessment = assess(findings, runtime.knowledge)
     cards = runtime.renderer.render_all(assessment, request.hook, request.context["patientId"])

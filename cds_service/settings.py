@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     #: Folder of the knowledge base; the content shipped with the package when unset.
     content_dir: Path | None = None
     log_level: str = "INFO"
+    #: required: every CDS call needs a valid JWT from a trusted issuer. development: calls without
+    #: a token are accepted (tokens that are sent are still verified) - for local trials only.
+    auth_mode: Literal["required", "development"] = "required"
+    #: YAML/JSON file of trusted issuers (see the README); none means no issuer is trusted.
+    trusted_issuers_file: Path | None = None
+    #: Clock leeway for exp, iat and nbf (the sandbox's iat can be 0.5 s in the future).
+    jwt_leeway_s: int = Field(default=5, ge=0, le=60)
+    jwks_timeout_ms: int = Field(default=2000, ge=10)
+    #: An unknown kid refreshes an issuer's JWKS at most this often.
+    jwks_refresh_interval_s: int = Field(default=60, ge=0)
     #: FHIR servers the service may query when prefetch is missing: URL prefixes, comma-separated.
     #: Empty (the default) means never: a request naming another server is answered 412.
     fhir_server_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)

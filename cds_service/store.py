@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -57,6 +59,18 @@ feedback_table = Table(
     Column("has_comment", Boolean, nullable=False, default=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+
+
+#: Token ids seen (hashed with their issuer), kept until the token expires: the replay guard.
+seen_tokens_table = Table(
+    "seen_tokens",
+    metadata,
+    Column("token_key", String(64), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: How often a process deletes expired token ids (seconds).
+_PURGE_INTERVAL_S = 60.0
 
 
 def _entry_key(service_id: str, entry: FeedbackEntry) -> str:
@@ -95,6 +109,7 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._schema_ready = False
+        self._last_purge = 0.0
 
     def ensure_schema(self) -> bool:
         """Create the tables if needed; False (logged) when the database cannot be reached.
@@ -132,19 +147,38 @@ class Store:
             raise ServiceUnavailable("feedback could not be stored; retry later") from None
 
     def _insert_new(self, conn: Any, row: dict[str, Any]) -> int:
+        return self._insert_unique(conn, feedback_table, row, "entry_key")
+
+    def _insert_unique(self, conn: Any, table: Table, row: dict[str, Any], key: str) -> int:
+        """Insert unless a row with the same ``key`` exists; 1 when inserted. Atomic on SQLite and
+        PostgreSQL (ON CONFLICT DO NOTHING), so concurrent writers store a row exactly once."""
         dialect = self.engine.dialect.name
         if dialect in {"sqlite", "postgresql"}:
             module = sqlite if dialect == "sqlite" else postgresql
-            statement = module.insert(feedback_table).values(row)
-            result = conn.execute(statement.on_conflict_do_nothing(index_elements=["entry_key"]))
+            statement = module.insert(table).values(row)
+            result = conn.execute(statement.on_conflict_do_nothing(index_elements=[key]))
             return int(result.rowcount or 0)
-        exists = conn.execute(
-            select(feedback_table.c.id).where(feedback_table.c.entry_key == row["entry_key"])
-        ).first()
-        if exists:
+        if conn.execute(select(table.c[key]).where(table.c[key] == row[key])).first():
             return 0
-        conn.execute(insert(feedback_table).values(row))
+        conn.execute(insert(table).values(row))
         return 1
+
+    def remember_token(self, token_key: str, expires_at: datetime) -> bool:
+        """Record a token id; False when it was already recorded (a replay). Raises when the
+        database cannot be reached, so the caller can decide how to fail."""
+        if not self.ensure_schema():
+            raise ServiceUnavailable("database unreachable")
+        now = time.monotonic()
+        with self.engine.begin() as conn:
+            if now - self._last_purge > _PURGE_INTERVAL_S:
+                self._last_purge = now
+                conn.execute(
+                    delete(seen_tokens_table).where(
+                        seen_tokens_table.c.expires_at < datetime.now(UTC)
+                    )
+                )
+            row = {"token_key": token_key, "expires_at": expires_at}
+            return self._insert_unique(conn, seen_tokens_table, row, "token_key") == 1
 
     def feedback_count(self) -> int:
         with self.engine.connect() as conn:

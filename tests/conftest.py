@@ -106,6 +106,12 @@ def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
     return bundle
 
 
+@pytest.fixture(autouse=True)
+def development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Feature tests call without tokens; tests/test_auth.py sets the required mode explicitly."""
+    monkeypatch.setenv("CDS_AUTH_MODE", "development")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}")

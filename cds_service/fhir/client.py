@@ -84,12 +84,14 @@ class FhirFetcher:
         self.session.mount("https://", adapter)
         self._pool = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="fhir")
 
-    def allowed(self, url: str) -> bool:
-        return is_allowed(url, self.limits.allowlist)
-
-    def fetch_all(self, jobs: Sequence[FetchJob], request: HookRequest) -> dict[str, PrefetchValue]:
+    def fetch_all(
+        self, jobs: Sequence[FetchJob], request: HookRequest, also_allowed: Sequence[str] = ()
+    ) -> dict[str, PrefetchValue]:
+        """Fetch the jobs from ``request.fhirServer`` when it is on the allowlist (the settings',
+        plus ``also_allowed``: the servers the calling issuer is trusted to name)."""
+        allowlist = (*self.limits.allowlist, *also_allowed)
         server = request.fhirServer or ""
-        if not self.allowed(server):
+        if not is_allowed(server, allowlist):
             log.warning("fhirServer refused: not on the allowlist (%d keys)", len(jobs))
             reason = "fetching from this fhirServer is not allowed by the service's settings"
             return {job.key: PrefetchValue(job.key, False, reason=reason) for job in jobs}
@@ -98,7 +100,8 @@ class FhirFetcher:
             headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
         deadline = time.monotonic() + self.limits.hook_budget_s
         futures: dict[Future[PrefetchValue], FetchJob] = {
-            self._pool.submit(self._fetch, job, server, headers, deadline): job for job in jobs
+            self._pool.submit(self._fetch, job, server, headers, deadline, allowlist): job
+            for job in jobs
         }
         wait(futures, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_EXCEPTION)
         results = {}
@@ -114,11 +117,16 @@ class FhirFetcher:
     # ------------------------------------------------------------------------------ one key
 
     def _fetch(
-        self, job: FetchJob, server: str, headers: Mapping[str, str], deadline: float
+        self,
+        job: FetchJob,
+        server: str,
+        headers: Mapping[str, str],
+        deadline: float,
+        allowlist: Sequence[str],
     ) -> PrefetchValue:
         started = time.monotonic()
         try:
-            value = self._pages(job, server, headers, deadline)
+            value = self._pages(job, server, headers, deadline, allowlist)
         except FetchFailed as exc:
             value = PrefetchValue(job.key, False, reason=str(exc))
         log.info(
@@ -131,7 +139,12 @@ class FhirFetcher:
         return value
 
     def _pages(
-        self, job: FetchJob, server: str, headers: Mapping[str, str], deadline: float
+        self,
+        job: FetchJob,
+        server: str,
+        headers: Mapping[str, str],
+        deadline: float,
+        allowlist: Sequence[str],
     ) -> PrefetchValue:
         resources: list[dict[str, Any]] = list(job.start.resources) if job.start else []
         url: str | None
@@ -142,7 +155,7 @@ class FhirFetcher:
         pages = 1 if job.start else 0
         received = 0
         while url:
-            if not self.allowed(url):
+            if not is_allowed(url, allowlist):
                 raise FetchFailed("a paging link leads away from the allowed fhirServer")
             if pages >= self.limits.max_pages:
                 raise FetchFailed(f"the result has more than {self.limits.max_pages} pages")

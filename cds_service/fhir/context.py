@@ -28,7 +28,7 @@ class Fetcher(Protocol):
     """Fetches declared keys from ``request.fhirServer`` (see :mod:`cds_service.fhir.client`)."""
 
     def fetch_all(
-        self, jobs: Sequence[FetchJob], request: HookRequest
+        self, jobs: Sequence[FetchJob], request: HookRequest, also_allowed: Sequence[str] = ()
     ) -> dict[str, PrefetchValue]: ...
 
 
@@ -67,6 +67,7 @@ def gather(
     service: ServiceDefinition,
     now: datetime,
     fetcher: Fetcher | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> ClinicalRecord:
     """Collect every declared key; 412 naming each required key that could not be obtained."""
     sent = request.prefetch or {}
@@ -84,7 +85,7 @@ def gather(
             jobs.append(FetchJob(key, spec, query, start=value))  # a paginated prefetch Bundle
     if jobs:
         if fetcher is not None and request.fhirServer is not None:
-            fetched = fetcher.fetch_all(jobs, request)
+            fetched = fetcher.fetch_all(jobs, request, also_allowed)
         else:
             fetched = {
                 j.key: PrefetchValue(j.key, False, reason=_unavailable(request)) for j in jobs
