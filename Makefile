@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint format clean
+.PHONY: run test check lint format clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,13 @@ $(FHIR_SERVER)/node_modules/.installed: $(FHIR_SERVER)/package-lock.json
 	cd $(FHIR_SERVER) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: lint $(FHIR_SERVER)/node_modules/.installed
+# The scale-out tests put Debian's nginx in front of two instances; PostgreSQL runs on this machine
+# kind (.ci/run starts it when it is down).
+system-deps:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)
+
+test: lint system-deps $(FHIR_SERVER)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
 	$(BIN)/pytest
 

@@ -81,7 +81,7 @@ def feedback(service_id: str) -> Response:
     service = rt.services.get(service_id)
     g.service_id = service.id
     entries = parse_feedback(_body()).feedback
-    stored = rt.store.record_feedback(service.id, entries)
+    stored = rt.store.record_feedback(service.id, entries, rt.suppression.snooze_for)
     ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
     return _json(to_wire(ack))
 

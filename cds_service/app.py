@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import requests
 from flask import Flask
@@ -21,6 +22,7 @@ from .pipeline import Runtime
 from .services import ServiceRegistry
 from .settings import Settings
 from .store import Store
+from .suppression import Suppression
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,16 @@ def init_auth(settings: Settings, store: Store) -> Authenticator:
     )
 
 
+def _secret(settings: Settings) -> bytes:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    log.warning(
+        "CDS_SECRET_KEY is not set: a random key is used, so card ids and snoozes last only until "
+        "restart and differ between instances. Set one shared key for every instance."
+    )
+    return secrets.token_bytes(32)
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
     return FetchLimits(
         allowlist=tuple(settings.fhir_server_allowlist),
@@ -86,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         reader=RecordReader(vocabulary, text_reader(frozenset(vocabulary.phrases()))),
         renderer=CardRenderer(knowledge, settings.base_url),
         auth=auth,
+        suppression=Suppression(store, knowledge, _secret(settings)),
         fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings

@@ -10,6 +10,8 @@ and the footer gives the content version and review date. Cards know nothing of 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,35 @@ from .protocol import Action, Card, Coding, Link, OverrideReason, Source, Sugges
 
 HANDOUT_PATH = "/handouts/milia"
 _HL7 = "http://terminology.hl7.org/CodeSystem"
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    kind: str
+    card: Card
+    #: suggestion uuid -> suggestion id in cards/
+    suggestions: dict[str, str] = field(default_factory=dict)
+
+
+class CardIds:
+    """Stable uuids for one patient's cards (per card kind and content version) and their
+    suggestions, so that feedback maps back to them."""
+
+    def __init__(self, secret: bytes, patient_key: str, content_version: str) -> None:
+        self._secret = secret
+        self.patient_key = patient_key
+        self._version = content_version
+
+    def _uuid(self, *parts: str) -> str:
+        digest = hmac.new(self._secret, "\x1f".join(parts).encode(), hashlib.sha256).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+
+    def card(self, kind: str) -> str:
+        return self._uuid("card", self.patient_key, kind, self._version)
+
+    def suggestion(self, card_uuid: str, suggestion_id: str) -> str:
+        return self._uuid("suggestion", card_uuid, suggestion_id)
+
 
 #: How many statements of a long list (what not to do, prevention) a card shows.
 _SHORT_LIST = 3
@@ -220,7 +251,12 @@ class CardRenderer:
         return {"coding": coding, "text": text} if coding else {"text": text}
 
     def _suggestion(
-        self, offer: SuggestionTemplate, patient_id: str, evidence: Sequence[str], reason: str
+        self,
+        offer: SuggestionTemplate,
+        suggestion_uuid: str,
+        patient_id: str,
+        evidence: Sequence[str],
+        reason: str,
     ) -> Suggestion:
         subject = {"reference": f"Patient/{patient_id}"}
         milia = next(c for c in self.kb.conditions if c.kind == "milia")
@@ -262,12 +298,12 @@ class CardRenderer:
         action = Action(type="create", description=offer.label, resource=resource)
         return Suggestion(
             label=offer.label,
-            uuid=str(uuid.uuid4()),
+            uuid=suggestion_uuid,
             isRecommended=offer.recommended or None,
             actions=[action],
         )
 
-    def render(self, kind: str, a: Assessment, patient_id: str) -> Card:
+    def render(self, kind: str, a: Assessment, patient_id: str, ids: CardIds) -> RenderedCard:
         template = self.kb.card_templates[kind]
         values = self.placeholders(a)
         detail = _Detail(self.kb)
@@ -287,14 +323,18 @@ class CardRenderer:
         )
         summary = template.summary.format_map(values)
         evidence = _evidence(kind, a)
-        offers = [
-            self.kb.suggestions[s]
+        card_uuid = ids.card(kind)
+        offered = {
+            ids.suggestion(card_uuid, s): s
             for s in template.suggestions
             if not (self.kb.suggestions[s].kind == "problem-list-entry" and a.on_problem_list)
+        }
+        suggestions = [
+            self._suggestion(self.kb.suggestions[s], u, patient_id, evidence, summary)
+            for u, s in offered.items()
         ]
-        suggestions = [self._suggestion(o, patient_id, evidence, summary) for o in offers]
-        return Card(
-            uuid=str(uuid.uuid4()),
+        card = Card(
+            uuid=card_uuid,
             summary=summary,
             detail=detail.render(evidence),
             indicator=template.indicator,
@@ -304,10 +344,13 @@ class CardRenderer:
             overrideReasons=self.override_reasons,
             links=links,
         )
+        return RenderedCard(kind, card, offered)
 
-    def render_all(self, assessment: Assessment, hook: str, patient_id: str) -> list[Card]:
+    def render_all(
+        self, assessment: Assessment, hook: str, patient_id: str, ids: CardIds
+    ) -> list[RenderedCard]:
         kinds = choose_kinds(assessment, hook)
-        return [self.render(kind, assessment, patient_id) for kind in kinds]
+        return [self.render(kind, assessment, patient_id, ids) for kind in kinds]
 
 
 def _evidence(kind: str, a: Assessment) -> list[str]:

@@ -118,6 +118,51 @@ def cmd_check_content(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback_report(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    settings = _settings()
+    store = Store(settings.database_url)
+    try:
+        shown, outcomes = store.report_rows()
+    except CDSError as exc:
+        print(f"cds-service: {exc.message}", file=sys.stderr)
+        return 1
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind, version, times in shown:
+        rows[(kind, version)] = {
+            "shown": int(times or 0),
+            "accepted": 0,
+            "overridden": 0,
+            "reasons": {},
+        }
+    for kind, version, outcome, reason, count in outcomes:
+        row = rows.setdefault(
+            (kind or "(unknown card)", version or "-"),
+            {"shown": 0, "accepted": 0, "overridden": 0, "reasons": {}},
+        )
+        row[outcome] += count
+        if outcome == "overridden":
+            row["reasons"][reason or "(no reason)"] = (
+                row["reasons"].get(reason or "(no reason)", 0) + count
+            )
+    header = (
+        f"{'card kind':22} {'version':12} {'shown':>7} {'accepted':>9} {'overridden':>11}  reasons"
+    )
+    print(header)
+    print("-" * len(header))
+    for (kind, version), row in sorted(rows.items()):
+        reasons = ", ".join(
+            f"{r} {n}" for r, n in sorted(row["reasons"].items(), key=lambda x: -x[1])
+        )
+        print(
+            f"{kind:22} {version:12} {row['shown']:>7} {row['accepted']:>9} {row['overridden']:>11}  {reasons}"
+        )
+    if not rows:
+        print("(no cards shown yet)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -137,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-content", help="validate the knowledge base")
     check.add_argument("directory", nargs="?", help="content folder (default: the packaged cards)")
     check.set_defaults(func=cmd_check_content)
+
+    report = sub.add_parser(
+        "feedback-report", help="how often each card kind was shown, accepted and overridden"
+    )
+    report.set_defaults(func=cmd_feedback_report)
     return parser
 
 

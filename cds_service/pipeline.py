@@ -23,6 +23,7 @@ from .fhir.context import Fetcher, gather
 from .protocol import CDSResponse, FeedbackRequest, HookRequest
 from .services import ServiceDefinition, ServiceRegistry
 from .store import Store
+from .suppression import Suppression
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Runtime:
     reader: RecordReader
     renderer: CardRenderer
     auth: Authenticator
+    suppression: Suppression
     fetcher: Fetcher | None = None
 
 
@@ -66,7 +68,11 @@ def run_hook(
     record = gather(request, service, when, runtime.fetcher, caller.fhir_servers)
     findings = runtime.reader.read(record)
     assessment = assess(findings, runtime.knowledge)
-    cards = runtime.renderer.render_all(assessment, request.hook, request.context["patientId"])
+    ids = runtime.suppression.ids_for(caller, request.context["patientId"])
+    rendered = runtime.renderer.render_all(
+        assessment, request.hook, request.context["patientId"], ids
+    )
+    cards = runtime.suppression.apply(rendered, ids, [hit.id for hit in assessment.red_flags])
     return CDSResponse(cards=cards)
 
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     #: Folder of the knowledge base; the content shipped with the package when unset.
     content_dir: Path | None = None
     log_level: str = "INFO"
+    #: Key of the patient hashes and card ids; shared by every instance. Unset: a random one per
+    #: start, so card ids and snoozes do not survive a restart (fine for a trial, not production).
+    secret_key: SecretStr | None = None
     #: required: every CDS call needs a valid JWT from a trusted issuer. development: calls without
     #: a token are accepted (tokens that are sent are still verified) - for local trials only.
     auth_mode: Literal["required", "development"] = "required"

@@ -1,7 +1,10 @@
-"""Durable state through SQLAlchemy: SQLite file by default, any database URL in settings.
+"""Durable, shared state through SQLAlchemy: SQLite file by default, PostgreSQL to scale out.
 
-Feedback is written in one transaction per request, and each entry has a content key so a client that
-repeats an entry (the spec allows it) stores it once.
+What lives here is what every worker and host must agree on: feedback, the cards shown (so that
+feedback maps back to a patient and card kind), snoozes, and the token ids seen (replay guard).
+Patients appear only as keyed hashes. The schema is managed by Alembic migrations, run at start-up.
+Every write is one transaction, and inserts are idempotent (ON CONFLICT DO NOTHING), so concurrent
+and repeated writers store a row exactly once. Snoozes and token ids expire on their own.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +36,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,16 +56,44 @@ feedback_table = Table(
     Column("entry_key", String(64), nullable=False, unique=True),
     Column("service_id", String(200), nullable=False),
     Column("card_uuid", String(200), nullable=False, index=True),
+    Column("card_kind", String(100), nullable=True),
+    Column("content_version", String(50), nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
     Column("accepted_suggestions", JSON, nullable=True),
     Column("override_system", String(500), nullable=True),
     Column("override_code", String(200), nullable=True),
     # The free-text userComment may name the patient: only its presence is kept.
-    Column("has_comment", Boolean, nullable=False, default=False),
+    Column("has_comment", Boolean, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
+shown_cards_table = Table(
+    "shown_cards",
+    metadata,
+    Column("card_uuid", String(36), primary_key=True),
+    Column("patient_key", String(64), nullable=False, index=True),
+    Column("card_kind", String(100), nullable=False),
+    Column("content_version", String(50), nullable=False),
+    Column("red_flags", JSON, nullable=False),
+    #: suggestion uuid -> suggestion id (in cards/), so accepted suggestions map back.
+    Column("suggestions", JSON, nullable=False),
+    Column("first_shown", DateTime(timezone=True), nullable=False),
+    Column("last_shown", DateTime(timezone=True), nullable=False),
+    Column("times_shown", Integer, nullable=False),
+)
+
+snoozes_table = Table(
+    "snoozes",
+    metadata,
+    Column("patient_key", String(64), primary_key=True),
+    Column("card_kind", String(100), primary_key=True),
+    Column("until", DateTime(timezone=True), nullable=False, index=True),
+    #: The red flags present when the card was snoozed: a new one breaks the snooze.
+    Column("red_flags", JSON, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 
 #: Token ids seen (hashed with their issuer), kept until the token expires: the replay guard.
 seen_tokens_table = Table(
@@ -69,8 +103,33 @@ seen_tokens_table = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
-#: How often a process deletes expired token ids (seconds).
+#: How often a process deletes expired snoozes and token ids (seconds).
 _PURGE_INTERVAL_S = 60.0
+#: Any PostgreSQL advisory-lock key of this service: serialises concurrent migrations.
+_MIGRATION_LOCK = 7240114
+
+
+@dataclass(frozen=True)
+class ShownCard:
+    card_uuid: str
+    patient_key: str
+    card_kind: str
+    content_version: str
+    red_flags: tuple[str, ...]
+    suggestions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Snooze:
+    card_kind: str
+    until: datetime
+    red_flags: tuple[str, ...]
+    reason: str
+
+
+#: Given a new feedback entry and the card it is about (when the service showed it), the snooze
+#: that should follow, if any.
+SnoozeRule = Callable[[FeedbackEntry, ShownCard], Snooze | None]
 
 
 def _entry_key(service_id: str, entry: FeedbackEntry) -> str:
@@ -86,13 +145,254 @@ def _entry_key(service_id: str, entry: FeedbackEntry) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def _row(service_id: str, entry: FeedbackEntry, now: datetime) -> dict[str, Any]:
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything here is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, database_url: str, connect_timeout_s: int = 3) -> None:
+        connect_args: dict[str, Any] = {}
+        if database_url.startswith("postgresql"):
+            # A database that does not answer must not hold a hook call for long.
+            connect_args["connect_timeout"] = connect_timeout_s
+        self.engine: Engine = create_engine(
+            database_url, pool_pre_ping=True, connect_args=connect_args
+        )
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._schema_ready = False
+        self._last_purge = 0.0
+
+    # ------------------------------------------------------------------------------ schema
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest Alembic revision (several instances may start at once)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def ensure_schema(self) -> bool:
+        """Migrate if needed; False (logged) when the database cannot be reached.
+
+        The service starts without its database (hook calls do not need it) and migrates on first
+        use once the database is back, so no restart is needed.
+        """
+        if not self._schema_ready:
+            try:
+                self.migrate()
+                self._schema_ready = True
+            except SQLAlchemyError as exc:
+                log.error("database unreachable: %s", type(exc).__name__)
+        return self._schema_ready
+
+    def _require(self) -> None:
+        if not self.ensure_schema():
+            raise ServiceUnavailable("the database is unavailable; retry later")
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return self.ensure_schema()
+        except SQLAlchemyError:
+            return False
+
+    # --------------------------------------------------------------------------- feedback
+
+    def record_feedback(
+        self, service_id: str, entries: Sequence[FeedbackEntry], rule: SnoozeRule | None = None
+    ) -> int:
+        """Store the entries not seen before and the snoozes they call for, in one transaction;
+        return how many entries were new. Nothing is half-written: all or nothing."""
+        self._require()
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                stored = 0
+                for key, entry in {_entry_key(service_id, e): e for e in entries}.items():
+                    shown = self._shown(conn, entry.card)
+                    row = _feedback_row(key, service_id, entry, shown, now)
+                    if self._insert_unique(conn, feedback_table, row, "entry_key") != 1:
+                        continue
+                    stored += 1
+                    snooze = rule(entry, shown) if (rule and shown) else None
+                    if shown is not None and snooze is not None:
+                        self._snooze(conn, shown.patient_key, snooze, now)
+                return stored
+        except SQLAlchemyError as exc:
+            log.error("feedback not stored: database error %s", type(exc).__name__)
+            raise ServiceUnavailable("feedback could not be stored; retry later") from None
+
+    def _shown(self, conn: Any, card_uuid: str) -> ShownCard | None:
+        row = conn.execute(
+            select(shown_cards_table).where(shown_cards_table.c.card_uuid == card_uuid)
+        ).first()
+        if row is None:
+            return None
+        return ShownCard(
+            row.card_uuid,
+            row.patient_key,
+            row.card_kind,
+            row.content_version,
+            tuple(row.red_flags),
+            dict(row.suggestions),
+        )
+
+    def _snooze(self, conn: Any, patient_key: str, snooze: Snooze, now: datetime) -> None:
+        key = (snoozes_table.c.patient_key == patient_key) & (
+            snoozes_table.c.card_kind == snooze.card_kind
+        )
+        row = {
+            "patient_key": patient_key,
+            "card_kind": snooze.card_kind,
+            "until": snooze.until,
+            "red_flags": list(snooze.red_flags),
+            "reason": snooze.reason,
+            "created_at": now,
+        }
+        if self._insert_unique(conn, snoozes_table, row, ["patient_key", "card_kind"]) == 0:
+            existing = conn.execute(select(snoozes_table.c.until).where(key)).scalar_one()
+            if _aware(existing) < snooze.until:
+                conn.execute(update(snoozes_table).where(key).values(**row))
+
+    # -------------------------------------------------------------------- shown and snoozed
+
+    def snoozes(self, patient_key: str) -> dict[str, Snooze]:
+        """The patient's active snoozes by card kind (raises when the database is down)."""
+        self._require()
+        now = datetime.now(UTC)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(snoozes_table).where(
+                    (snoozes_table.c.patient_key == patient_key) & (snoozes_table.c.until > now)
+                )
+            ).all()
+        return {
+            r.card_kind: Snooze(r.card_kind, _aware(r.until), tuple(r.red_flags), r.reason)
+            for r in rows
+        }
+
+    def record_shown(self, cards: Sequence[ShownCard]) -> None:
+        self._require()
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            self._purge(conn)
+            for card in cards:
+                row = {
+                    "card_uuid": card.card_uuid,
+                    "patient_key": card.patient_key,
+                    "card_kind": card.card_kind,
+                    "content_version": card.content_version,
+                    "red_flags": list(card.red_flags),
+                    "suggestions": card.suggestions,
+                    "first_shown": now,
+                    "last_shown": now,
+                    "times_shown": 1,
+                }
+                if self._insert_unique(conn, shown_cards_table, row, "card_uuid") == 0:
+                    conn.execute(
+                        update(shown_cards_table)
+                        .where(shown_cards_table.c.card_uuid == card.card_uuid)
+                        .values(
+                            last_shown=now,
+                            times_shown=shown_cards_table.c.times_shown + 1,
+                            red_flags=list(card.red_flags),
+                            suggestions=card.suggestions,
+                        )
+                    )
+
+    # ------------------------------------------------------------------------ token ids
+
+    def remember_token(self, token_key: str, expires_at: datetime) -> bool:
+        """Record a token id; False when it was already recorded (a replay). Raises when the
+        database cannot be reached, so the caller can decide how to fail."""
+        self._require()
+        with self.engine.begin() as conn:
+            self._purge(conn)
+            row = {"token_key": token_key, "expires_at": expires_at}
+            return self._insert_unique(conn, seen_tokens_table, row, "token_key") == 1
+
+    # --------------------------------------------------------------------------- helpers
+
+    def _purge(self, conn: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_purge < _PURGE_INTERVAL_S:
+            return
+        self._last_purge = now
+        moment = datetime.now(UTC)
+        conn.execute(delete(seen_tokens_table).where(seen_tokens_table.c.expires_at < moment))
+        conn.execute(delete(snoozes_table).where(snoozes_table.c.until < moment))
+
+    def _insert_unique(
+        self, conn: Any, table: Table, row: dict[str, Any], key: str | list[str]
+    ) -> int:
+        """Insert unless a row with the same key exists; 1 when inserted. Atomic on SQLite and
+        PostgreSQL (ON CONFLICT DO NOTHING), so concurrent writers store a row exactly once."""
+        keys = [key] if isinstance(key, str) else key
+        dialect = self.engine.dialect.name
+        if dialect in {"sqlite", "postgresql"}:
+            module = sqlite if dialect == "sqlite" else postgresql
+            statement = module.insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+            # RETURNING says whether the row went in (rowcount is not reliable across drivers).
+            inserted = conn.execute(statement.returning(table.c[keys[0]])).first()
+            return 0 if inserted is None else 1
+        match = [table.c[k] == row[k] for k in keys]
+        if conn.execute(select(table.c[keys[0]]).where(*match)).first():
+            return 0
+        conn.execute(insert(table).values(row))
+        return 1
+
+    def feedback_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(feedback_table)).scalar_one())
+
+    def report_rows(self) -> tuple[list[Any], list[Any]]:
+        """(shown per kind and version, feedback per kind, version, outcome and reason)."""
+        self._require()
+        with self.engine.connect() as conn:
+            shown = conn.execute(
+                select(
+                    shown_cards_table.c.card_kind,
+                    shown_cards_table.c.content_version,
+                    func.sum(shown_cards_table.c.times_shown),
+                ).group_by(shown_cards_table.c.card_kind, shown_cards_table.c.content_version)
+            ).all()
+            outcomes = conn.execute(
+                select(
+                    feedback_table.c.card_kind,
+                    feedback_table.c.content_version,
+                    feedback_table.c.outcome,
+                    feedback_table.c.override_code,
+                    func.count(),
+                ).group_by(
+                    feedback_table.c.card_kind,
+                    feedback_table.c.content_version,
+                    feedback_table.c.outcome,
+                    feedback_table.c.override_code,
+                )
+            ).all()
+        return list(shown), list(outcomes)
+
+
+def _feedback_row(
+    key: str, service_id: str, entry: FeedbackEntry, shown: ShownCard | None, now: datetime
+) -> dict[str, Any]:
     override = entry.overrideReason
     reason = override.reason if override else None
     return {
-        "entry_key": _entry_key(service_id, entry),
+        "entry_key": key,
         "service_id": service_id,
         "card_uuid": entry.card,
+        "card_kind": shown.card_kind if shown else None,
+        "content_version": shown.content_version if shown else None,
         "outcome": entry.outcome,
         "outcome_timestamp": entry.outcomeTimestamp,
         "accepted_suggestions": [s.id for s in entry.acceptedSuggestions or ()] or None,
@@ -101,88 +401,6 @@ def _row(service_id: str, entry: FeedbackEntry, now: datetime) -> dict[str, Any]
         "has_comment": bool(override and override.userComment),
         "received_at": now,
     }
-
-
-class Store:
-    def __init__(self, database_url: str) -> None:
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._schema_ready = False
-        self._last_purge = 0.0
-
-    def ensure_schema(self) -> bool:
-        """Create the tables if needed; False (logged) when the database cannot be reached.
-
-        The service starts without its database (hook calls do not need it) and creates the schema
-        on first use once the database is back, so no restart is needed.
-        """
-        if not self._schema_ready:
-            try:
-                metadata.create_all(self.engine)
-                self._schema_ready = True
-            except SQLAlchemyError as exc:
-                log.error("database unreachable: %s", type(exc).__name__)
-        return self._schema_ready
-
-    def ping(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except SQLAlchemyError:
-            return False
-
-    def record_feedback(self, service_id: str, entries: Sequence[FeedbackEntry]) -> int:
-        """Store the entries not seen before, all in one transaction; return how many were new."""
-        now = datetime.now(UTC)
-        rows = {row["entry_key"]: row for row in (_row(service_id, e, now) for e in entries)}
-        if not self.ensure_schema():
-            raise ServiceUnavailable("feedback could not be stored; retry later")
-        try:
-            with self.engine.begin() as conn:
-                return sum(self._insert_new(conn, row) for row in rows.values())
-        except SQLAlchemyError as exc:
-            log.error("feedback not stored: database error %s", type(exc).__name__)
-            raise ServiceUnavailable("feedback could not be stored; retry later") from None
-
-    def _insert_new(self, conn: Any, row: dict[str, Any]) -> int:
-        return self._insert_unique(conn, feedback_table, row, "entry_key")
-
-    def _insert_unique(self, conn: Any, table: Table, row: dict[str, Any], key: str) -> int:
-        """Insert unless a row with the same ``key`` exists; 1 when inserted. Atomic on SQLite and
-        PostgreSQL (ON CONFLICT DO NOTHING), so concurrent writers store a row exactly once."""
-        dialect = self.engine.dialect.name
-        if dialect in {"sqlite", "postgresql"}:
-            module = sqlite if dialect == "sqlite" else postgresql
-            statement = module.insert(table).values(row)
-            result = conn.execute(statement.on_conflict_do_nothing(index_elements=[key]))
-            return int(result.rowcount or 0)
-        if conn.execute(select(table.c[key]).where(table.c[key] == row[key])).first():
-            return 0
-        conn.execute(insert(table).values(row))
-        return 1
-
-    def remember_token(self, token_key: str, expires_at: datetime) -> bool:
-        """Record a token id; False when it was already recorded (a replay). Raises when the
-        database cannot be reached, so the caller can decide how to fail."""
-        if not self.ensure_schema():
-            raise ServiceUnavailable("database unreachable")
-        now = time.monotonic()
-        with self.engine.begin() as conn:
-            if now - self._last_purge > _PURGE_INTERVAL_S:
-                self._last_purge = now
-                conn.execute(
-                    delete(seen_tokens_table).where(
-                        seen_tokens_table.c.expires_at < datetime.now(UTC)
-                    )
-                )
-            row = {"token_key": token_key, "expires_at": expires_at}
-            return self._insert_unique(conn, seen_tokens_table, row, "token_key") == 1
-
-    def feedback_count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(feedback_table)).scalar_one())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -274,6 +274,8 @@ class OverrideReason(_Content):
 class OverrideReasons(_Content):
     system: Text
     reasons: Annotated[list[OverrideReason], Field(min_length=1)]
+    #: A card dismissed without one of these reasons stays quiet this long (0: not at all).
+    unlisted_snooze_days: int = Field(default=1, ge=0)
 
 
 #: Placeholders a template may use, each with the longest text the renderer puts there.
@@ -299,6 +301,9 @@ class SuggestionTemplate(_Content):
     codes: list[Code] = Field(default_factory=list)
     text: Text
     recommended: bool = False
+    #: Once accepted, the card that offered it stays quiet this long for the patient (the request
+    #: is pending); a new red flag still shows it.
+    pending_days: int = Field(default=90, ge=0)
 
 
 class CardTemplate(_Content):

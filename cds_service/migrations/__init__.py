@@ -1,0 +1,1 @@
+"""Alembic migrations of the service's database (run at start-up by Store.migrate)."""

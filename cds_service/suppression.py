@@ -1,0 +1,97 @@
+"""Alert fatigue: stable card ids, snoozes from feedback, and the cards a snooze holds back.
+
+A card's uuid is derived from the patient, the card kind and the content version, so feedback on it
+maps back to them. An overridden card is snoozed for that patient for the period its override reason
+sets in cards/; an accepted suggestion (a referral) holds the card back while the request is pending;
+a red flag that was not there when the card was snoozed always breaks the snooze. Patients are known
+only by a keyed hash (HMAC with the service's secret), never in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from .auth import Caller
+from .cards import CardIds, RenderedCard
+from .clinical.knowledge import KnowledgeBase
+from .protocol import Card, FeedbackEntry
+from .store import ShownCard, Snooze, Store
+
+log = logging.getLogger(__name__)
+
+
+class Suppression:
+    def __init__(self, store: Store, kb: KnowledgeBase, secret: bytes) -> None:
+        self.store = store
+        self.kb = kb
+        self._secret = secret
+
+    def ids_for(self, caller: Caller, patient_id: str) -> CardIds:
+        # Patient ids are unique per EHR, so the issuer and tenant are part of the key.
+        scope = "\x1f".join(["patient", caller.iss or "-", caller.tenant or "-", patient_id])
+        key = hmac.new(self._secret, scope.encode(), hashlib.sha256).hexdigest()
+        return CardIds(self._secret, key, self.kb.meta.content_version)
+
+    def apply(
+        self, rendered: Sequence[RenderedCard], ids: CardIds, red_flags: Sequence[str]
+    ) -> list[Card]:
+        """The cards to show: those no snooze holds back. Without the database, all of them."""
+        try:
+            snoozes = self.store.snoozes(ids.patient_key)
+        except Exception as exc:
+            log.warning("snoozes unknown: database unavailable (%s)", type(exc).__name__)
+            snoozes = {}
+        shown = [r for r in rendered if not _held_back(snoozes.get(r.kind), red_flags)]
+        if len(shown) < len(rendered):
+            log.info("cards held back by snooze: %d", len(rendered) - len(shown))
+        try:
+            self.store.record_shown(
+                [
+                    ShownCard(
+                        r.card.uuid or ids.card(r.kind),
+                        ids.patient_key,
+                        r.kind,
+                        self.kb.meta.content_version,
+                        tuple(red_flags),
+                        r.suggestions,
+                    )
+                    for r in shown
+                ]
+            )
+        except Exception as exc:
+            log.warning("cards shown not recorded: database unavailable (%s)", type(exc).__name__)
+        return [r.card for r in shown]
+
+    def snooze_for(self, entry: FeedbackEntry, shown: ShownCard) -> Snooze | None:
+        """The snooze a new feedback entry calls for (see :data:`cds_service.store.SnoozeRule`)."""
+        reasons = self.kb.override_reasons
+        if entry.outcome == "overridden":
+            chosen = entry.overrideReason.reason if entry.overrideReason else None
+            listed = next(
+                (
+                    r
+                    for r in reasons.reasons
+                    if chosen and chosen.system == reasons.system and chosen.code == r.code
+                ),
+                None,
+            )
+            days = listed.snooze_days if listed else reasons.unlisted_snooze_days
+            label = f"overridden:{listed.code if listed else 'unlisted'}"
+        else:
+            accepted = [shown.suggestions.get(s.id) for s in entry.acceptedSuggestions or ()]
+            offers = [self.kb.suggestions[s] for s in accepted if s in self.kb.suggestions]
+            days = max((o.pending_days for o in offers), default=0)
+            label = "accepted:" + ",".join(s for s in accepted if s)
+        if days <= 0:
+            return None
+        until = datetime.now(UTC) + timedelta(days=days)
+        return Snooze(shown.card_kind, until, shown.red_flags, label)
+
+
+def _held_back(snooze: Snooze | None, red_flags: Sequence[str]) -> bool:
+    # A red flag that was not there when the card was snoozed always breaks the snooze.
+    return snooze is not None and set(red_flags) <= set(snooze.red_flags)

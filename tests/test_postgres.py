@@ -1,0 +1,125 @@
+"""The store on real PostgreSQL: migrations, idempotent feedback, and a database that goes away
+and comes back while the service keeps answering."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service.app import create_app
+from cds_service.settings import Settings
+from tests.conftest import ContractClient, scenario_request
+from tests.postgres import TcpProxy, fresh_database, query, sqlalchemy_url
+
+PV = "/cds-services/milia-patient-view"
+FEEDBACK = PV + "/feedback"
+REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    with fresh_database() as name:
+        yield name
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    proxy = TcpProxy()
+    yield proxy
+    proxy.cut()
+
+
+@pytest.fixture(autouse=True)
+def dispose_engines() -> Iterator[None]:
+    yield
+    for app in APPS:
+        app.extensions["cds"].store.engine.dispose()
+    APPS.clear()
+
+
+APPS: list[Any] = []
+
+
+def client_for(url: str) -> FlaskClient:
+    app = create_app(Settings(database_url=url, secret_key="postgres-test-secret"))
+    app.test_client_class = ContractClient
+    APPS.append(app)
+    return app.test_client()
+
+
+def overridden(card: str, reason: str = "patient-declines") -> dict[str, Any]:
+    return {
+        "feedback": [
+            {
+                "card": card,
+                "outcome": "overridden",
+                "overrideReason": {"reason": {"system": REASONS, "code": reason}},
+                "outcomeTimestamp": "2026-11-26T10:00:00Z",
+            }
+        ]
+    }
+
+
+def test_migrations_create_the_schema(database: str) -> None:
+    client_for(sqlalchemy_url(database))
+    tables = {
+        row[0]
+        for row in query(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
+    assert {"feedback", "shown_cards", "snoozes", "seen_tokens", "alembic_version"} <= tables
+    assert query(database, "SELECT version_num FROM alembic_version") == [("0001",)]
+
+
+def test_feedback_snoozes_and_is_stored_once(database: str) -> None:
+    client = client_for(sqlalchemy_url(database))
+    request = scenario_request("02-icd10-milia")
+    card = client.post(PV, json=request).get_json()["cards"][0]
+    for _ in range(3):
+        assert client.post(FEEDBACK, json=overridden(card["uuid"])).status_code == 200
+    assert query(database, f"SELECT count(*) FROM feedback WHERE card_uuid = '{card['uuid']}'") == [
+        (1,)
+    ]
+    assert client.post(PV, json=request).get_json()["cards"] == []
+
+
+def test_database_down_then_back_without_a_restart(
+    database: str, proxy: TcpProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = client_for(sqlalchemy_url(database, proxy.port))
+    request = scenario_request("31-mixed-coded-text-medicine")
+    card = client.post(PV, json=request).get_json()["cards"][0]
+    before = query(database, "SELECT count(*) FROM feedback")
+    snoozes = query(database, "SELECT count(*) FROM snoozes")
+
+    proxy.cut()
+    caplog.set_level(logging.WARNING)
+    during = client.post(PV, json=request)
+    assert during.status_code == 200
+    assert [c["uuid"] for c in during.get_json()["cards"]] == [card["uuid"]]
+    assert "snoozes unknown" in caplog.text
+    refused = client.post(FEEDBACK, json=overridden(card["uuid"]))
+    assert refused.status_code == 503
+    assert client.get("/readyz").status_code == 503
+    assert query(database, "SELECT count(*) FROM feedback") == before  # nothing half-written
+    assert query(database, "SELECT count(*) FROM snoozes") == snoozes
+
+    proxy.restore()
+    assert client.get("/readyz").status_code == 200
+    assert client.post(FEEDBACK, json=overridden(card["uuid"])).status_code == 200
+    assert client.post(PV, json=request).get_json()["cards"] == []
+
+
+def test_a_database_down_at_start_up_is_survived(
+    proxy: TcpProxy, database: str, tmp_path: Path
+) -> None:
+    proxy.cut()
+    client = client_for(sqlalchemy_url(database, proxy.port))
+    assert client.post(PV, json=scenario_request("02-icd10-milia")).status_code == 200
+    assert client.get("/readyz").status_code == 503
+    proxy.restore()
+    assert client.get("/readyz").status_code == 200

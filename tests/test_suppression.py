@@ -1,0 +1,150 @@
+"""Feedback that acts: stable card ids, snoozes per override reason, accepted suggestions, and a new
+red flag that always breaks a snooze. Patients are stored only as keyed hashes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from cds_service.settings import Settings
+from cds_service.store import Store, snoozes_table
+from tests.conftest import scenario_request
+
+PV = "/cds-services/milia-patient-view"
+FEEDBACK = PV + "/feedback"
+REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
+
+
+def cards(client: FlaskClient, request: dict[str, Any]) -> list[dict[str, Any]]:
+    response = client.post(PV, json=request)
+    assert response.status_code == 200
+    result: list[dict[str, Any]] = response.get_json()["cards"]
+    return result
+
+
+def override(client: FlaskClient, card: str, reason: str | None = "patient-declines") -> None:
+    entry: dict[str, Any] = {
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-26T10:00:00Z",
+    }
+    if reason:
+        entry["overrideReason"] = {"reason": {"system": REASONS, "code": reason}}
+    assert client.post(FEEDBACK, json={"feedback": [entry]}).status_code == 200
+
+
+def accept(client: FlaskClient, card: str, suggestion: str) -> None:
+    entry = {
+        "card": card,
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": suggestion}],
+        "outcomeTimestamp": "2026-11-26T10:00:00Z",
+    }
+    assert client.post(FEEDBACK, json={"feedback": [entry]}).status_code == 200
+
+
+def test_card_ids_are_stable_per_patient_and_kind(client: FlaskClient) -> None:
+    request = scenario_request("03-text-only-milia")
+    first, again = cards(client, request)[0], cards(client, request)[0]
+    assert first["uuid"] == again["uuid"]
+    assert first["suggestions"][0]["uuid"] == again["suggestions"][0]["uuid"]
+    other = scenario_request("02-icd10-milia")
+    assert cards(client, other)[0]["uuid"] != first["uuid"]
+
+
+def test_an_override_with_a_reason_snoozes_that_card_for_that_patient(client: FlaskClient) -> None:
+    request = scenario_request("03-text-only-milia")
+    card = cards(client, request)[0]
+    override(client, card["uuid"], "already-evaluated-by-dermatology")
+    assert cards(client, request) == []
+    assert len(cards(client, scenario_request("02-icd10-milia"))) == 1  # another patient
+
+
+def test_a_dismissal_without_a_reason_quiets_the_card_briefly(
+    client: FlaskClient, settings: Settings
+) -> None:
+    request = scenario_request("03-text-only-milia")
+    override(client, cards(client, request)[0]["uuid"], reason=None)
+    assert cards(client, request) == []
+    store = Store(settings.database_url)
+    with store.engine.begin() as conn:
+        until = conn.execute(snoozes_table.select()).one().until
+    assert until is not None
+
+
+def test_an_accepted_referral_holds_the_card_back_until_a_new_red_flag(client: FlaskClient) -> None:
+    request = scenario_request("12-red-flag-bleeding")
+    card = cards(client, request)[0]
+    referral = next(s for s in card["suggestions"] if s.get("isRecommended"))
+    accept(client, card["uuid"], referral["uuid"])
+    assert cards(client, request) == []  # the referral is pending
+
+    note = request["prefetch"]["skinObservations"]["entry"][0]["resource"]
+    note["valueString"] += " It is now ulcerated."
+    again = cards(client, request)
+    assert [c["indicator"] for c in again] == ["warning"]
+    assert "Ulceration" in again[0]["detail"]
+
+
+def test_snoozes_expire_on_their_own(client: FlaskClient, settings: Settings) -> None:
+    request = scenario_request("03-text-only-milia")
+    override(client, cards(client, request)[0]["uuid"], "not-relevant")
+    assert cards(client, request) == []
+    store = Store(settings.database_url)
+    with store.engine.begin() as conn:
+        conn.execute(update(snoozes_table).values(until=snoozes_table.c.created_at))
+    assert len(cards(client, request)) == 1
+
+
+def test_feedback_on_an_unknown_card_is_stored_without_effect(client: FlaskClient) -> None:
+    override(client, "not-a-card-of-ours")
+    assert len(cards(client, scenario_request("03-text-only-milia"))) == 1
+
+
+def test_no_patient_identifier_is_stored_in_clear(client: FlaskClient, settings: Settings) -> None:
+    request = scenario_request("03-text-only-milia")
+    override(client, cards(client, request)[0]["uuid"])
+    database = Path(settings.database_url.removeprefix("sqlite:///"))
+    stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    assert request["context"]["patientId"].encode() not in stored
+
+
+def test_feedback_report_counts_per_card_kind_and_version(
+    client: FlaskClient, settings: Settings
+) -> None:
+    request = scenario_request("03-text-only-milia")
+    card = cards(client, request)[0]
+    cards(client, scenario_request("02-icd10-milia"))
+    override(client, card["uuid"], "patient-declines")
+    result = subprocess.run(
+        [sys.executable, "-m", "cds_service.cli", "feedback-report"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CDS_DATABASE_URL": settings.database_url},
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(row for row in result.stdout.splitlines() if row.startswith("likely-milia"))
+    assert line.split()[1:5] == ["2026.11.0", "2", "0", "1"]
+    assert "patient-declines 1" in line
+
+
+@pytest.mark.parametrize("secret", ["one-secret", "another-secret"])
+def test_card_ids_depend_on_the_secret(tmp_path: Path, secret: str) -> None:
+    from cds_service.app import create_app
+
+    def card_id(key: str) -> str:
+        app = create_app(Settings(database_url="sqlite://", secret_key=key))
+        response = app.test_client().post(PV, json=scenario_request("03-text-only-milia"))
+        uuid: str = response.get_json()["cards"][0]["uuid"]
+        return uuid
+
+    assert card_id(secret) == card_id(secret)
+    assert card_id(secret) != card_id(secret + "!")
