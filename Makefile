@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint format clean system-deps
+.PHONY: run test check lint format clean system-deps bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ system-deps:
 test: lint system-deps $(FHIR_SERVER)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
 	$(BIN)/pytest
+
+$(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.stamp-run
+
+# The benchmark (bench/README.md): wrk from Debian's packages, results in bench/results.md.
+bench: $(VENV)/.stamp-bench
+	@command -v wrk >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python bench/run.py
+	$(BIN)/python bench/profile_hook.py > /dev/null
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache *.sqlite3* $(FHIR_SERVER)/node_modules

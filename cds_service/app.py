@@ -14,6 +14,7 @@ from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import default_content_dir, load_knowledge
+from .clinical.selection import RelevanceFilter
 from .clinical.text import text_reader
 from .clinical.vocabulary import Vocabulary
 from .fhir.client import FetchLimits, FhirFetcher
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         renderer=CardRenderer(knowledge, settings.base_url),
         auth=auth,
         suppression=Suppression(store, knowledge, _secret(settings)),
+        relevant=RelevanceFilter(vocabulary),
         fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings

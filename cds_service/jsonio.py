@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from .errors import InvalidRequest
 
 
 def decode(body: bytes) -> Any:
+    # orjson: about twice as fast as the standard library on large prefetch bodies.
     try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise InvalidRequest("the request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if "utf-8" in exc.msg.lower():
+            raise InvalidRequest("the request body is not UTF-8 text") from None
         raise InvalidRequest(
             f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
 
 
 def encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(value)

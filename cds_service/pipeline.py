@@ -7,6 +7,7 @@ Both the HTTP endpoint and ``cds-service evaluate`` run exactly this code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,8 @@ class Runtime:
     renderer: CardRenderer
     auth: Authenticator
     suppression: Suppression
+    #: Decides on raw JSON which prefetched resources are worth validating and reading.
+    relevant: Callable[[dict[str, Any]], bool] | None = None
     fetcher: Fetcher | None = None
 
 
@@ -65,7 +68,7 @@ def run_hook(
 ) -> CDSResponse:
     request = parse_hook_request(body, service)
     when = now or datetime.now(UTC)
-    record = gather(request, service, when, runtime.fetcher, caller.fhir_servers)
+    record = gather(request, service, when, runtime.fetcher, caller.fhir_servers, runtime.relevant)
     findings = runtime.reader.read(record)
     assessment = assess(findings, runtime.knowledge)
     ids = runtime.suppression.ids_for(caller, request.context["patientId"])

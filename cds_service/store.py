@@ -163,6 +163,7 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._schema_ready = False
         self._last_purge = 0.0
+        self._upsert: Any = None
 
     # ------------------------------------------------------------------------------ schema
 
@@ -268,46 +269,55 @@ class Store:
     def snoozes(self, patient_key: str) -> dict[str, Snooze]:
         """The patient's active snoozes by card kind (raises when the database is down)."""
         self._require()
-        now = datetime.now(UTC)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(snoozes_table).where(
-                    (snoozes_table.c.patient_key == patient_key) & (snoozes_table.c.until > now)
-                )
-            ).all()
+            return self._active_snoozes(conn, patient_key)
+
+    def _active_snoozes(self, conn: Any, patient_key: str) -> dict[str, Snooze]:
+        rows = conn.execute(
+            select(snoozes_table).where(
+                (snoozes_table.c.patient_key == patient_key)
+                & (snoozes_table.c.until > datetime.now(UTC))
+            )
+        ).all()
         return {
             r.card_kind: Snooze(r.card_kind, _aware(r.until), tuple(r.red_flags), r.reason)
             for r in rows
         }
 
-    def record_shown(self, cards: Sequence[ShownCard]) -> None:
+    def show(
+        self,
+        patient_key: str,
+        cards: Sequence[ShownCard],
+        keep: Callable[[ShownCard, Snooze | None], bool],
+    ) -> list[ShownCard]:
+        """In one transaction: read the patient's snoozes, keep the cards ``keep`` lets through,
+        and count them as shown. Raises when the database is down."""
         self._require()
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             self._purge(conn)
-            for card in cards:
-                row = {
-                    "card_uuid": card.card_uuid,
-                    "patient_key": card.patient_key,
-                    "card_kind": card.card_kind,
-                    "content_version": card.content_version,
-                    "red_flags": list(card.red_flags),
-                    "suggestions": card.suggestions,
-                    "first_shown": now,
-                    "last_shown": now,
-                    "times_shown": 1,
-                }
-                if self._insert_unique(conn, shown_cards_table, row, "card_uuid") == 0:
-                    conn.execute(
-                        update(shown_cards_table)
-                        .where(shown_cards_table.c.card_uuid == card.card_uuid)
-                        .values(
-                            last_shown=now,
-                            times_shown=shown_cards_table.c.times_shown + 1,
-                            red_flags=list(card.red_flags),
-                            suggestions=card.suggestions,
-                        )
-                    )
+            snoozes = self._active_snoozes(conn, patient_key)
+            shown = [card for card in cards if keep(card, snoozes.get(card.card_kind))]
+            if shown:
+                conn.execute(self._shown_upsert, [_shown_row(card, now) for card in shown])
+        return shown
+
+    @property
+    def _shown_upsert(self) -> Any:
+        """INSERT ... ON CONFLICT DO UPDATE counting one more showing (built once per store)."""
+        if self._upsert is None:
+            module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+            statement = module.insert(shown_cards_table)
+            self._upsert = statement.on_conflict_do_update(
+                index_elements=["card_uuid"],
+                set_={
+                    "last_shown": statement.excluded.last_shown,
+                    "times_shown": shown_cards_table.c.times_shown + 1,
+                    "red_flags": statement.excluded.red_flags,
+                    "suggestions": statement.excluded.suggestions,
+                },
+            )
+        return self._upsert
 
     # ------------------------------------------------------------------------ token ids
 
@@ -382,6 +392,20 @@ class Store:
         return list(shown), list(outcomes)
 
 
+def _shown_row(card: ShownCard, now: datetime) -> dict[str, Any]:
+    return {
+        "card_uuid": card.card_uuid,
+        "patient_key": card.patient_key,
+        "card_kind": card.card_kind,
+        "content_version": card.content_version,
+        "red_flags": list(card.red_flags),
+        "suggestions": card.suggestions,
+        "first_shown": now,
+        "last_shown": now,
+        "times_shown": 1,
+    }
+
+
 def _feedback_row(
     key: str, service_id: str, entry: FeedbackEntry, shown: ShownCard | None, now: datetime
 ) -> dict[str, Any]:
@@ -407,5 +431,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the gunicorn workers read while one writes; the timeout waits out a writer's lock.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts the file and survives a crash of the service; only a power
+    # loss can drop the last commits. It spares an fsync per hook call (cards shown are counted).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()

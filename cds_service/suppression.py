@@ -40,31 +40,36 @@ class Suppression:
         self, rendered: Sequence[RenderedCard], ids: CardIds, red_flags: Sequence[str]
     ) -> list[Card]:
         """The cards to show: those no snooze holds back. Without the database, all of them."""
+        if not rendered:
+            return []  # nothing to hold back or record: no database round trip
+        version = self.kb.meta.content_version
+        candidates = {
+            r.card.uuid or ids.card(r.kind): ShownCard(
+                r.card.uuid or ids.card(r.kind),
+                ids.patient_key,
+                r.kind,
+                version,
+                tuple(red_flags),
+                r.suggestions,
+            )
+            for r in rendered
+        }
         try:
-            snoozes = self.store.snoozes(ids.patient_key)
-        except Exception as exc:
-            log.warning("snoozes unknown: database unavailable (%s)", type(exc).__name__)
-            snoozes = {}
-        shown = [r for r in rendered if not _held_back(snoozes.get(r.kind), red_flags)]
-        if len(shown) < len(rendered):
-            log.info("cards held back by snooze: %d", len(rendered) - len(shown))
-        try:
-            self.store.record_shown(
-                [
-                    ShownCard(
-                        r.card.uuid or ids.card(r.kind),
-                        ids.patient_key,
-                        r.kind,
-                        self.kb.meta.content_version,
-                        tuple(red_flags),
-                        r.suggestions,
-                    )
-                    for r in shown
-                ]
+            shown = self.store.show(
+                ids.patient_key,
+                list(candidates.values()),
+                lambda _card, snooze: not _held_back(snooze, red_flags),
             )
         except Exception as exc:
-            log.warning("cards shown not recorded: database unavailable (%s)", type(exc).__name__)
-        return [r.card for r in shown]
+            log.warning(
+                "snoozes unknown, cards shown not recorded: database unavailable (%s)",
+                type(exc).__name__,
+            )
+            return [r.card for r in rendered]
+        kept = {card.card_uuid for card in shown}
+        if len(kept) < len(rendered):
+            log.info("cards held back by snooze: %d", len(rendered) - len(kept))
+        return [r.card for r in rendered if (r.card.uuid or ids.card(r.kind)) in kept]
 
     def snooze_for(self, entry: FeedbackEntry, shown: ShownCard) -> Snooze | None:
         """The snooze a new feedback entry calls for (see :data:`cds_service.store.SnoozeRule`)."""

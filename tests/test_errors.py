@@ -70,7 +70,15 @@ def test_body_that_is_not_an_object_is_400(client: FlaskClient) -> None:
         ),
         (
             lambda r: r["prefetch"].update(
-                conditions=searchset({"resourceType": "Condition", "subject": "Patient/1"})
+                conditions=searchset(
+                    {
+                        "resourceType": "Condition",
+                        "code": {
+                            "coding": [{"system": "http://snomed.info/sct", "code": "254679001"}]
+                        },
+                        "subject": "Patient/1",
+                    }
+                )
             ),
             "invalid FHIR R4 Condition: prefetch.conditions[0].subject",
         ),
@@ -95,6 +103,15 @@ def test_order_hook_requires_draft_orders_bundle(client: FlaskClient) -> None:
     del request["context"]["selections"]
     response = client.post("/cds-services/milia-order-select", json=request)
     assert "context.selections is required by the order-select hook" in message(response)
+
+
+def test_resources_that_cannot_concern_milia_are_not_validated(client: FlaskClient) -> None:
+    # A vital sign with an odd shape costs nothing and fails nothing: only what can matter is read.
+    request = valid()
+    request["prefetch"]["skinObservations"] = searchset(
+        {"resourceType": "Observation", "code": {"text": "Body height"}, "valueQuantity": "tall"}
+    )
+    assert client.post(PV, json=request).status_code == 200
 
 
 def test_validation_messages_never_echo_request_values(client: FlaskClient) -> None:

@@ -56,8 +56,12 @@ _MANY = {
     "several": 3,
 }
 _MANY_IN_TEXT = re.compile(r"\b(" + "|".join(_MANY) + r")\b", re.I)
-#: Observations whose length value is a lesion's size, not a height or a circumference.
-_LESION_WORDS = re.compile(r"lesion|papule|cyst|nodule|milia|milium|diameter|size", re.I)
+#: Words that make an Observation's length a lesion's size, not a height or a circumference.
+LESION_WORDS = frozenset(
+    {"lesion", "lesions", "papule", "papules", "cyst", "cysts", "nodule", "nodules"}
+    | {"milia", "milium", "diameter", "size"}
+)
+_LESION_WORDS = re.compile("|".join(sorted(LESION_WORDS, key=len, reverse=True)), re.I)
 #: Plausible lesion sizes only: anything larger is not a milia-like lesion measurement.
 _MAX_LESION_MM = 100.0
 

@@ -115,12 +115,15 @@ class _Evaluator:
         )
         return [m for m in self.f.with_label(wanted) if m.status in allowed]
 
-    def recognise(self, recognition: Recognition, wanted: str) -> _Match | None:
-        """Any one route of ``recognition`` (codes/words, size, growth, duration, count)."""
+    def recognise(
+        self, recognition: Recognition, wanted: str, history: bool = False
+    ) -> _Match | None:
+        """Any one route of ``recognition`` (codes/words, size, growth, duration, count);
+        ``history`` counts historical mentions whatever the recognition says."""
         f = self.f
         if not _age_allows(recognition, f.age_days):
             return None
-        found = self.mentions(wanted, recognition.include_history)
+        found = self.mentions(wanted, history or recognition.include_history)
         if found:
             words = ", ".join(dict.fromkeys(m.text for m in found if m.text))
             return _Match(_sources(found), f"recorded: {words}" if words else "")
@@ -236,8 +239,7 @@ def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hi
                 hits.append(Hit(trigger.id, _sources(uses), detail))
             continue
         # A burn or a procedure in the past is exactly what causes secondary milia.
-        recognition = trigger.recognise.model_copy(update={"include_history": True})
-        match = ev.recognise(recognition, wanted)
+        match = ev.recognise(trigger.recognise, wanted, history=True)
         if match is not None:
             hits.append(Hit(trigger.id, match.evidence, match.detail))
     return tuple(hits)

@@ -8,6 +8,7 @@ so a mention counts only with the status it really has in the note.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import warnings
@@ -45,6 +46,8 @@ _EXTRA_CONTEXT = (
 )
 
 _TAG = re.compile(r"<[^>]+>")
+#: Texts remembered (by digest) per worker.
+_CACHE_SIZE = 4096
 #: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
 #: followed by a negated phrase is made its own sentence so the negation points forward.
 _HEADING_THEN_NEGATION = re.compile(r":\s*(?=(?:no|not|without|denies)\s+\w)", re.IGNORECASE)
@@ -85,11 +88,25 @@ class TextReader:
             inner = [p for p in own if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", phrase)]
             self._labels[phrase] = tuple(sorted(set().union(*(own[p] for p in inner))))
         rules = [TargetRule(phrase, phrase) for phrase in self._labels]
+        self._cache: dict[bytes, tuple[TextMention, ...]] = {}
         matcher: Any = nlp.get_pipe("medspacy_target_matcher")
         matcher.add(rules)
         self._nlp = nlp
 
     def read(self, text: str) -> list[TextMention]:
+        """The knowledge base's items in ``text`` with their status (cached by a digest of the
+        text: the same notes are read again at every hook of a chart, and only the digest and the
+        matched vocabulary are kept, never the text)."""
+        key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = tuple(self._read(text))
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = cached
+        return list(cached)
+
+    def _read(self, text: str) -> list[TextMention]:
         mentions = []
         with warnings.catch_warnings():
             # spaCy warns (W036) that the token-pattern matcher is empty: only phrases are used.

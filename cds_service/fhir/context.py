@@ -7,7 +7,7 @@ typed resources and never sees HTTP or JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,6 +22,17 @@ from .resources import parse_resource
 from .templates import render
 
 log = logging.getLogger(__name__)
+
+#: The Patient fields the service reads. A full Patient (names, addresses, identifiers, extensions)
+#: costs a millisecond or more to validate and holds nothing the advice depends on.
+PATIENT_FIELDS = (
+    "resourceType",
+    "id",
+    "birthDate",
+    "gender",
+    "deceasedBoolean",
+    "deceasedDateTime",
+)
 
 
 class Fetcher(Protocol):
@@ -68,6 +79,7 @@ def gather(
     now: datetime,
     fetcher: Fetcher | None = None,
     also_allowed: Sequence[str] = (),
+    keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> ClinicalRecord:
     """Collect every declared key; 412 naming each required key that could not be obtained."""
     sent = request.prefetch or {}
@@ -110,10 +122,17 @@ def gather(
 
     resources: dict[str, list[FHIRAbstractModel]] = {}
     patient = None
+    skipped = 0
     for key, value in values.items():
+        is_read = service.prefetch[key].is_read
         for index, raw in enumerate(value.resources):
+            if keep is not None and not is_read and not keep(raw):
+                skipped += 1  # cannot concern milia: not worth a strict FHIR validation
+                continue
+            if is_read and raw.get("resourceType") == "Patient":
+                raw = {k: raw[k] for k in PATIENT_FIELDS if k in raw}
             model = parse_resource(raw, f"prefetch.{key}[{index}]")
-            if service.prefetch[key].is_read and model.get_resource_type() == "Patient":
+            if is_read and model.get_resource_type() == "Patient":
                 patient = model
             else:
                 resources.setdefault(model.get_resource_type(), []).append(model)

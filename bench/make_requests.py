@@ -1,0 +1,74 @@
+"""Writes the benchmark's hook requests (bench/requests/*.json) from the fixtures.
+
+Realistic sizes: a Synthea patient's Observations (vital signs, labs, surveys) repeated with new ids
+to about 50, 500 and 2,000, with its Conditions and a few medicines; "with skin findings" adds a milia
+Condition and a skin exam note with a red flag. Run: python bench/make_requests.py
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(__file__).resolve().parent / "requests"
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "fixtures" / "scenarios" / name / "request.json").read_text())
+    return data
+
+
+def bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources), "entry": [{"resource": r} for r in resources]}
+
+
+def patient_view(observations: int, skin: bool) -> dict[str, Any]:
+    source = load("92-synthea-ordinary-patient")
+    prefetch = source["prefetch"]
+    pool = [e["resource"] for e in prefetch["skinObservations"]["entry"]]
+    obs = []
+    for i in range(observations):
+        resource = copy.deepcopy(pool[i % len(pool)])
+        resource["id"] = f"bench-obs-{i}"
+        obs.append(resource)
+    conditions = [e["resource"] for e in prefetch["conditions"].get("entry", [])][:10]
+    medicines = [e["resource"] for e in prefetch["medicationRequests"].get("entry", [])][:10]
+    patient_id = prefetch["patient"]["id"]
+    if skin:
+        skin_case = load("12-red-flag-bleeding")["prefetch"]["skinObservations"]["entry"][0]["resource"]
+        note = copy.deepcopy(skin_case)
+        note["subject"] = {"reference": f"Patient/{patient_id}"}
+        obs.append(note)
+        milia = copy.deepcopy(load("01-coded-milia-adult")["prefetch"]["conditions"]["entry"][0]["resource"])
+        milia["subject"] = {"reference": f"Patient/{patient_id}"}
+        conditions.append(milia)
+    request = copy.deepcopy(source)
+    request["prefetch"] = {
+        "patient": prefetch["patient"],
+        "conditions": bundle(conditions),
+        "skinObservations": bundle(obs),
+        "medicationRequests": bundle(medicines),
+        "medicationStatements": bundle([]),
+        "procedures": bundle([]),
+    }
+    return request
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    written = {}
+    for count in (50, 500, 2000):
+        for skin in (False, True):
+            name = f"patient-view-{count}-obs-{'skin' if skin else 'no-skin'}"
+            written[name] = patient_view(count, skin)
+    written["order-sign-steroid"] = load("28-order-sign-steroid-face-long")
+    for name, request in written.items():
+        (OUT / f"{name}.json").write_text(json.dumps(request, separators=(",", ":")))
+        print(f"{name}: {len(json.dumps(request)) // 1024} KiB")
+
+
+if __name__ == "__main__":
+    main()

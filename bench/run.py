@@ -1,0 +1,184 @@
+"""The benchmark: the service as production runs it (``cds-service serve``: gunicorn, sync workers)
+against a baseline app under the same server settings, driven by wrk, in one run.
+
+    python bench/run.py [--workers 2] [--connections 16] [--duration 10] [--database sqlite|postgres]
+
+Per scenario it reports requests per second, p50/p99 latency, peak memory per worker and the ratio
+service/baseline, and writes the table to bench/results.md. Timings are measurements, never pass/fail
+tests: this machine is shared and noisy, so compare ratios from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SCENARIOS = [
+    ("patient-view-50-obs-no-skin", "milia-patient-view"),
+    ("patient-view-50-obs-skin", "milia-patient-view"),
+    ("patient-view-500-obs-no-skin", "milia-patient-view"),
+    ("patient-view-500-obs-skin", "milia-patient-view"),
+    ("patient-view-2000-obs-no-skin", "milia-patient-view"),
+    ("patient-view-2000-obs-skin", "milia-patient-view"),
+    ("order-sign-steroid", "milia-order-sign"),
+]
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the server exited")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url}: not ready within {timeout} s")
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, body: Path, connections: int, duration: int) -> Result:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / "post.lua"), url]
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "BODY_FILE": str(body)}, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)[0]) if "Socket errors" in out else 0
+    return Result(rps, p50, p99, errors)
+
+
+def workers_of(master: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (make bench installs Debian's wrk)")
+    subprocess.run([sys.executable, str(HERE / "make_requests.py")], check=True, capture_output=True)
+
+    work = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+    database = f"sqlite:///{work / 'bench.sqlite3'}"
+    if args.database == "postgres":
+        database = os.environ.get("CDS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    service_port, baseline_port = free_port(), free_port()
+    env = {
+        "CDS_AUTH_MODE": "development",  # JWT verification is not part of what is measured here
+        "CDS_SECRET_KEY": "benchmark",
+        "CDS_DATABASE_URL": database,
+        "CDS_LOG_LEVEL": "WARNING",
+        "CDS_WORKERS": str(args.workers),
+    }
+    service = start([sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)], env, work / "service.log")
+    startup = wait_ready(f"http://127.0.0.1:{service_port}/readyz", service)
+    baseline = start(
+        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "sync", "-b", f"127.0.0.1:{baseline_port}", "--chdir", str(HERE), "baseline:app"],
+        {},
+        work / "baseline.log",
+    )
+    wait_ready(f"http://127.0.0.1:{baseline_port}/readyz", baseline)
+
+    rows = []
+    try:
+        for name, service_id in SCENARIOS:
+            body = HERE / "requests" / f"{name}.json"
+            path = f"/cds-services/{service_id}"
+            wrk(f"http://127.0.0.1:{service_port}{path}", body, args.connections, 2)  # warm up
+            ours = wrk(f"http://127.0.0.1:{service_port}{path}", body, args.connections, args.duration)
+            base = wrk(f"http://127.0.0.1:{baseline_port}{path}", body, args.connections, args.duration)
+            rows.append((name, body.stat().st_size // 1024, ours, base))
+            print(f"{name}: {ours.rps:.0f} rps (baseline {base.rps:.0f}), p99 {ours.p99_ms:.1f} ms", flush=True)
+        memory = max(peak_mb(pid) for pid in workers_of(service.pid))
+    finally:
+        stop(service)
+        stop(baseline)
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; `cds-service serve` with {args.workers} gunicorn sync workers, "
+        f"{args.database}; wrk 2 threads, {args.connections} connections, {args.duration} s per scenario "
+        "(after a 2 s warm-up); baseline: the same server settings, a Flask app that only parses the "
+        "body with orjson and returns a constant card list. Development mode (no JWT check).",
+        "",
+        f"Start-up to ready (`/readyz` 200): **{startup:.2f} s**. Peak memory per worker (VmHWM): **{memory:.0f} MB**.",
+        "",
+        "| scenario | body KiB | service req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | service/baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, size, ours, base in rows:
+        errors = f" ({ours.errors} errors)" if ours.errors else ""
+        lines.append(
+            f"| {name} | {size} | {ours.rps:.0f}{errors} | {ours.p50_ms:.1f} | {ours.p99_ms:.1f} | "
+            f"{base.rps:.0f} | {base.p99_ms:.1f} | {ours.rps / base.rps:.2f} |"
+        )
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
