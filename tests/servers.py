@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -37,13 +38,16 @@ def wait_until_ready(
     raise RuntimeError(f"{url} not ready in {timeout} s:\n{log.read_text()[-4000:]}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate (then kill) a test server and close its output pipe."""
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 @contextmanager
@@ -71,7 +75,7 @@ def service_instance(port: int, env: dict[str, str], directory: Path) -> Iterato
         wait_until_ready(url + "/healthz", process, log)
         yield url
     finally:
-        _stop(process)
+        stop(process)
 
 
 def nginx_binary() -> str:
@@ -135,4 +139,4 @@ http {{
         wait_until_ready(url + "/healthz", process, prefix / "logs" / "error.log")
         yield url
     finally:
-        _stop(process)
+        stop(process)

@@ -72,6 +72,16 @@ def _next_link(bundle: Mapping[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Call:
+    """What every request of one hook call shares."""
+
+    server: str
+    headers: Mapping[str, str]
+    deadline: float
+    allowlist: Sequence[str]
+
+
 class FhirFetcher:
     """Fetches declared prefetch keys from a request's ``fhirServer``; one per worker."""
 
@@ -98,12 +108,12 @@ class FhirFetcher:
         headers = {"Accept": _ACCEPT}
         if request.fhirAuthorization is not None:
             headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
-        deadline = time.monotonic() + self.limits.hook_budget_s
+        call = _Call(server, headers, time.monotonic() + self.limits.hook_budget_s, allowlist)
         futures: dict[Future[PrefetchValue], FetchJob] = {
-            self._pool.submit(self._fetch, job, server, headers, deadline, allowlist): job
-            for job in jobs
+            self._pool.submit(self._fetch, job, call): job for job in jobs
         }
-        wait(futures, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_EXCEPTION)
+        remaining = max(0.0, call.deadline - time.monotonic())
+        wait(futures, timeout=remaining, return_when=FIRST_EXCEPTION)
         results = {}
         budget_ms = round(self.limits.hook_budget_s * 1000)
         for future, job in futures.items():
@@ -116,17 +126,10 @@ class FhirFetcher:
 
     # ------------------------------------------------------------------------------ one key
 
-    def _fetch(
-        self,
-        job: FetchJob,
-        server: str,
-        headers: Mapping[str, str],
-        deadline: float,
-        allowlist: Sequence[str],
-    ) -> PrefetchValue:
+    def _fetch(self, job: FetchJob, call: _Call) -> PrefetchValue:
         started = time.monotonic()
         try:
-            value = self._pages(job, server, headers, deadline, allowlist)
+            value = self._pages(job, call)
         except FetchFailed as exc:
             value = PrefetchValue(job.key, False, reason=str(exc))
         log.info(
@@ -138,29 +141,22 @@ class FhirFetcher:
         )
         return value
 
-    def _pages(
-        self,
-        job: FetchJob,
-        server: str,
-        headers: Mapping[str, str],
-        deadline: float,
-        allowlist: Sequence[str],
-    ) -> PrefetchValue:
+    def _pages(self, job: FetchJob, call: _Call) -> PrefetchValue:
         resources: list[dict[str, Any]] = list(job.start.resources) if job.start else []
         url: str | None
         if job.start is not None and job.start.bundle is not None:
             url = _next_link(job.start.bundle)
         else:
-            url = urljoin(server.rstrip("/") + "/", job.query)
+            url = urljoin(call.server.rstrip("/") + "/", job.query)
         pages = 1 if job.start else 0
         received = 0
         while url:
-            if not is_allowed(url, allowlist):
+            if not is_allowed(url, call.allowlist):
                 raise FetchFailed("a paging link leads away from the allowed fhirServer")
             if pages >= self.limits.max_pages:
                 raise FetchFailed(f"the result has more than {self.limits.max_pages} pages")
             content = self._get(
-                url, headers, deadline, job.spec.is_read, self.limits.max_bytes - received
+                url, call.headers, call.deadline, job.spec.is_read, self.limits.max_bytes - received
             )
             received += len(content)
             try:
