@@ -28,6 +28,7 @@ _HL7 = "http://terminology.hl7.org/CodeSystem"
 @dataclass(frozen=True)
 class RenderedCard:
     kind: str
+    uuid: str
     card: Card
     #: suggestion uuid -> suggestion id in cards/
     suggestions: dict[str, str] = field(default_factory=dict)
@@ -344,7 +345,7 @@ class CardRenderer:
             overrideReasons=self.override_reasons,
             links=links,
         )
-        return RenderedCard(kind, card, offered)
+        return RenderedCard(kind, card_uuid, card, offered)
 
     def render_all(
         self, assessment: Assessment, hook: str, patient_id: str, ids: CardIds

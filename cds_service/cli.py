@@ -92,11 +92,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             service = runtime.services.get(args.service)
         else:
             hook = body.get("hook") if isinstance(body, dict) else None
-            matches = [s for s in runtime.services.discovery().services if s.hook == hook]
-            if not matches:
+            found = runtime.services.for_hook(str(hook))
+            if found is None:
                 print(f"cds-service: no service answers hook '{hook}'", file=sys.stderr)
                 return 2
-            service = runtime.services.get(matches[0].id)
+            service = found
         response = run_hook(body, service, runtime)
     except CDSError as exc:
         print(f"cds-service: {exc.status}: {exc.message}", file=sys.stderr)

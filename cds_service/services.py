@@ -148,5 +148,9 @@ class ServiceRegistry:
         except KeyError:
             raise UnknownService(f"no CDS service with id '{service_id}'") from None
 
+    def for_hook(self, hook: str) -> ServiceDefinition | None:
+        """The service answering ``hook`` (one per hook here)."""
+        return next((s for s in self._services.values() if s.hook == hook), None)
+
     def discovery(self) -> DiscoveryResponse:
         return DiscoveryResponse(services=[s.descriptor() for s in self._services.values()])

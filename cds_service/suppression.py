@@ -43,21 +43,14 @@ class Suppression:
         if not rendered:
             return []  # nothing to hold back or record: no database round trip
         version = self.kb.meta.content_version
-        candidates = {
-            r.card.uuid or ids.card(r.kind): ShownCard(
-                r.card.uuid or ids.card(r.kind),
-                ids.patient_key,
-                r.kind,
-                version,
-                tuple(red_flags),
-                r.suggestions,
-            )
+        candidates = [
+            ShownCard(r.uuid, ids.patient_key, r.kind, version, tuple(red_flags), r.suggestions)
             for r in rendered
-        }
+        ]
         try:
             shown = self.store.show(
                 ids.patient_key,
-                list(candidates.values()),
+                candidates,
                 lambda _card, snooze: not _held_back(snooze, red_flags),
             )
         except Exception as exc:
@@ -69,7 +62,7 @@ class Suppression:
         kept = {card.card_uuid for card in shown}
         if len(kept) < len(rendered):
             log.info("cards held back by snooze: %d", len(rendered) - len(kept))
-        return [r.card for r in rendered if (r.card.uuid or ids.card(r.kind)) in kept]
+        return [r.card for r in rendered if r.uuid in kept]
 
     def snooze_for(self, entry: FeedbackEntry, shown: ShownCard) -> Snooze | None:
         """The snooze a new feedback entry calls for (see :data:`cds_service.store.SnoozeRule`)."""

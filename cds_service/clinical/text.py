@@ -85,7 +85,9 @@ class TextReader:
             own.setdefault(phrase, set()).add(label)
         self._labels: dict[str, tuple[str, ...]] = {}
         for phrase in own:
-            inner = [p for p in own if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", phrase)]
+            inner = [
+                p for p in own if p in phrase and re.search(rf"(?<!\w){re.escape(p)}(?!\w)", phrase)
+            ]
             self._labels[phrase] = tuple(sorted(set().union(*(own[p] for p in inner))))
         rules = [TargetRule(phrase, phrase) for phrase in self._labels]
         self._cache: dict[bytes, tuple[TextMention, ...]] = {}

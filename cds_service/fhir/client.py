@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from ..errors import InvalidRequest
 from ..protocol import HookRequest
-from .prefetch import FetchJob, PrefetchValue, read_value
+from .prefetch import FetchJob, PrefetchValue, next_link, read_value
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,6 @@ def is_allowed(url: str, allowlist: Sequence[str]) -> bool:
         if scheme == a_scheme and host == a_host and path.startswith(a_path):
             return True
     return False
-
-
-def _next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
-        if (
-            isinstance(link, dict)
-            and link.get("relation") == "next"
-            and isinstance(link.get("url"), str)
-        ):
-            return str(link["url"])
-    return None
 
 
 @dataclass(frozen=True)
@@ -145,7 +134,7 @@ class FhirFetcher:
         resources: list[dict[str, Any]] = list(job.start.resources) if job.start else []
         url: str | None
         if job.start is not None and job.start.bundle is not None:
-            url = _next_link(job.start.bundle)
+            url = next_link(job.start.bundle)
         else:
             url = urljoin(call.server.rstrip("/") + "/", job.query)
         pages = 1 if job.start else 0
@@ -175,7 +164,7 @@ class FhirFetcher:
             if len(resources) > self.limits.max_resources:
                 raise FetchFailed(f"the result has more than {self.limits.max_resources} resources")
             pages += 1
-            url = _next_link(value.bundle) if value.bundle is not None else None
+            url = next_link(value.bundle) if value.bundle is not None else None
         return PrefetchValue(job.key, True, resources=tuple(resources))
 
     def _get(

@@ -7,7 +7,7 @@ typed resources and never sees HTTP or JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,7 +17,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from ..errors import InvalidRequest, PreconditionFailed
 from ..protocol import HookRequest
 from ..services import ServiceDefinition
-from .prefetch import FetchJob, PrefetchValue, read_value
+from .prefetch import FetchJob, PrefetchValue, next_link, read_value
 from .resources import parse_resource
 from .templates import render
 
@@ -60,13 +60,6 @@ class ClinicalRecord:
         return list(self.resources.get(resource_type, []))
 
 
-def _has_next(bundle: Mapping[str, Any]) -> bool:
-    return any(
-        isinstance(link, dict) and link.get("relation") == "next"
-        for link in bundle.get("link") or ()
-    )
-
-
 def _unavailable(request: HookRequest) -> str:
     if request.fhirServer is None:
         return "the request names no fhirServer to fetch it from"
@@ -93,7 +86,7 @@ def gather(
             continue  # a token this call has no value for: the key does not apply
         if not value.provided:
             jobs.append(FetchJob(key, spec, query))
-        elif value.bundle is not None and _has_next(value.bundle):
+        elif value.bundle is not None and next_link(value.bundle) is not None:
             jobs.append(FetchJob(key, spec, query, start=value))  # a paginated prefetch Bundle
     if jobs:
         if fetcher is not None and request.fhirServer is not None:

@@ -30,6 +30,18 @@ class PrefetchValue:
     bundle: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
+def next_link(bundle: Mapping[str, Any]) -> str | None:
+    """The URL of a searchset Bundle's next page, if it has one."""
+    for link in bundle.get("link") or ():
+        if (
+            isinstance(link, dict)
+            and link.get("relation") == "next"
+            and isinstance(link.get("url"), str)
+        ):
+            return str(link["url"])
+    return None
+
+
 def _has_error(outcome: Mapping[str, Any]) -> bool:
     return any(i.get("severity") in _ERROR_SEVERITIES for i in outcome.get("issue") or ())
 
