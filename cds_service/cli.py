@@ -163,6 +163,29 @@ def cmd_feedback_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_corpus(args: argparse.Namespace) -> int:
+    from .clinical.findings import RecordReader
+    from .clinical.knowledge import load_knowledge
+    from .clinical.text import text_reader
+    from .clinical.vocabulary import Vocabulary
+    from .corpus import CorpusError, evaluate, format_report, load_corpus, targets_met
+
+    kb = load_knowledge(default_content_dir())
+    vocabulary = Vocabulary(kb)
+    reader = RecordReader(vocabulary, text_reader(kb, frozenset(vocabulary.phrases())))
+    try:
+        items = load_corpus(Path(args.corpus), kb)
+    except CorpusError as exc:
+        print(f"cds-service: {exc}", file=sys.stderr)
+        return 1
+    report = evaluate(items, reader, kb)
+    print(format_report(report, show_misses=args.misses))
+    problems = targets_met(report)
+    print()
+    print("targets: " + ("met" if not problems else "NOT met: " + "; ".join(problems)))
+    return 1 if problems and args.strict else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -182,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-content", help="validate the knowledge base")
     check.add_argument("directory", nargs="?", help="content folder (default: the packaged cards)")
     check.set_defaults(func=cmd_check_content)
+
+    corpus = sub.add_parser("eval-corpus", help="score text reading on the annotated corpus")
+    corpus.add_argument("corpus", nargs="?", default="fixtures/corpus", help="corpus folder")
+    corpus.add_argument(
+        "--misses", nargs="*", default=["dev", "heldout"], help="halves whose errors are listed"
+    )
+    corpus.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
+    corpus.set_defaults(func=cmd_eval_corpus)
 
     report = sub.add_parser(
         "feedback-report", help="how often each card kind was shown, accepted and overridden"

@@ -22,8 +22,10 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from ..fhir.context import ClinicalRecord
-from .text import MentionStatus, TextReader, plain_text
-from .vocabulary import Vocabulary
+from .text import LesionKind, MentionStatus, SiteIndex, TextLesion, TextReader, plain_text
+from .vocabulary import Vocabulary, label
+
+_MILIA_LABEL = label("condition", "milia")
 
 Via = Literal["code", "text"]
 
@@ -40,9 +42,6 @@ _LENGTH_UNITS = {
     "centimeter": 10.0,
     "centimetre": 10.0,
 }
-_SIZE_IN_TEXT = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b", re.I
-)
 _COUNT_IN_TEXT = re.compile(
     r"\b(?:x\s?(\d{1,3})|(\d{1,3})\s+(?:milia|milium|lesions?|papules?|cysts?|bumps?))\b", re.I
 )
@@ -74,6 +73,12 @@ class Mention:
     via: Via
     #: The words or code display that matched, for the card's explanation.
     text: str = ""
+    #: The lesion the words were said of: a milia-like lesion, another lesion, or none named.
+    lesion: LesionKind = "none"
+    #: Said in the same sentence as a milia-like lesion.
+    same_sentence: bool = False
+    #: Sites (with their regions) said with the words.
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,14 @@ class Findings:
     #: Earliest record of milia (onset, recorded date or observation time).
     milia_since: datetime | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: How long milia-like lesions have been present by the notes ("x 6 wks"), in days.
+    milia_days_written: float | None = None
+    #: New milia-like lesions appeared within this many days ("came up over ten days").
+    onset_within_days: float | None = None
+    #: Sites of the milia-like lesions, with their regions (lower-eyelid, eyelid, periocular, face).
+    milia_sites: tuple[str, ...] = ()
+    #: Growth a note reports between two sizes of one milia-like lesion ("2 mm then, 4 mm now").
+    growth_written_mm: float | None = None
 
     def with_label(self, wanted: str) -> list[Mention]:
         return [m for m in self.mentions if m.label == wanted]
@@ -162,11 +175,17 @@ def _to_mm(value: float, unit: str) -> float | None:
     return value * factor if factor is not None else None
 
 
-def _site(resource: Any) -> str:
+def _site(resource: Any, index: SiteIndex) -> str:
+    """The site id of sites.yaml for the resource's body site (skin of cheek = cheek), else the
+    code or text as written."""
     sites = getattr(resource, "bodySite", None)
     site: Any = sites[0] if isinstance(sites, list) and sites else sites
     if not site:
         return "unspecified"
+    for system, code, _ in _codings(site):
+        known = index.by_code.get((system, code))
+        if known is not None:
+            return known
     coded = next(_codings(site), None)
     return f"{coded[0]}|{coded[1]}" if coded else (site.text or "unspecified").lower()
 
@@ -180,6 +199,8 @@ class RecordReader:
     def __init__(self, vocabulary: Vocabulary, text_reader: TextReader) -> None:
         self.vocabulary = vocabulary
         self.text = text_reader
+        self.sites = text_reader.sites
+        self._lesions: list[tuple[TextLesion, MentionStatus, str]] = []
 
     # -- mentions
 
@@ -195,11 +216,36 @@ class RecordReader:
         self, texts: Iterable[str], status: MentionStatus, source: str
     ) -> Iterator[Mention]:
         for text in texts:
-            for mention in self.text.read(text):
+            reading = self.text.read(text)
+            for mention in reading.mentions:
                 # A historical resource keeps its status; the note's own status can only weaken it.
                 found = mention.status if status == "present" else status
                 for item in mention.labels:
-                    yield Mention(item, found, source, "text", mention.text)
+                    yield Mention(
+                        item,
+                        found,
+                        source,
+                        "text",
+                        mention.text,
+                        mention.lesion,
+                        mention.same_sentence,
+                        mention.sites,
+                    )
+            for lesion in reading.lesions:
+                found = lesion.status if status == "present" else status
+                self._lesions.append((lesion, found, source))
+                if not lesion.named:
+                    # A lesion described as milia look, without the word: a milia-like lesion.
+                    yield Mention(
+                        _MILIA_LABEL,
+                        found,
+                        source,
+                        "text",
+                        f"milia-like {lesion.text}",
+                        "milia",
+                        True,
+                        lesion.sites,
+                    )
 
     def _condition(self, condition: Any) -> Iterator[Mention]:
         verification = _status_code(condition.verificationStatus)
@@ -256,7 +302,7 @@ class RecordReader:
         source = _reference(resource)
         labels = [m.label for m in self._coded([concept], status, source)] if concept else []
         name = _concept_text(concept)
-        labels += [item for m in self.text.read(name) for item in m.labels] if name else []
+        labels += [item for m in self.text.read(name).mentions for item in m.labels] if name else []
         shown = (concept.text or next((d for _, _, d in _codings(concept)), "")) if concept else ""
         dosages = (
             getattr(resource, "dosageInstruction", None) or getattr(resource, "dosage", None) or ()
@@ -291,6 +337,7 @@ class RecordReader:
 
     def read(self, record: ClinicalRecord) -> Findings:
         now = record.now
+        self._lesions: list[tuple[TextLesion, MentionStatus, str]] = []
         mentions: list[Mention] = []
         for condition in record.of_type("Condition"):
             mentions += self._condition(condition)
@@ -312,17 +359,38 @@ class RecordReader:
         patient = record.patient
         birth = getattr(patient, "birthDate", None) if patient is not None else None
         milia_sources = {
-            m.source for m in mentions if m.label.startswith(("condition:", "variant:"))
+            m.source
+            for m in mentions
+            if m.label.startswith(("condition:", "variant:")) and m.status != "historical"
         }
+        age_days = (now.date() - birth).days if isinstance(birth, date) else None
+        current = [(les, src) for les, st, src in self._lesions if st != "historical"]
+        days = [les.days for les, _ in current if les.days is not None]
+        if age_days is not None and any(les.since_birth for les, _ in current):
+            days.append(age_days)
+        onsets = [les.onset_within_days for les, _ in current if les.plural]
+        sites = [site for les, _ in current for site in les.sites]
+        sites += self.sites.with_regions(_coded_sites(record, milia_sources, self.sites))
+        measurements = list(_measurements(record, milia_sources, self.sites))
+        measurements += [
+            Measurement(les.sites[0] if les.sites else "unspecified", size, None, src)
+            for les, src in current
+            for size in les.sizes_mm
+            if 0 < size <= _MAX_LESION_MM
+        ]
         return Findings(
             mentions=tuple(dict.fromkeys(mentions)),
-            measurements=tuple(_measurements(record, self.text, milia_sources)),
+            measurements=tuple(measurements),
             medicines=meds,
-            age_days=(now.date() - birth).days if isinstance(birth, date) else None,
+            age_days=age_days,
             sex=getattr(patient, "gender", None) if patient is not None else None,
             lesion_count=_lesion_count(record, milia_sources),
             milia_since=_earliest(record, milia_sources),
             now=now,
+            milia_days_written=max(days) if days else None,
+            onset_within_days=min((o for o in onsets if o is not None), default=None),
+            milia_sites=tuple(dict.fromkeys(sites)),
+            growth_written_mm=max((les.growth_mm for les, _ in current), default=None),
         )
 
 
@@ -336,12 +404,23 @@ def _lesion_resources(record: ClinicalRecord) -> Iterator[Any]:
         yield resource
 
 
+def _coded_sites(record: ClinicalRecord, milia_sources: set[str], sites: SiteIndex) -> list[str]:
+    """Sites of the record entries about milia, by their coded or written bodySite."""
+    found = []
+    for resource in _lesion_resources(record):
+        if _reference(resource) in milia_sources:
+            site = _site(resource, sites)
+            if site in sites.regions:
+                found.append(site)
+    return found
+
+
 def _measurements(
-    record: ClinicalRecord, text: TextReader, milia_sources: set[str]
+    record: ClinicalRecord, milia_sources: set[str], sites: SiteIndex
 ) -> Iterator[Measurement]:
     for resource in _lesion_resources(record):
         source = _reference(resource)
-        site = _site(resource)
+        site = _site(resource, sites)
         when = _instant(getattr(resource, "effectiveDateTime", None)) or _instant(
             getattr(resource, "recordedDate", None)
         )
@@ -365,9 +444,6 @@ def _measurements(
             for q in quantities
             if q.value is not None and (q.code or q.unit)
         ]
-        if about_lesion:
-            for written in _texts_of(resource):
-                sizes += [_to_mm(float(n), unit) for n, unit in _SIZE_IN_TEXT.findall(written)]
         for size in sizes:
             if size is not None and 0 < size <= _MAX_LESION_MM:
                 yield Measurement(site, size, when, source)

@@ -16,6 +16,9 @@ The schema, file by file (each file holds one top-level key of :class:`Knowledge
 - ``order-cautions.yaml``: cautions for orders (order-select, order-sign).
 - ``override-reasons.yaml``: the reasons a clinician may give for dismissing a card.
 - ``templates.yaml``: card kinds (indicator, summary and detail with placeholders) and suggestions.
+- ``lexicon.yaml``: the concepts recognition uses, with their terms; lesion words; context cues.
+- ``abbreviations.yaml``: shorthand used in notes, with expansions; found wherever the expansion is.
+- ``sites.yaml``: body sites as a hierarchy of regions, with terms and codes.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ CONTENT_FILES = (
     "order-cautions.yaml",
     "override-reasons.yaml",
     "templates.yaml",
+    "lexicon.yaml",
+    "abbreviations.yaml",
+    "sites.yaml",
 )
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -110,6 +116,23 @@ class Recognition(_Content):
     include_history: bool = False
     #: An uncertain mention of a look-alike ("rule out BCC", "milia vs syringoma") counts.
     uncertain_mention: bool = False
+    #: Concepts of lexicon.yaml whose terms recognise this (any one).
+    concepts: list[Id] = Field(default_factory=list)
+    #: What the words must be said of. patient: anywhere in the record; lesion: the milia-like
+    #: lesion (not another lesion of the same note); site: the milia-like lesion or its site region.
+    scope: Literal["patient", "lesion", "site"] = "patient"
+    #: The milia-like lesion is at one of these sites (ids in sites.yaml, any part of them counts).
+    sites: list[Id] = Field(default_factory=list)
+    #: Many milia-like lesions appeared within this many days ("came up over ten days", "new ones
+    #: every week").
+    onset_within_days: int | None = Field(default=None, gt=0)
+    #: Counts only when the record also holds a cause of secondary milia (triggers.yaml).
+    needs_trigger: bool = False
+    #: Any of these causes (ids in triggers.yaml) found in the record is enough.
+    triggers: list[Id] = Field(default_factory=list)
+    #: A mention said to be considered ("?BCC") counts; false where only a fact may count (a
+    #: history of skin cancer is not "rule out BCC").
+    count_uncertain: bool = True
 
 
 class Concept(_Content):
@@ -183,6 +206,8 @@ class VariantCriteria(_Content):
     count_at_least: int | None = Field(default=None, gt=1)
     #: Codes in the record (e.g. an associated syndrome) that point to the variant (any one).
     codes: list[Code] = Field(default_factory=list)
+    #: Any of these red flags (ids in red-flags.yaml) found makes the variant, whatever else.
+    red_flags: list[Id] = Field(default_factory=list)
 
 
 class Condition(Concept):
@@ -201,6 +226,11 @@ class Feature(_Content):
 
 
 class Mimic(Concept):
+    #: How a mention of the mimic's name must be said for the mimic to be worth ruling out; a
+    #: malignant mimic named as present is a history (a red flag), not a look-alike to rule out.
+    named_when: list[Literal["present", "uncertain"]] = Field(
+        default_factory=lambda: ["present", "uncertain"]
+    )
     features: Annotated[list[Feature], Field(min_length=1)]
     #: How the mimic differs from milia (for the card's explanation).
     differs: Annotated[list[Statement], Field(min_length=1)]
@@ -318,6 +348,87 @@ class CardTemplate(_Content):
     suggestions: list[Id] = Field(default_factory=list)
 
 
+# --------------------------------------------------------------------------------- the lexicon
+
+
+class LexiconConcept(_Content):
+    id: Id
+    #: Terms in base form; the loader adds inflections and abbreviations (see lexicon.yaml).
+    terms: Annotated[list[Text], Field(min_length=1)]
+
+
+class LesionWords(_Content):
+    milia: Annotated[list[Text], Field(min_length=1)]
+    generic: Annotated[list[Text], Field(min_length=1)]
+    other: Annotated[list[Text], Field(min_length=1)]
+
+
+class MiliaLikeWords(_Content):
+    colour: Annotated[list[Text], Field(min_length=1)]
+    small: Annotated[list[Text], Field(min_length=1)]
+    firm: Annotated[list[Text], Field(min_length=1)]
+    cannot_express: Annotated[list[Text], Field(min_length=1)]
+    other_colour: Annotated[list[Text], Field(min_length=1)]
+
+
+ContextCategory = Literal[
+    "NEGATED_EXISTENCE",
+    "POSSIBLE_EXISTENCE",
+    "HYPOTHETICAL",
+    "HISTORICAL",
+    "FAMILY",
+    "PSEUDO",
+    "TERMINATE",
+]
+
+
+class ContextCue(_Content):
+    cue: Text
+    category: ContextCategory
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
+    max_scope: int | None = Field(default=None, gt=0)
+
+
+class TimeWords(_Content):
+    """Words of time expressions: "x 6 wks", "for 18/12", "since last winter"."""
+
+    #: Unit words by unit (day, week, month, year).
+    units: dict[Literal["day", "week", "month", "year"], list[Text]]
+    #: Number words and their value ("a couple" = 2, "half" = 0.5).
+    numbers: dict[str, float]
+    #: Seasons and the month (1-12) in their middle, for "since last winter".
+    seasons: dict[str, int]
+
+
+class Lexicon(_Content):
+    concepts: list[LexiconConcept]
+    lesions: LesionWords
+    milia_like: MiliaLikeWords
+    context: list[ContextCue] = Field(default_factory=list)
+    time: TimeWords
+    #: Sizes said in words, in millimetres ("pinpoint" = 1, "pea-sized" = 6).
+    size_words: dict[str, float] = Field(default_factory=dict)
+
+
+class Abbreviation(_Content):
+    short: Text
+    expansion: Text
+    #: Where the abbreviation means the expansion and nothing else (the reviewer's judgement).
+    unambiguous: Text
+    case_sensitive: bool = False
+    #: False: listed to record that the shorthand is deliberately NOT expanded (ambiguous).
+    expand: bool = True
+
+
+class Site(_Content):
+    id: Id
+    terms: Annotated[list[Text], Field(min_length=1)]
+    #: Milia are typical at this site.
+    typical: bool = False
+    codes: list[Code] = Field(default_factory=list)
+    parts: list[Site] = Field(default_factory=list)
+
+
 class KnowledgeBase(_Content):
     meta: Meta
     references: list[Reference]
@@ -330,6 +441,9 @@ class KnowledgeBase(_Content):
     override_reasons: OverrideReasons
     card_templates: dict[Id, CardTemplate]
     suggestions: dict[Id, SuggestionTemplate] = Field(default_factory=dict)
+    lexicon: Lexicon
+    abbreviations: list[Abbreviation]
+    sites: list[Site]
 
     def reference(self, ref_id: str) -> Reference:
         return next(r for r in self.references if r.id == ref_id)
@@ -431,3 +545,4 @@ def default_content_dir() -> Path:
 
 
 Meta.model_rebuild()
+Site.model_rebuild()

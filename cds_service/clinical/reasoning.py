@@ -21,6 +21,8 @@ from .knowledge import KnowledgeBase, Recognition
 from .vocabulary import feature_label, label
 
 _DAYS_PER_YEAR = 365.25
+#: Regions too wide to say two things are at one site ("face": a cheek and a temple are not).
+_WHOLE_REGIONS = frozenset({"face", "trunk", "upper-limb", "lower-limb"})
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
 
@@ -108,12 +110,37 @@ class _Evaluator:
     def __init__(self, findings: Findings, milia: Sequence[Mention]) -> None:
         self.f = findings
         self.milia = milia
+        #: Set once causes are known: rules that need a cause of secondary milia look here.
+        self.triggers: tuple[Hit, ...] = ()
 
-    def mentions(self, wanted: str, include_history: bool = False) -> list[Mention]:
-        allowed = (
-            {"present", "uncertain", "historical"} if include_history else {"present", "uncertain"}
-        )
-        return [m for m in self.f.with_label(wanted) if m.status in allowed]
+    def mentions(
+        self,
+        wanted: str,
+        include_history: bool = False,
+        scope: str = "patient",
+        count_uncertain: bool = True,
+    ) -> list[Mention]:
+        allowed = {"present"}
+        if count_uncertain:
+            allowed.add("uncertain")
+        if include_history:
+            allowed.add("historical")
+        return [
+            m for m in self.f.with_label(wanted) if m.status in allowed and self._in_scope(m, scope)
+        ]
+
+    def _in_scope(self, mention: Mention, scope: str) -> bool:
+        """Lesion: not said of another lesion. Site: said with the milia-like lesion, or at its
+        site region ("milia in the radiotherapy field of the left cheek")."""
+        if scope == "patient" or mention.via == "code":
+            return True
+        if scope == "lesion":
+            return mention.lesion != "other"
+        if mention.lesion == "milia" and mention.same_sentence:
+            return True
+        milia_sites = set(self.f.milia_sites)
+        own = set(mention.sites)
+        return bool(own and milia_sites and own & milia_sites - _WHOLE_REGIONS)
 
     def recognise(
         self, recognition: Recognition, wanted: str, history: bool = False
@@ -123,13 +150,29 @@ class _Evaluator:
         f = self.f
         if not _age_allows(recognition, f.age_days):
             return None
-        found = self.mentions(wanted, history or recognition.include_history)
+        if recognition.needs_trigger and not self.triggers:
+            return None
+        causes = [t for t in self.triggers if t.id in recognition.triggers]
+        if causes:
+            return _Match(
+                tuple(dict.fromkeys(e for t in causes for e in t.evidence)),
+                "with " + ", ".join(t.id.replace("-", " ") for t in causes),
+            )
+        found = self.mentions(
+            wanted,
+            history or recognition.include_history,
+            recognition.scope,
+            recognition.count_uncertain and not history,
+        )
         if found:
             words = ", ".join(dict.fromkeys(m.text for m in found if m.text))
             return _Match(_sources(found), f"recorded: {words}" if words else "")
         if recognition.uncertain_mention:
+            # A look-alike considered, or milia itself in doubt ("?milia", "could be milia").
             unsure = [
-                m for m in f.mentions if m.status == "uncertain" and m.label.startswith("mimic:")
+                m
+                for m in f.mentions
+                if m.status == "uncertain" and m.label.startswith(("mimic:", "condition:"))
             ]
             if unsure:
                 return _Match(_sources(unsure), "a look-alike is being considered")
@@ -142,11 +185,25 @@ class _Evaluator:
             grown = _growth(f.measurements, recognition.growth_mm_at_least)
             if grown is not None:
                 return grown
-        if recognition.duration_days_over is not None and f.milia_since is not None:
-            days = (f.now - f.milia_since).days
-            if days > recognition.duration_days_over:
+            if (f.growth_written_mm or 0) >= recognition.growth_mm_at_least:
+                return _Match(_sources(self.milia), f"grew by {_fmt(f.growth_written_mm or 0)}")
+        if recognition.sites:
+            wanted_sites = set(recognition.sites)
+            if wanted_sites & set(f.milia_sites):
+                return _Match(_sources(self.milia), "at " + ", ".join(sorted(wanted_sites)))
+        if recognition.onset_within_days is not None and f.onset_within_days is not None:
+            if f.onset_within_days <= recognition.onset_within_days:
                 return _Match(
-                    _sources(self.milia), f"recorded for about {round(days / 30.4)} months"
+                    _sources(self.milia), f"new lesions within {round(f.onset_within_days)} days"
+                )
+        if recognition.duration_days_over is not None:
+            days = [f.milia_days_written or 0.0]
+            if f.milia_since is not None:
+                days.append((f.now - f.milia_since).days)
+            longest = max(days)
+            if longest > recognition.duration_days_over:
+                return _Match(
+                    _sources(self.milia), f"present for about {round(longest / 30.4)} months"
                 )
         if (
             recognition.count_at_least is not None
@@ -159,8 +216,10 @@ class _Evaluator:
 # ------------------------------------------------------------------------------------ assess
 
 
-def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
-    """Weigh the findings against every item of the knowledge base."""
+def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) -> Assessment:
+    """Weigh the findings against every item of the knowledge base. ``require_milia=False``
+    weighs everything even in a record that does not mention milia (the corpus evaluation scores
+    recognition itself, not the gate)."""
     milia_ids = {c.id for c in kb.conditions}
     milia = [
         m
@@ -170,10 +229,12 @@ def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
         and m.label.removeprefix("condition:") in milia_ids
     ]
     cautions = _cautions(findings, kb, bool(milia))
-    if not milia:
+    if not milia and require_milia:
         return Assessment(cautions=cautions, age_days=findings.age_days)
 
     ev = _Evaluator(findings, milia)
+    triggers = _triggers(findings, kb, ev)
+    ev.triggers = triggers
     red_flags = []
     for flag in kb.red_flags:
         match = ev.recognise(flag.recognise, label("red-flag", flag.id))
@@ -182,7 +243,9 @@ def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
 
     mimics, malignant = [], []
     for mimic in kb.mimics:
-        named = ev.mentions(label("mimic", mimic.id))
+        named = [
+            m for m in ev.mentions(label("mimic", mimic.id)) if m.status in mimic.named_when
+        ]
         features, evidence = [], list(_sources(named))
         for feature in mimic.features:
             match = ev.recognise(feature.recognise, feature_label(mimic.id, feature.id))
@@ -194,11 +257,10 @@ def assess(findings: Findings, kb: KnowledgeBase) -> Assessment:
             if mimic.malignant_potential:
                 malignant.append(mimic.id)
 
-    triggers = _triggers(findings, kb, ev)
-    variants = _variants(findings, kb, ev, bool(triggers))
+    variants = _variants(findings, kb, ev, bool(triggers), {h.id for h in red_flags})
     coded = [m for m in milia if m.via == "code"]
     return Assessment(
-        milia=Hit("milia", _sources(milia)),
+        milia=Hit("milia", _sources(milia)) if milia else None,
         variants=variants,
         red_flags=tuple(red_flags),
         mimics=tuple(mimics),
@@ -237,7 +299,8 @@ def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hi
                 days = max((u.days for u in uses if u.days is not None), default=None)
                 detail = uses[0].name + (f", used for about {days} days" if days else "")
                 hits.append(Hit(trigger.id, _sources(uses), detail))
-            continue
+                continue
+            # A drug named in a note ("on clobetasol for a year") counts as use too.
         # A burn or a procedure in the past is exactly what causes secondary milia.
         match = ev.recognise(trigger.recognise, wanted, history=True)
         if match is not None:
@@ -246,7 +309,7 @@ def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hi
 
 
 def _variants(
-    findings: Findings, kb: KnowledgeBase, ev: _Evaluator, has_trigger: bool
+    findings: Findings, kb: KnowledgeBase, ev: _Evaluator, has_trigger: bool, flags: set[str]
 ) -> tuple[str, ...]:
     found = []
     for condition in kb.conditions:
@@ -265,7 +328,8 @@ def _variants(
                 or (findings.lesion_count or 0) >= criteria.count_at_least,
             )
         )
-        if named or fits:
+        flagged = criteria is not None and bool(flags & set(criteria.red_flags))
+        if named or fits or flagged:
             found.append(condition.id)
     return tuple(found)
 

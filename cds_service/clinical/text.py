@@ -1,9 +1,25 @@
-"""Clinical free text: medspaCy target rules generated from the knowledge base, ConText for status.
+"""Clinical free text: concepts of the lexicon found in notes, with their status and their lesion.
 
-Each phrase of the knowledge base (synonyms, recognition text) becomes a target rule labelled with the
-item it names. ConText then marks each mention negated ("no bleeding"), family ("mother had BCC"),
-hypothetical ("return if it bleeds"), historical ("history of BCC") or uncertain ("rule out BCC"),
-so a mention counts only with the status it really has in the note.
+How a note is read (one pass per note, linear in its length):
+
+1. spaCy tokenises it (the reviewed abbreviations of ``cards/abbreviations.yaml`` are kept whole:
+   "h/o", "s/p"; "x6wks" is split into "x 6 wks") and splits it into sentences (also at line breaks).
+2. A spaCy token-pattern matcher finds the knowledge base's terms: every concept of the lexicon and
+   every phrase of a red flag, look-alike, cause or variant, expanded with inflections and
+   abbreviations (:mod:`.terms`). A span keeps every label of the terms found inside it.
+3. medspaCy's ConText, with the lexicon's extra cues, marks each mention negated, hypothetical, family,
+   historical or uncertain. Negated, hypothetical and family mentions are dropped.
+4. A second matcher finds the lesions the note speaks of (milia, a generic papule or bump, another
+   lesion such as a mole), the words that describe them (colour, small, firm, cannot be squeezed),
+   body sites, sizes and time expressions (:mod:`.timetext`).
+5. Each mention, site, size and duration is **attached to a lesion**: the nearest lesion of its
+   sentence; in a sentence naming none, the lesion the note last spoke of; in a note naming none,
+   nothing (the record entry it comes from decides). A generic lesion is milia-like when described as
+   milia look (white and small, firm, not expressible, or at a typical site), another lesion when
+   described otherwise (brown, pink, a different site from the milia of the same note).
+
+What the reader returns is the mentions with the lesion they belong to, and the milia-like lesions
+with their sites, sizes and durations, for :mod:`.findings` to turn into findings.
 """
 
 from __future__ import annotations
@@ -12,38 +28,26 @@ import hashlib
 import html
 import re
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .terms import (
+    Position,
+    Shorthand,
+    TermError,
+    parse,
+    sequences,
+    token_pattern,
+    with_shorthand,
+)
+from .timetext import TimeExpression, TimeReader
+
+if TYPE_CHECKING:
+    from .knowledge import KnowledgeBase, Site
 
 MentionStatus = Literal["present", "historical", "uncertain"]
-
-# Phrases this service's notes use that ConText's default rules miss.
-_EXTRA_CONTEXT = (
-    ("query", "POSSIBLE_EXISTENCE", "FORWARD"),
-    ("?", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
-    ("vs", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
-    ("versus", "POSSIBLE_EXISTENCE", "BIDIRECTIONAL"),
-    ("differential", "POSSIBLE_EXISTENCE", "FORWARD"),
-    ("r/o", "POSSIBLE_EXISTENCE", "FORWARD"),
-    ("assess for", "HYPOTHETICAL", "FORWARD"),
-    ("monitor for", "HYPOTHETICAL", "FORWARD"),
-    ("watch for", "HYPOTHETICAL", "FORWARD"),
-    ("check for", "HYPOTHETICAL", "FORWARD"),
-    ("return if", "HYPOTHETICAL", "FORWARD"),
-    ("if", "HYPOTHETICAL", "FORWARD"),
-    ("should it", "HYPOTHETICAL", "FORWARD"),
-    ("previous", "HISTORICAL", "FORWARD"),
-    ("prior", "HISTORICAL", "FORWARD"),
-    ("excised", "HISTORICAL", "BACKWARD"),
-    ("nil", "NEGATED_EXISTENCE", "FORWARD"),
-    # The patient described, not a relative: "a child with Down syndrome".
-    ("child with", "PSEUDO", "PSEUDO"),
-    ("a child", "PSEUDO", "PSEUDO"),
-    ("in a child", "PSEUDO", "PSEUDO"),
-    (";", "TERMINATE", "TERMINATE"),
-)
+LesionKind = Literal["milia", "other", "none"]
 
 _TAG = re.compile(r"<[^>]+>")
 #: Texts remembered (by digest) per worker.
@@ -51,14 +55,61 @@ _CACHE_SIZE = 4096
 #: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
 #: followed by a negated phrase is made its own sentence so the negation points forward.
 _HEADING_THEN_NEGATION = re.compile(r":\s*(?=(?:no|not|without|denies)\s+\w)", re.IGNORECASE)
+#: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
+_NO_BREAK_AFTER = frozenset({"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig"})
+#: Lesion anchor kinds.
+_MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
+#: ConText default cues that misread skin notes: "to exclude BCC" and "evaluate for" ask a
+#: question (the lexicon reads them as uncertain), "return" alone is "returned from holiday".
+_DEFAULT_CUES_DROPPED = frozenset(
+    {"to exclude", "test for", "evaluate for", "checked for", "return", "secondary", "free"}
+)
+#: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
+_NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
+_DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?$")
+_MM = {"mm": 1.0, "millimetre": 1.0, "millimeter": 1.0, "cm": 10.0, "centimetre": 10.0}
+_MM.update({"millimetres": 1.0, "millimeters": 1.0, "centimetres": 10.0, "centimeters": 10.0})
 
 
 @dataclass(frozen=True)
 class TextMention:
-    #: Every knowledge-base item the phrase names ("clobetasol": a trigger and an order caution).
+    #: Every knowledge-base item the words name ("clobetasol": a trigger and an order caution).
     labels: tuple[str, ...]
     text: str
     status: MentionStatus
+    #: The lesion the words are said of: a milia-like lesion, another lesion, or none named.
+    lesion: LesionKind = "none"
+    #: Said in the same sentence as that lesion.
+    same_sentence: bool = False
+    #: Site ids (with their regions) said nearest the words, in their sentence.
+    sites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextLesion:
+    """A milia-like lesion the note speaks of: milia named, or a lesion described as milia look."""
+
+    named: bool
+    status: MentionStatus
+    text: str
+    plural: bool
+    sites: tuple[str, ...] = ()
+    sizes_mm: tuple[float, ...] = ()
+    #: How long it has been present, in days, when the note says.
+    days: float | None = None
+    #: New lesions appearing within this many days ("came up over ten days", "every week").
+    onset_within_days: float | None = None
+    #: Present since birth: the patient's age is how long.
+    since_birth: bool = False
+    #: The note gives two sizes, the later larger ("1 mm at last visit, 2.5 mm today"): by how much.
+    growth_mm: float = 0.0
+
+
+@dataclass(frozen=True)
+class TextReading:
+    mentions: tuple[TextMention, ...] = ()
+    lesions: tuple[TextLesion, ...] = ()
 
 
 def plain_text(value: str) -> str:
@@ -66,74 +117,476 @@ def plain_text(value: str) -> str:
     return html.unescape(_TAG.sub(" ", value)) if "<" in value else value
 
 
+#: A line break that only wraps a sentence ("no\nimprovement"): read as a space.
+_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z])")
+
+
 def _normalise(text: str) -> str:
-    return _HEADING_THEN_NEGATION.sub(". ", plain_text(text))
+    return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", plain_text(text)))
+
+
+# ------------------------------------------------------------------------------------ the sites
+
+
+class SiteIndex:
+    """The site hierarchy: each site id with its regions, and codes mapped to sites."""
+
+    def __init__(self, sites: Iterable[Site]) -> None:
+        self.regions: dict[str, tuple[str, ...]] = {}
+        self.typical: set[str] = set()
+        self.by_code: dict[tuple[str, str], str] = {}
+        self.terms: dict[str, list[str]] = {}
+
+        def visit(site: Site, above: tuple[str, ...]) -> None:
+            chain = (site.id, *above)
+            self.regions[site.id] = chain
+            self.terms[site.id] = list(site.terms)
+            if site.typical:
+                self.typical.add(site.id)
+            for code in site.codes:
+                if code.verified:
+                    self.by_code[(code.system, code.code)] = site.id
+            for part in site.parts:
+                visit(part, chain)
+
+        for site in sites:
+            visit(site, ())
+
+    def with_regions(self, site_ids: Iterable[str]) -> tuple[str, ...]:
+        """The sites and every region that holds them (lower eyelid → eyelid → periocular → face)."""
+        found: dict[str, None] = {}
+        for site in site_ids:
+            for region in self.regions.get(site, (site,)):
+                found[region] = None
+        return tuple(found)
+
+    def same_region(self, first: Iterable[str], second: Iterable[str]) -> bool:
+        """Two sets of sites share a region below the whole face/limb level or are one site."""
+        a, b = set(first), set(second)
+        if not a or not b:
+            return True
+        return bool(self.with_regions(a) and set(self.with_regions(a)) & set(self.with_regions(b)))
+
+
+# ------------------------------------------------------------------------------------ the reader
+
+
+@dataclass
+class _Lesion:
+    kind: str
+    start: int
+    end: int
+    sentence: int
+    text: str
+    status: MentionStatus | None = None
+    descriptors: set[str] = field(default_factory=set)
+    sites: list[str] = field(default_factory=list)
+    sizes: list[float] = field(default_factory=list)
+    times: list[TimeExpression] = field(default_factory=list)
+    resolved: LesionKind = "none"
 
 
 class TextReader:
-    """A medspaCy pipeline that finds the knowledge base's phrases in free text."""
+    """A spaCy/medspaCy pipeline that finds the knowledge base's concepts in free text."""
 
-    def __init__(self, phrases: Iterable[tuple[str, str]]) -> None:
-        """``phrases``: (phrase, label) pairs; the label names the knowledge-base item."""
-        nlp = _pipeline()
-        from medspacy.ner import TargetRule
+    def __init__(self, kb: KnowledgeBase, phrases: Iterable[tuple[str, str]]) -> None:
+        """``phrases``: (term, label) pairs: the terms of every item of the knowledge base."""
+        self.sites = SiteIndex(kb.sites)
+        self._shorthands = [
+            Shorthand(
+                tuple(a.short.lower().split()),
+                tuple(a.expansion.lower().split()),
+                a.case_sensitive,
+            )
+            for a in kb.abbreviations
+            if a.expand
+        ]
+        nlp = _pipeline(kb)  # imports spaCy, quietly
+        from spacy.matcher import Matcher
 
-        # spaCy keeps one entity per span, so each phrase is one rule carrying all its labels,
-        # including those of the phrases inside it: "numerous milia" also says "milia".
-        own: dict[str, set[str]] = {}
-        for phrase, label in phrases:
-            own.setdefault(phrase, set()).add(label)
-        self._labels: dict[str, tuple[str, ...]] = {}
-        for phrase in own:
-            inner = [
-                p for p in own if p in phrase and re.search(rf"(?<!\w){re.escape(p)}(?!\w)", phrase)
-            ]
-            self._labels[phrase] = tuple(sorted(set().union(*(own[p] for p in inner))))
-        rules = [TargetRule(phrase, phrase) for phrase in self._labels]
-        self._cache: dict[bytes, tuple[TextMention, ...]] = {}
-        matcher: Any = nlp.get_pipe("medspacy_target_matcher")
-        matcher.add(rules)
         self._nlp = nlp
+        concepts = {c.id: c.terms for c in kb.lexicon.concepts}
+        self._concepts = concepts
 
-    def read(self, text: str) -> list[TextMention]:
-        """The knowledge base's items in ``text`` with their status (cached by a digest of the
-        text: the same notes are read again at every hook of a chart, and only the digest and the
-        matched vocabulary are kept, never the text)."""
+        # Targets: one rule key per term; a key carries every label that uses the term.
+        self._labels: dict[str, set[str]] = {}
+        self._targets = Matcher(nlp.vocab)
+        for term, item_label in phrases:
+            self._labels.setdefault(term, set()).add(item_label)
+        # The lexicon's words for milia name milia too, so their status is read like any name.
+        for term in kb.lexicon.lesions.milia:
+            self._labels.setdefault(term, set()).add("condition:milia")
+        for term in self._labels:
+            self._add(self._targets, term, term)
+
+        # Anchors: lesions, their descriptors, sites, sizes.
+        self._anchors = Matcher(nlp.vocab)
+        lesions = kb.lexicon.lesions
+        for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
+            for term in terms:
+                self._add(self._anchors, term, kind)
+        for term in lesions.other:
+            self._add(self._anchors, term, _OTHER)
+        look = kb.lexicon.milia_like
+        for kind, terms in zip(
+            _DESCRIPTORS,
+            (look.colour, look.small, look.firm, look.cannot_express, look.other_colour),
+            strict=True,
+        ):
+            for term in terms:
+                self._add(self._anchors, term, kind)
+        for term in concepts.get("appear", ()):
+            self._add(self._anchors, term, "APPEAR")
+        for site_id, terms in self.sites.terms.items():
+            for term in terms:
+                self._add(self._anchors, term, f"SITE:{site_id}")
+        units = sorted(_MM)
+        self._anchors.add(
+            "SIZE",
+            [
+                [{"TEXT": {"REGEX": r"^\d+(\.\d+)?(-\d+(\.\d+)?)?$"}}, {"LOWER": {"IN": units}}],
+                [
+                    {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}},
+                    {"LOWER": {"IN": ["x", "by", "-", "–", "to"]}},
+                    {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}},
+                    {"LOWER": {"IN": units}},
+                ],
+            ],
+        )
+        self._size_words = dict(kb.lexicon.size_words)
+        for word in self._size_words:
+            self._add(self._anchors, word, "SIZEWORD")
+        self._time = TimeReader(kb.lexicon.time)
+        self._cache: dict[bytes, TextReading] = {}
+
+    # -- building
+
+    def _add(self, matcher: Any, term: str, key: str) -> None:
+        try:
+            slots = parse(term, self._tokens, self._concepts)
+        except TermError as exc:  # check-content reports these with file and line
+            raise ValueError(f"term '{term}': {exc}") from exc
+        patterns = []
+        for sequence in sequences(slots):
+            for variant in with_shorthand(sequence, self._shorthands):
+                patterns.append(token_pattern(variant))
+        matcher.add(key, patterns)
+
+    def _tokens(self, text: str) -> list[str]:
+        return [t.lower_ for t in self._nlp.tokenizer(text)]
+
+    def first_words(self) -> set[str]:
+        """Lower-case words that can begin a target or a lesion word: the relevance pre-filter's
+        keys. A text holding none of them can give no mention and no lesion."""
+        words: set[str] = set()
+        for matcher in (self._targets, self._anchors):
+            for key in matcher._patterns:  # spaCy keeps the patterns it was given
+                for pattern in matcher.get(key)[1]:
+                    words |= _first_alnum(pattern)
+        return words
+
+    # -- reading
+
+    def read(self, text: str) -> TextReading:
+        """What ``text`` says (cached by a digest of the text: the same notes are read again at
+        every hook of a chart, and only the digest and the findings are kept, never the text)."""
         key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
         cached = self._cache.get(key)
         if cached is None:
-            cached = tuple(self._read(text))
+            cached = self._read(text)
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = cached
-        return list(cached)
+        return cached
 
-    def _read(self, text: str) -> list[TextMention]:
-        mentions = []
+    def _read(self, text: str) -> TextReading:
         with warnings.catch_warnings():
-            # spaCy warns (W036) that the token-pattern matcher is empty: only phrases are used.
             warnings.simplefilter("ignore", UserWarning)
-            doc = self._nlp(_normalise(text))
+            doc = self._nlp.make_doc(_normalise(text))
+            for _, component in self._nlp.pipeline:
+                if component is _context_of(self._nlp):
+                    self._set_targets(doc)
+                doc = component(doc)
+        sentence_of = _sentence_index(doc)
+        lesions, facts = self._anchor_facts(doc, sentence_of)
+        entities = []
         for entity in doc.ents:
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
-                continue
-            status: MentionStatus = "present"
-            if entity._.is_uncertain:
+                status: MentionStatus | None = None
+            elif entity._.is_uncertain:
                 status = "uncertain"
             elif entity._.is_historical:
                 status = "historical"
-            labels = self._labels.get(entity.label_, ())
-            mentions.append(TextMention(labels, entity.text.lower(), status))
-        return mentions
+            else:
+                status = "present"
+            entities.append((entity, status))
+            for lesion in lesions:
+                if lesion.kind == _MILIA and entity.start <= lesion.start < entity.end:
+                    lesion.status = status
+        # Lesions named as milia but negated, hypothetical or family are no lesion at all.
+        lesions = [les for les in lesions if not (les.kind == _MILIA and les.status is None)]
+        for kind, start, end, value in facts:
+            lesion = _nearest(lesions, start, end, sentence_of[start])
+            if lesion is None:
+                continue
+            if kind in _DESCRIPTORS:
+                lesion.descriptors.add(kind)
+            elif kind.startswith("SITE:"):
+                lesion.sites.append(kind.removeprefix("SITE:"))
+            elif kind == "SIZE":
+                lesion.sizes.append(value)
+            elif kind == "TIME":
+                lesion.times.append(value)
+        self._resolve(lesions)
+        mentions = []
+        site_facts = [(s, e, k.removeprefix("SITE:")) for k, s, e, _ in facts if k.startswith("SITE:")]
+        for entity, status in entities:
+            if status is None:
+                continue
+            labels = tuple(sorted(self._entity_labels(doc, entity)))
+            if not labels:
+                continue
+            lesion = _nearest(lesions, entity.start, entity.end, sentence_of[entity.start])
+            own_sites = [
+                site
+                for s, e, site in site_facts
+                if sentence_of[s] == sentence_of[entity.start]
+            ]
+            mentions.append(
+                TextMention(
+                    labels,
+                    entity.text.lower(),
+                    status,
+                    lesion.resolved if lesion else "none",
+                    bool(lesion and lesion.sentence == sentence_of[entity.start]),
+                    self.sites.with_regions(own_sites),
+                )
+            )
+        found = tuple(self._milia_like(lesions))
+        return TextReading(tuple(mentions), found)
+
+    def _set_targets(self, doc: Any) -> None:
+        """Entities from the target matcher: the longest match wins, keeping all labels inside."""
+        from spacy.tokens import Span
+        from spacy.util import filter_spans
+
+        matches = self._targets(doc)
+        spans = [doc[s:e] for _, s, e in matches]
+        chosen = filter_spans(spans)
+        keys: dict[tuple[int, int], set[str]] = {}
+        for match_id, s, e in matches:
+            keys.setdefault((s, e), set()).add(doc.vocab.strings[match_id])
+        labelled = []
+        inner: dict[tuple[int, int], set[str]] = {}
+        for span in chosen:
+            found: set[str] = set(keys.get((span.start, span.end), set()))
+            for (s, e), names in keys.items():
+                # A longer term keeps the names inside it ("numerous milia" says milia), not their
+                # attributes ("open sore" is an ulcer, not pain).
+                if span.start <= s and e <= span.end and (s, e) != (span.start, span.end):
+                    found |= {n for n in names if self._names_only(n)}
+            inner[(span.start, span.end)] = found
+            labelled.append(span)
+        doc.ents = [Span(doc, s.start, s.end, label="TARGET") for s in labelled]
+        doc.user_data["target_keys"] = inner
+
+    def _names_only(self, key: str) -> bool:
+        return all(lbl.startswith(_NAME_KINDS) for lbl in self._labels.get(key, ()))
+
+    def _entity_labels(self, doc: Any, entity: Any) -> set[str]:
+        keys = doc.user_data.get("target_keys", {}).get((entity.start, entity.end), set())
+        return set().union(*(self._labels.get(k, set()) for k in keys)) if keys else set()
+
+    def _anchor_facts(
+        self, doc: Any, sentence_of: list[int]
+    ) -> tuple[list[_Lesion], list[tuple[str, int, int, Any]]]:
+        from spacy.util import filter_spans
+
+        matches = self._anchors(doc)
+        by_kind: dict[str, list[Any]] = {}
+        for match_id, s, e in matches:
+            by_kind.setdefault(doc.vocab.strings[match_id], []).append(doc[s:e])
+        lesion_spans = filter_spans(
+            [sp for k in (_MILIA, _GENERIC, _OTHER) for sp in by_kind.get(k, [])]
+        )
+        kind_of = {
+            (sp.start, sp.end): k for k in (_MILIA, _GENERIC, _OTHER) for sp in by_kind.get(k, [])
+        }
+        lesions = [
+            _Lesion(
+                kind_of[(sp.start, sp.end)], sp.start, sp.end, sentence_of[sp.start], sp.text.lower()
+            )
+            for sp in lesion_spans
+        ]
+        facts: list[tuple[str, int, int, Any]] = []
+        descriptive = filter_spans(
+            [sp for k in (*_DESCRIPTORS, "SIZEWORD") for sp in by_kind.get(k, [])]
+            + [sp for k, v in by_kind.items() if k.startswith("SITE:") for sp in v]
+        )
+        kinds = {
+            (sp.start, sp.end): k
+            for k, v in by_kind.items()
+            if k in _DESCRIPTORS or k == "SIZEWORD" or k.startswith("SITE:")
+            for sp in v
+        }
+        for sp in descriptive:
+            kind = kinds[(sp.start, sp.end)]
+            if kind == "SIZEWORD":
+                size = self._size_words.get(sp.text.lower())
+                if size is not None:
+                    facts.append(("SIZE", sp.start, sp.end, size))
+                    if size <= 3:
+                        facts.append(("SMALL", sp.start, sp.end, None))
+                continue
+            facts.append((kind, sp.start, sp.end, None))
+        for sp in filter_spans(by_kind.get("SIZE", [])):
+            size = _size_mm(sp)
+            if size is not None:
+                facts.append(("SIZE", sp.start, sp.end, size))
+                if size <= 3:
+                    facts.append(("SMALL", sp.start, sp.end, None))
+        appearing = {sentence_of[sp.start] for sp in by_kind.get("APPEAR", [])}
+        for expression in self._time.read(doc):
+            if expression.frame == "within" and sentence_of[expression.start] not in appearing:
+                continue  # "no improvement over 3 months" says nothing of new lesions
+            facts.append(("TIME", expression.start, expression.end, expression))
+        return lesions, facts
+
+    def _resolve(self, lesions: list[_Lesion]) -> None:
+        """Decide which lesions are milia-like: named milia; generic ones described so; generic
+        ones not described otherwise and not at another site than the note's milia."""
+        for lesion in lesions:
+            if lesion.kind == _MILIA:
+                lesion.resolved = "milia"
+            elif lesion.kind == _OTHER:
+                lesion.resolved = "other"
+            else:
+                d = lesion.descriptors
+                typical = bool(set(lesion.sites) & self.sites.typical)
+                if "COLOUR" in d and ({"SMALL", "FIRM", "NOEXPRESS"} & d or typical):
+                    lesion.resolved = "milia"
+                elif "NOEXPRESS" in d and ({"SMALL", "FIRM"} & d):
+                    lesion.resolved = "milia"
+                elif "OTHERCOLOUR" in d and "COLOUR" not in d:
+                    lesion.resolved = "other"
+                else:
+                    lesion.resolved = "none"
+        milia_sites = [les.sites for les in lesions if les.resolved == "milia"]
+        for lesion in lesions:
+            if lesion.resolved != "none":
+                continue
+            if milia_sites and lesion.sites:
+                same = any(
+                    not sites or self.sites.same_region(sites, lesion.sites) for sites in milia_sites
+                )
+                lesion.resolved = "milia" if same else "other"
+            elif milia_sites:
+                lesion.resolved = "milia"  # "?milia L lid. The lesion bleeds on touch."
+
+    def _milia_like(self, lesions: list[_Lesion]) -> Iterator[TextLesion]:
+        for lesion in lesions:
+            if lesion.resolved != "milia":
+                continue
+            named = lesion.kind == _MILIA
+            days = [t.days for t in lesion.times if t.frame in {"for", "ago"}]
+            onset = [t.days for t in lesion.times if t.frame in {"within", "every"}]
+            yield TextLesion(
+                # A generic word that only refers back to named milia describes nothing new.
+                named=named or not _described(lesion),
+                status=lesion.status or "present",
+                text=lesion.text,
+                plural=lesion.text.endswith("s") or lesion.text.startswith("mili"),
+                sites=self.sites.with_regions(lesion.sites),
+                sizes_mm=tuple(lesion.sizes),
+                days=max(days) if days else None,
+                onset_within_days=min(onset) if onset else None,
+                since_birth=any(t.frame == "birth" for t in lesion.times),
+                growth_mm=_growth(lesion.sizes),
+            )
 
 
-@lru_cache(maxsize=4)
-def text_reader(phrases: frozenset[tuple[str, str]]) -> TextReader:
-    """One reader per vocabulary per process: building the pipeline takes about half a second."""
-    return TextReader(phrases)
+def _growth(sizes: list[float]) -> float:
+    """Sizes of one lesion in the order written: a later larger size is growth ("was 2 mm, now
+    4 mm"); a later smaller one is not."""
+    if len(sizes) < 2:
+        return 0.0
+    return max(0.0, sizes[-1] - min(sizes[:-1]))
 
 
-def _pipeline() -> Any:
+def _described(lesion: _Lesion) -> bool:
+    return lesion.kind == _GENERIC and bool(lesion.descriptors & {"COLOUR", "NOEXPRESS"})
+
+
+def _nearest(lesions: list[_Lesion], start: int, end: int, sentence: int) -> _Lesion | None:
+    """The lesion a fact at tokens [start, end) is said of."""
+    same = [les for les in lesions if les.sentence == sentence]
+    if same:
+        return min(
+            same,
+            key=lambda les: (
+                0 if les.start <= start < les.end else min(abs(les.start - end), abs(start - les.end)),
+                les.start > start,
+            ),
+        )
+    before = [les for les in lesions if les.sentence < sentence]
+    return max(before, key=lambda les: les.start) if before else None
+
+
+def _size_mm(span: Any) -> float | None:
+    unit = _MM.get(span[-1].lower_)
+    if unit is None:
+        return None
+    numbers: list[float] = []
+    for token in span[:-1]:
+        match = _SIZE.match(token.text)
+        if match:
+            numbers += [float(g) for g in match.groups() if g]
+    return max(numbers) * unit if numbers else None
+
+
+def _first_alnum(pattern: list[dict[str, Any]]) -> set[str]:
+    for position in pattern:
+        for attr in ("LOWER", "ORTH"):
+            value = position.get(attr)
+            values = value.get("IN", []) if isinstance(value, dict) else [value] if value else []
+            words = {w.lower() for w in values if any(ch.isalnum() for ch in w)}
+            if words:
+                return {m for w in words for m in re.findall(r"[a-z0-9]+", w)[:1]}
+        if position.get("LIKE_NUM") or "TEXT" in position:
+            return set()
+    return set()
+
+
+def _sentence_index(doc: Any) -> list[int]:
+    index, current = [], -1
+    for token in doc:
+        if token.is_sent_start or current < 0:
+            current += 1
+        index.append(current)
+    return index
+
+
+# ---------------------------------------------------------------------------------- the pipeline
+
+
+def _context_of(nlp: Any) -> Any:
+    return nlp.get_pipe("medspacy_context")
+
+
+_READERS: dict[tuple[int, frozenset[tuple[str, str]]], TextReader] = {}
+
+
+def text_reader(kb: KnowledgeBase, phrases: frozenset[tuple[str, str]]) -> TextReader:
+    """One reader per knowledge base per process: building the pipeline takes about a second."""
+    key = (id(kb), phrases)
+    if key not in _READERS:
+        if len(_READERS) >= 4:
+            _READERS.pop(next(iter(_READERS)))
+        _READERS[key] = TextReader(kb, phrases)
+    return _READERS[key]
+
+
+def _pipeline(kb: KnowledgeBase) -> Any:
     # spaCy's CLI imports trip a click deprecation warning; PyRuSH logs every token at DEBUG.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -141,13 +594,88 @@ def _pipeline() -> Any:
         import spacy
         from loguru import logger
         from medspacy.context import ConTextRule
+        from spacy.language import Language
+        from spacy.symbols import ORTH
+        from spacy.util import compile_infix_regex
 
     logger.disable("PyRuSH")
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("medspacy_target_matcher")
-    context: Any = nlp.add_pipe("medspacy_context")
-    context.add(
-        [ConTextRule(literal, category, direction=d) for literal, category, d in _EXTRA_CONTEXT]
+    # Shorthand with slashes stays one token ("h/o", "s/p"), in any case.
+    for entry in kb.abbreviations:
+        short = entry.short
+        if not re.fullmatch(r"[A-Za-z0-9]+", short) and " " not in short:
+            for variant in {short, short.lower(), short.upper(), short.capitalize()}:
+                nlp.tokenizer.add_special_case(variant, [{ORTH: variant}])
+    # "x6wks" → x 6 wks; "2mm" is already split by spaCy's unit suffixes.
+    infixes = [*nlp.Defaults.infixes, r"(?<=[0-9])(?=[a-zA-Z])", r"(?<=^[xX])(?=[0-9])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+
+    if not Language.has_factory("clinical_sentences"):
+        Language.component("clinical_sentences", func=_split_sentences)
+    nlp.add_pipe("clinical_sentences")
+    context: Any = nlp.add_pipe(
+        "medspacy_context", config={"rules": None, "prune_on_target_overlap": True}
     )
+    kept = []
+    for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH):
+        if rule.literal.lower() in _DEFAULT_CUES_DROPPED:
+            continue
+        if rule.category == "HISTORICAL" and rule.max_scope is None:
+            rule.max_scope = 6  # "h/o BCC, presents with a bleeding papule": only the history
+        kept.append(rule)
+    context.add(kept)
+    shorthands = [
+        Shorthand(tuple(a.short.lower().split()), tuple(a.expansion.lower().split()), False)
+        for a in kb.abbreviations
+        if a.expand
+    ]
+    rules = []
+    tokenize = _tokenizer_words(nlp)
+    for cue in kb.lexicon.context:
+        slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else None
+        seqs: list[list[Position | None]] = (
+            [[("LOWER", frozenset({"?"}))]] if slots is None else sequences(slots, inflect=False)
+        )
+        for sequence in seqs:
+            for variant in with_shorthand(sequence, shorthands):
+                rules.append(
+                    ConTextRule(
+                        cue.cue,
+                        cue.category,
+                        pattern=token_pattern(variant),
+                        direction=cue.direction,
+                        max_scope=cue.max_scope,
+                    )
+                )
+    context.add(rules)
     return nlp
+
+
+def _tokenizer_words(nlp: Any) -> Any:
+    def tokenize(text: str) -> list[str]:
+        return [t.lower_ for t in nlp.tokenizer(text)]
+
+    return tokenize
+
+
+def _split_sentences(doc: Any) -> Any:
+    """Sentences end at . ! ? ; and line breaks; not at "approx." or a "?" stuck to a word."""
+    for i, token in enumerate(doc):
+        if i == 0:
+            token.is_sent_start = True
+            continue
+        previous = doc[i - 1]
+        starts = False
+        if "\n" in previous.text or "\n" in previous.whitespace_:
+            # A line break ends a sentence unless it only wraps one: "no\nimprovement".
+            before = doc[i - 2] if "\n" in previous.text and i >= 2 else previous
+            starts = (
+                before.text[-1:] in {".", ":", ";", "!", "?", "|"}
+                or token.text[:1].isupper()
+                or not token.text[:1].isalpha()
+            )
+        elif previous.text in {".", "!"} or (previous.text == "?" and previous.whitespace_):
+            before = doc[i - 2].lower_ if i >= 2 else ""
+            starts = before not in _NO_BREAK_AFTER
+        token.is_sent_start = starts
+    return doc

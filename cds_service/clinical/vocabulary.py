@@ -19,6 +19,8 @@ class Entry:
     label: str
     codes: tuple[Code, ...]
     phrases: tuple[str, ...]
+    #: Concepts of the lexicon whose terms recognise the item.
+    concepts: tuple[str, ...] = ()
 
 
 def label(kind: str, item_id: str) -> str:
@@ -30,7 +32,9 @@ def feature_label(mimic_id: str, feature_id: str) -> str:
 
 
 def _entry(item_label: str, recognition: Recognition) -> Entry:
-    return Entry(item_label, tuple(recognition.codes), tuple(recognition.text))
+    return Entry(
+        item_label, tuple(recognition.codes), tuple(recognition.text), tuple(recognition.concepts)
+    )
 
 
 def entries(kb: KnowledgeBase) -> Iterator[Entry]:
@@ -57,7 +61,8 @@ class Vocabulary:
     """Code look-up and text phrases for every item of the knowledge base."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        self.entries = [e for e in entries(kb) if e.codes or e.phrases]
+        self.kb = kb
+        self.entries = [e for e in entries(kb) if e.codes or e.phrases or e.concepts]
         self._exact: dict[tuple[str, str], list[str]] = {}
         self._classes: list[tuple[str, str, str]] = []
         for entry in self.entries:
@@ -77,6 +82,12 @@ class Vocabulary:
         return found
 
     def phrases(self) -> Iterator[tuple[str, str]]:
+        """(term, label) for every term that recognises an item: its own phrases and the terms of
+        the lexicon concepts it names."""
+        terms = {c.id: c.terms for c in self.kb.lexicon.concepts}
         for entry in self.entries:
             for phrase in entry.phrases:
                 yield phrase.lower(), entry.label
+            for concept in entry.concepts:
+                for term in terms.get(concept, ()):
+                    yield term.lower(), entry.label

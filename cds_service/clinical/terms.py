@@ -1,0 +1,173 @@
+"""Terms of the lexicon as spaCy token patterns: inflections, abbreviations, alternatives.
+
+A reviewer writes a term once, in base form ("bleed", "get bigger", "change in|of size|colour"); this
+module turns it into token patterns that match every way a note writes it: inflections from
+lemminflect (bled, bleeding, getting bigger), the reviewed abbreviations of ``abbreviations.yaml``
+("basal cell carcinoma" also matches "BCC"), alternatives (``a|b``), optional words (``word?``), other
+concepts (``<id>``) and numbers (``#``). The syntax is documented in ``cards/lexicon.yaml``.
+
+Patterns match on the LOWER token attribute, so matching is case-insensitive, except for an
+abbreviation marked case sensitive, which matches on ORTH.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+#: Words never inflected: function words keep their one form ("in" is not "inned").
+_FUNCTION_WORDS = frozenset(
+    "a an the of in on to with and or at by for is are be than that it as from has have had not no "
+    "this these those its their his her very more most over under up down out into".split()
+)
+#: Words inflection must not touch although lemminflect knows them ("mm" is not a verb).
+_MAX_PATTERNS_PER_TERM = 64
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+
+Tokenize = Callable[[str], list[str]]
+
+
+class TermError(ValueError):
+    """A term that cannot be read: its text says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One place of a term: the token sequences that may stand there."""
+
+    choices: tuple[tuple[str, ...], ...]
+    optional: bool = False
+    number: bool = False
+
+
+@lru_cache(maxsize=8192)
+def forms(word: str) -> frozenset[str]:
+    """The word and its inflections ("bleed" → bleed, bleeds, bled, bleeding)."""
+    if word.startswith("=") and len(word) > 1:
+        return frozenset({word[1:]})
+    if not word.isalpha() or word in _FUNCTION_WORDS or len(word) < 3:
+        return frozenset({word})
+    getAllInflections, getAllInflectionsOOV, getAllLemmas = _lemminflect()
+    found = {word}
+    lemmas = {lemma for group in getAllLemmas(word).values() for lemma in group}
+    if not lemmas:
+        found.update(f for group in getAllInflectionsOOV(word, "NOUN").values() for f in group)
+        return frozenset(found)
+    for lemma in lemmas | {word}:
+        found.add(lemma)
+        for group in getAllInflections(lemma).values():
+            found.update(group)
+    return frozenset(f.lower() for f in found)
+
+
+@lru_cache(maxsize=1)
+def _lemminflect() -> tuple[Any, Any, Any]:
+    # lemminflect imports spaCy, whose CLI imports trip a click deprecation warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
+    return getAllInflections, getAllInflectionsOOV, getAllLemmas
+
+
+def parse(term: str, tokenize: Tokenize, concepts: Mapping[str, Iterable[str]]) -> list[Slot]:
+    """A term as a list of slots; ``concepts`` resolves ``<id>`` references."""
+    slots: list[Slot] = []
+    for raw in term.lower().split():
+        optional = raw.endswith("?") and len(raw) > 1
+        body = raw[:-1] if optional else raw
+        if body == "#":
+            slots.append(Slot((), optional, number=True))
+            continue
+        if body.startswith("<") and body.endswith(">"):
+            ref = body[1:-1]
+            if ref not in concepts:
+                raise TermError(f"'<{ref}>' names no concept of the lexicon")
+            # A concept used inside a term brings its one-word terms and their alternatives.
+            words = [w for t in concepts[ref] if " " not in t for w in t.split("|")]
+            choices = tuple(tuple(tokenize(w.rstrip("?"))) for w in words if w)
+        else:
+            choices = tuple(tuple(tokenize(alt)) for alt in body.split("|") if alt)
+        if not choices or any(not c for c in choices):
+            raise TermError(f"empty alternative in '{raw}'")
+        slots.append(Slot(choices, optional))
+    if not slots:
+        raise TermError("empty term")
+    return slots
+
+
+Position = tuple[str, frozenset[str]]  # (token attribute, values)
+
+
+def _positions(tokens: tuple[str, ...], inflect: bool) -> list[Position]:
+    return [("LOWER", forms(t) if inflect else frozenset({t})) for t in tokens]
+
+
+def sequences(slots: list[Slot], inflect: bool = True) -> list[list[Position | None]]:
+    """Every sequence of positions the slots allow; ``None`` marks a number position."""
+    per_slot: list[list[list[Position | None]]] = []
+    for slot in slots:
+        options: list[list[Position | None]] = []
+        if slot.number:
+            options.append([None])
+        else:
+            single = [c[0] for c in slot.choices if len(c) == 1]
+            if single:
+                merged = frozenset().union(*(forms(w) if inflect else {w} for w in single))
+                options.append([("LOWER", merged)])
+            options += [list(_positions(c, inflect)) for c in slot.choices if len(c) > 1]
+        if slot.optional:
+            options.append([])
+        per_slot.append(options)
+    found = []
+    for combination in itertools.islice(itertools.product(*per_slot), _MAX_PATTERNS_PER_TERM):
+        sequence = [p for part in combination for p in part]
+        if sequence:
+            found.append(sequence)
+    return found
+
+
+@dataclass(frozen=True)
+class Shorthand:
+    short: tuple[str, ...]
+    expansion: tuple[str, ...]
+    case_sensitive: bool
+
+
+def with_shorthand(
+    sequence: list[Position | None], shorthands: Iterable[Shorthand]
+) -> list[list[Position | None]]:
+    """The sequence and its variants with a run of words written as its abbreviation."""
+    variants = [sequence]
+    for entry in shorthands:
+        size = len(entry.expansion)
+        for start in range(len(sequence) - size + 1):
+            run = sequence[start : start + size]
+            if all(p is not None and w in p[1] for p, w in zip(run, entry.expansion, strict=True)):
+                attr = "ORTH" if entry.case_sensitive else "LOWER"
+                short: list[Position | None] = [(attr, frozenset({w})) for w in entry.short]
+                variants.append(sequence[:start] + short + sequence[start + size :])
+    return variants
+
+
+def token_pattern(sequence: list[Position | None]) -> list[dict[str, Any]]:
+    """A spaCy Matcher pattern for one sequence of positions."""
+    pattern: list[dict[str, Any]] = []
+    for position in sequence:
+        if position is None:
+            pattern.append({"LIKE_NUM": True})
+            continue
+        attr, values = position
+        if len(values) == 1:
+            pattern.append({attr: next(iter(values))})
+        else:
+            pattern.append({attr: {"IN": sorted(values)}})
+    return pattern
+
+
+def is_number(text: str) -> bool:
+    return bool(_NUMBER.match(text))

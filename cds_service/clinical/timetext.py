@@ -1,0 +1,137 @@
+"""Time said in notes: "x 6 wks", "for 18/12", "approx. 2 yrs", "since last winter", "came up over
+ten days", "new ones every week", "since birth".
+
+Each expression is read from spaCy tokens, with the words of ``cards/lexicon.yaml`` (``time``): a
+number (digits or words: "a couple of", "ten", "a year and a half"), a unit (days to years, with their
+abbreviations and the British "/7, /52, /12"), and a frame that says what the time measures:
+
+- ``for``: how long something has been present ("x 6 wks", "present for 2 yrs", "3 months' history");
+- ``ago``: when it began ("started 6 months ago"), which is also how long it has been present;
+- ``within``: how fast new lesions came ("came up over ten days", "in the last 2 weeks");
+- ``every``: new lesions keep coming ("new ones every week", "more each month");
+- ``birth``: present since birth (the patient's age says how long).
+
+One pass over the tokens, a few tokens of look-back each: linear in the length of the note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .knowledge import TimeWords
+
+Frame = Literal["for", "ago", "within", "every", "birth"]
+
+_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "year": 365.25}
+_BRITISH = re.compile(r"^(\d{1,3})/(7|52|12)$")
+_BRITISH_UNIT = {"7": "day", "52": "week", "12": "month"}
+_DIGITS = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$")
+#: No expression says more than this (a 1e308-year duration is read as this long).
+_MAX_DAYS = 150 * 365.25
+_FOR = frozenset({"x", "for", "since", "approx", "approximately", "about", "around", "~", "present"})
+_WITHIN = frozenset({"over", "within", "in"})
+_EVERY = frozenset({"every", "each", "per"})
+_LAST = frozenset({"last", "past", "previous", "preceding"})
+
+
+@dataclass(frozen=True)
+class TimeExpression:
+    start: int
+    end: int
+    days: float
+    frame: Frame
+
+
+class TimeReader:
+    def __init__(self, words: TimeWords) -> None:
+        self._units: dict[str, str] = {}
+        for unit, names in words.units.items():
+            for name in names:
+                self._units[name.lower()] = unit
+        self._numbers = {k.lower(): v for k, v in words.numbers.items()}
+        self._seasons = {k.lower(): v for k, v in words.seasons.items()}
+
+    def read(self, doc: Any) -> Iterator[TimeExpression]:
+        for i, token in enumerate(doc):
+            text = token.lower_
+            if text == "birth" and i >= 1 and doc[i - 1].lower_ in {"since", "from"}:
+                yield TimeExpression(i - 1, i + 1, 0.0, "birth")
+                continue
+            if text in self._seasons and i >= 1 and doc[i - 1].lower_ in {"since", "last"}:
+                months = (datetime.now(UTC).month - self._seasons[text]) % 12 or 12
+                yield TimeExpression(i - 1, i + 1, months * _DAYS["month"], "for")
+                continue
+            british = _BRITISH.match(text)
+            if british:
+                before = doc[i - 1].lower_ if i >= 1 else ""
+                after = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+                if before in _FOR | _WITHIN | _LAST or after in {"hx", "history", "ago"}:
+                    unit = _BRITISH_UNIT[british.group(2)]
+                    days = float(british.group(1)) * _DAYS[unit]
+                    frame = _frame(doc, i, i + 1)
+                    yield TimeExpression(i, i + 1, min(days, _MAX_DAYS), frame)
+                continue
+            unit = self._units.get(text)
+            if unit is None or (len(text) == 1 and i == 0):
+                continue
+            found = self._amount(doc, i)
+            if found is None:
+                continue
+            start, amount = found
+            end = i + 1
+            if end < len(doc) and doc[end].lower_ in {"old", "-", "of"}:
+                continue  # an age ("6 months old", "3 yr-old"), not a duration
+            # "a year and a half"
+            if [t.lower_ for t in doc[end : end + 3]] == ["and", "a", "half"]:
+                amount += 0.5
+                end += 3
+            frame = _frame(doc, start, end)
+            yield TimeExpression(start, end, min(amount * _DAYS[unit], _MAX_DAYS), frame)
+
+    def _amount(self, doc: Any, i: int) -> tuple[int, float] | None:
+        """The number before the unit at ``i`` and where it starts, or None."""
+        if i == 0:
+            return None
+        prev = doc[i - 1]
+        word = prev.lower_
+        digits = _DIGITS.match(prev.text)
+        if digits:
+            values = [float(g) for g in digits.groups() if g]
+            return i - 1, max(values)
+        if word in self._numbers:
+            start = i - 1
+            amount = self._numbers[word]
+            # "a couple of", "a few", "half a"
+            if word in {"of"}:
+                return None
+            if start >= 1 and doc[start - 1].lower_ in {"a", "an"} and word not in {"a", "an"}:
+                start -= 1
+            return start, amount
+        if word == "of" and i >= 2 and doc[i - 2].lower_ in self._numbers:
+            start = i - 2
+            if start >= 1 and doc[start - 1].lower_ in {"a", "an"}:
+                start -= 1
+            return start, self._numbers[doc[i - 2].lower_]
+        if word in _EVERY | _LAST | {"the", "this"}:
+            return i - 1, 1.0
+        return None
+
+
+def _frame(doc: Any, start: int, end: int) -> Frame:
+    after = doc[end].lower_ if end < len(doc) else ""
+    if after == "ago":
+        return "ago"
+    before = [t.lower_ for t in doc[max(0, start - 3) : start]]
+    here = doc[start].lower_
+    if here in _EVERY or (before and before[-1] in _EVERY):
+        return "every"
+    if here in _LAST and before and before[-1] in {"since"}:
+        return "for"
+    if any(w in _WITHIN for w in before[-3:]) and not any(w in _FOR for w in before[-2:]):
+        return "within"
+    return "for"
