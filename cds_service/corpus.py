@@ -178,8 +178,12 @@ def evaluate(
     groups = concept_groups(kb)
     report = Report(groups)
     for item in items:
-        assessment = assess(reader.read(record_of(item, when)), kb, require_milia=False)
-        found = found_concepts(assessment)
+        findings = reader.read(record_of(item, when))
+        # Red flags and variants are weighed only when the note concerns milia, as in a hook call;
+        # causes and look-alikes are scored on every note.
+        gated = assess(findings, kb)
+        ungated = assess(findings, kb, require_milia=False)
+        found = found_concepts(gated) | {h.id for h in (*ungated.mimics, *ungated.triggers)}
         expected = set(item.expect)
         for concept, group in groups.items():
             if group == "variant":

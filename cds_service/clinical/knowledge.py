@@ -130,6 +130,11 @@ class Recognition(_Content):
     needs_trigger: bool = False
     #: Any of these causes (ids in triggers.yaml) found in the record is enough.
     triggers: list[Id] = Field(default_factory=list)
+    #: Counts only when one of these causes is also in the record.
+    needs_triggers: list[Id] = Field(default_factory=list)
+    #: Counts only when the record also mentions one of these lexicon concepts (a steroid named
+    #: with "atrophic skin").
+    needs_concepts: list[Id] = Field(default_factory=list)
     #: A mention said to be considered ("?BCC") counts; false where only a fact may count (a
     #: history of skin cancer is not "rule out BCC").
     count_uncertain: bool = True
@@ -405,6 +410,8 @@ class Lexicon(_Content):
     lesions: LesionWords
     milia_like: MiliaLikeWords
     context: list[ContextCue] = Field(default_factory=list)
+    #: Phrases read and set aside: they hold a concept's word but say nothing of a lesion.
+    ignore: list[Text] = Field(default_factory=list)
     time: TimeWords
     #: Sizes said in words, in millimetres ("pinpoint" = 1, "pea-sized" = 6).
     size_words: dict[str, float] = Field(default_factory=dict)

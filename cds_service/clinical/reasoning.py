@@ -152,6 +152,16 @@ class _Evaluator:
             return None
         if recognition.needs_trigger and not self.triggers:
             return None
+        if recognition.needs_triggers and not any(
+            t.id in recognition.needs_triggers for t in self.triggers
+        ):
+            return None
+        if recognition.needs_concepts and not any(
+            m.status != "uncertain"
+            for c in recognition.needs_concepts
+            for m in f.with_label(label("concept", c))
+        ):
+            return None
         causes = [t for t in self.triggers if t.id in recognition.triggers]
         if causes:
             return _Match(

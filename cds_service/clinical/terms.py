@@ -91,13 +91,21 @@ def parse(term: str, tokenize: Tokenize, concepts: Mapping[str, Iterable[str]]) 
             words = [w for t in concepts[ref] if " " not in t for w in t.split("|")]
             choices = tuple(tuple(tokenize(w.rstrip("?"))) for w in words if w)
         else:
-            choices = tuple(tuple(tokenize(alt)) for alt in body.split("|") if alt)
+            choices = tuple(_tokens(alt, tokenize) for alt in body.split("|") if alt)
         if not choices or any(not c for c in choices):
             raise TermError(f"empty alternative in '{raw}'")
         slots.append(Slot(choices, optional))
     if not slots:
         raise TermError("empty term")
     return slots
+
+
+def _tokens(alternative: str, tokenize: Tokenize) -> tuple[str, ...]:
+    """An alternative's tokens; "=word" keeps its mark so that the word is not inflected."""
+    if alternative.startswith("=") and len(alternative) > 1:
+        words = tokenize(alternative[1:])
+        return tuple(f"={w}" for w in words)
+    return tuple(tokenize(alternative))
 
 
 Position = tuple[str, frozenset[str]]  # (token attribute, values)

@@ -67,7 +67,7 @@ _DEFAULT_CUES_DROPPED = frozenset(
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?$")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*[-–]\s*(\d+(?:\.\d+)?))?$")
 _MM = {"mm": 1.0, "millimetre": 1.0, "millimeter": 1.0, "cm": 10.0, "centimetre": 10.0}
 _MM.update({"millimetres": 1.0, "millimeters": 1.0, "centimetres": 10.0, "centimeters": 10.0})
 
@@ -207,15 +207,23 @@ class TextReader:
         self._nlp = nlp
         concepts = {c.id: c.terms for c in kb.lexicon.concepts}
         self._concepts = concepts
+        #: Terms of lexicon concepts: a longer one means itself only ("open sore" is no "sore").
+        self._concept_terms = {t.lower() for terms in concepts.values() for t in terms}
 
         # Targets: one rule key per term; a key carries every label that uses the term.
         self._labels: dict[str, set[str]] = {}
         self._targets = Matcher(nlp.vocab)
         for term, item_label in phrases:
             self._labels.setdefault(term, set()).add(item_label)
-        # The lexicon's words for milia name milia too, so their status is read like any name.
+        # The lexicon's words for milia name milia too, so their status is read like any name;
+        # sites are read with their status too ("not on the lid margin").
         for term in kb.lexicon.lesions.milia:
             self._labels.setdefault(term, set()).add("condition:milia")
+        for site_id, terms in self.sites.terms.items():
+            for term in terms:
+                self._labels.setdefault(term, set()).add(f"site:{site_id}")
+        for term in kb.lexicon.ignore:
+            self._labels.setdefault(term, set())
         for term in self._labels:
             self._add(self._targets, term, term)
 
@@ -244,7 +252,7 @@ class TextReader:
         self._anchors.add(
             "SIZE",
             [
-                [{"TEXT": {"REGEX": r"^\d+(\.\d+)?(-\d+(\.\d+)?)?$"}}, {"LOWER": {"IN": units}}],
+                [{"TEXT": {"REGEX": r"^\d+(\.\d+)?([-–]\d+(\.\d+)?)?$"}}, {"LOWER": {"IN": units}}],
                 [
                     {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}},
                     {"LOWER": {"IN": ["x", "by", "-", "–", "to"]}},
@@ -323,9 +331,20 @@ class TextReader:
             for lesion in lesions:
                 if lesion.kind == _MILIA and entity.start <= lesion.start < entity.end:
                     lesion.status = status
-        # Lesions named as milia but negated, hypothetical or family are no lesion at all.
+        # Lesions named as milia but negated, hypothetical or family are no lesion at all; a site
+        # said so ("not on the lid margin") is no site of anything.
         lesions = [les for les in lesions if not (les.kind == _MILIA and les.status is None)]
+        unsaid = [
+            (e.start, e.end)
+            for e, status in entities
+            if status in (None, "historical") and self._site_entity(doc, e)
+        ]
+        drugs = [e.end for e, status in entities if self._drug_entity(doc, e)]
         for kind, start, end, value in facts:
+            if kind.startswith("SITE:") and any(s <= start and end <= e for s, e in unsaid):
+                continue
+            if kind == "TIME" and any(0 <= start - d <= 3 for d in drugs):
+                continue  # "on Cuprimine for 4 years": how long the drug was taken
             lesion = _nearest(lesions, start, end, sentence_of[start])
             if lesion is None:
                 continue
@@ -339,6 +358,7 @@ class TextReader:
                 lesion.times.append(value)
         self._resolve(lesions)
         mentions = []
+        milia_sites = [site for les in lesions if les.resolved == "milia" for site in les.sites]
         site_facts = [(s, e, k.removeprefix("SITE:")) for k, s, e, _ in facts if k.startswith("SITE:")]
         for entity, status in entities:
             if status is None:
@@ -352,12 +372,18 @@ class TextReader:
                 for s, e, site in site_facts
                 if sentence_of[s] == sentence_of[entity.start]
             ]
+            kind: LesionKind = lesion.resolved if lesion else "none"
+            if lesion is None and own_sites and milia_sites:
+                # Said before any lesion, of a body site the note's milia are not at: "painful
+                # ingrown toenail R hallux. Incidentally 2 milia L cheek."
+                if not self.sites.same_region(own_sites, milia_sites):
+                    kind = "other"
             mentions.append(
                 TextMention(
                     labels,
                     entity.text.lower(),
                     status,
-                    lesion.resolved if lesion else "none",
+                    kind,
                     bool(lesion and lesion.sentence == sentence_of[entity.start]),
                     self.sites.with_regions(own_sites),
                 )
@@ -379,23 +405,38 @@ class TextReader:
         labelled = []
         inner: dict[tuple[int, int], set[str]] = {}
         for span in chosen:
-            found: set[str] = set(keys.get((span.start, span.end), set()))
+            own = keys.get((span.start, span.end), set())
+            found: set[str] = set(own)
             for (s, e), names in keys.items():
                 # A longer term keeps the names inside it ("numerous milia" says milia), not their
                 # attributes ("open sore" is an ulcer, not pain).
                 if span.start <= s and e <= span.end and (s, e) != (span.start, span.end):
-                    found |= {n for n in names if self._names_only(n)}
+                    if own & self._concept_terms:
+                        found |= {n for n in names if self._names_only(n)}
+                    else:
+                        found |= names
             inner[(span.start, span.end)] = found
             labelled.append(span)
         doc.ents = [Span(doc, s.start, s.end, label="TARGET") for s in labelled]
         doc.user_data["target_keys"] = inner
 
+    def _site_entity(self, doc: Any, entity: Any) -> bool:
+        return any(lbl.startswith("site:") for lbl in self._entity_labels(doc, entity, True))
+
+    def _drug_entity(self, doc: Any, entity: Any) -> bool:
+        return any(
+            lbl.startswith(("trigger:", "caution:")) for lbl in self._entity_labels(doc, entity)
+        )
+
     def _names_only(self, key: str) -> bool:
         return all(lbl.startswith(_NAME_KINDS) for lbl in self._labels.get(key, ()))
 
-    def _entity_labels(self, doc: Any, entity: Any) -> set[str]:
+    def _entity_labels(self, doc: Any, entity: Any, sites: bool = False) -> set[str]:
+        """The knowledge-base labels of an entity (site labels only when asked: a site is read
+        as a fact about a lesion, not as a mention)."""
         keys = doc.user_data.get("target_keys", {}).get((entity.start, entity.end), set())
-        return set().union(*(self._labels.get(k, set()) for k in keys)) if keys else set()
+        labels = set().union(*(self._labels.get(k, set()) for k in keys)) if keys else set()
+        return labels if sites else {lbl for lbl in labels if not lbl.startswith("site:")}
 
     def _anchor_facts(
         self, doc: Any, sentence_of: list[int]
@@ -455,6 +496,10 @@ class TextReader:
     def _resolve(self, lesions: list[_Lesion]) -> None:
         """Decide which lesions are milia-like: named milia; generic ones described so; generic
         ones not described otherwise and not at another site than the note's milia."""
+        for first, second in zip(lesions, lesions[1:], strict=False):
+            if first.kind == _MILIA and second.kind == _GENERIC and second.start - first.end <= 1:
+                second.kind = _MILIA  # "a milium-like papule", "milia-type spot"
+                second.status = first.status
         for lesion in lesions:
             if lesion.kind == _MILIA:
                 lesion.resolved = "milia"

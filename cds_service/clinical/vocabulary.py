@@ -85,6 +85,9 @@ class Vocabulary:
         """(term, label) for every term that recognises an item: its own phrases and the terms of
         the lexicon concepts it names."""
         terms = {c.id: c.terms for c in self.kb.lexicon.concepts}
+        for concept, words in terms.items():
+            for term in words:
+                yield term.lower(), label("concept", concept)
         for entry in self.entries:
             for phrase in entry.phrases:
                 yield phrase.lower(), entry.label
