@@ -22,7 +22,7 @@ VOCABULARY = Vocabulary(KB)
 
 @pytest.fixture(scope="module")
 def reader() -> RecordReader:
-    return RecordReader(VOCABULARY, text_reader(frozenset(VOCABULARY.phrases())))
+    return RecordReader(VOCABULARY, text_reader(KB, frozenset(VOCABULARY.phrases())))
 
 
 def record(

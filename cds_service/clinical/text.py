@@ -63,6 +63,10 @@ _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: question (the lexicon reads them as uncertain), "return" alone is "returned from holiday".
 _DEFAULT_CUES_DROPPED = frozenset(
     {"to exclude", "test for", "evaluate for", "checked for", "return", "secondary", "free"}
+    # "since" is not "because" in skin notes ("since birth"); "likely milia" says milia; a
+    # relative named without a verb is often the informant ("mum reports ..."); "resolved" is
+    # read as past, not as absent (the lexicon's HISTORICAL cues).
+    | {"because", "possible", "family", "worried about", "concerned about", "resolved"}
 )
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
@@ -340,9 +344,12 @@ class TextReader:
             if status in (None, "historical") and self._site_entity(doc, e)
         ]
         drugs = [e.end for e, status in entities if self._drug_entity(doc, e)]
+        unsure = _scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"})
         for kind, start, end, value in facts:
             if kind.startswith("SITE:") and any(s <= start and end <= e for s, e in unsaid):
                 continue
+            if kind in {"TIME", "SIZE"} and any(s <= start < e for s, e in unsure):
+                continue  # "if still present in 6 months", "no lesion over 3 mm"
             if kind == "TIME" and any(0 <= start - d <= 3 for d in drugs):
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
             lesion = _nearest(lesions, start, end, sentence_of[start])
@@ -600,6 +607,18 @@ def _first_alnum(pattern: list[dict[str, Any]]) -> set[str]:
         if position.get("LIKE_NUM") or "TEXT" in position:
             return set()
     return set()
+
+
+def _scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
+    """Token ranges that ConText cues of these categories reach."""
+    graph = doc._.context_graph
+    if graph is None:
+        return []
+    return [
+        m.scope_span
+        for m in graph.modifiers
+        if m.category in categories and m.direction in {"FORWARD", "BACKWARD", "BIDIRECTIONAL"}
+    ]
 
 
 def _sentence_index(doc: Any) -> list[int]:

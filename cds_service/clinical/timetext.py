@@ -82,6 +82,8 @@ class TimeReader:
             found = self._amount(doc, i)
             if found is None:
                 continue
+            if len(text) == 1 and not (found[0] >= 1 and doc[found[0] - 1].lower_ in _FOR):
+                continue  # "41M" is an age and a sex; "x 3 m" is three months
             start, amount = found
             end = i + 1
             if end < len(doc) and doc[end].lower_ in {"old", "-", "of"}:
