@@ -182,7 +182,8 @@ class _Evaluator:
             unsure = [
                 m
                 for m in f.mentions
-                if m.status == "uncertain" and m.label.startswith(("mimic:", "condition:"))
+                if m.label.startswith(("mimic:", "condition:"))
+                and m.status == "uncertain"
             ]
             if unsure:
                 return _Match(_sources(unsure), "a look-alike is being considered")

@@ -157,7 +157,10 @@ def with_shorthand(
             run = sequence[start : start + size]
             if all(p is not None and w in p[1] for p, w in zip(run, entry.expansion, strict=True)):
                 attr = "ORTH" if entry.case_sensitive else "LOWER"
-                short: list[Position | None] = [(attr, frozenset({w})) for w in entry.short]
+                # Abbreviations take a plural too: "SCCs", "BCCs".
+                short: list[Position | None] = [
+                    (attr, frozenset({w, f"{w}s"} if w.isalnum() else {w})) for w in entry.short
+                ]
                 variants.append(sequence[:start] + short + sequence[start + size :])
     return variants
 

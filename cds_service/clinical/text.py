@@ -56,7 +56,9 @@ _CACHE_SIZE = 4096
 #: followed by a negated phrase is made its own sentence so the negation points forward.
 _HEADING_THEN_NEGATION = re.compile(r":\s*(?=(?:no|not|without|denies)\s+\w)", re.IGNORECASE)
 #: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
-_NO_BREAK_AFTER = frozenset({"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig"})
+_NO_BREAK_AFTER = frozenset(
+    {"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig", "cut", "sup", "prn"}
+)
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: ConText default cues that misread skin notes: "to exclude BCC" and "evaluate for" ask a
@@ -237,7 +239,12 @@ class TextReader:
         for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
             for term in terms:
                 self._add(self._anchors, term, kind)
-        for term in lesions.other:
+        # Other lesions: the lexicon's list, every look-alike's name and the words for skin
+        # cancer ("colloid milium" is not milium; "a BCC on her back two years ago" is no
+        # duration of the milia).
+        others = [*lesions.other, *(n for m in kb.mimics for n in m.synonyms)]
+        others += concepts.get("skin-cancer", ())
+        for term in others:
             self._add(self._anchors, term, _OTHER)
         look = kb.lexicon.milia_like
         for kind, terms in zip(
@@ -344,13 +351,19 @@ class TextReader:
             if status in (None, "historical") and self._site_entity(doc, e)
         ]
         drugs = [e.end for e, status in entities if self._drug_entity(doc, e)]
+        anchors = [les.start for les in lesions]
         unsure = _scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"})
         for kind, start, end, value in facts:
             if kind.startswith("SITE:") and any(s <= start and end <= e for s, e in unsaid):
                 continue
             if kind in {"TIME", "SIZE"} and any(s <= start < e for s, e in unsure):
                 continue  # "if still present in 6 months", "no lesion over 3 mm"
-            if kind == "TIME" and any(0 <= start - d <= 3 for d in drugs):
+            if kind == "TIME" and any(
+                d <= start
+                and sentence_of[d - 1] == sentence_of[start]
+                and not any(d <= a < start for a in anchors)
+                for d in drugs
+            ):
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
             lesion = _nearest(lesions, start, end, sentence_of[start])
             if lesion is None:
@@ -418,7 +431,11 @@ class TextReader:
                 # A longer term keeps the names inside it ("numerous milia" says milia), not their
                 # attributes ("open sore" is an ulcer, not pain).
                 if span.start <= s and e <= span.end and (s, e) != (span.start, span.end):
-                    if own & self._concept_terms:
+                    if self._names_a_mimic(own):
+                        # "colloid milium" is no milium
+                        found |= {n for n in names if self._names_only(n) and not self._milia(n)}
+                    elif own & self._concept_terms:
+                        # "open sore" is no "sore"
                         found |= {n for n in names if self._names_only(n)}
                     else:
                         found |= names
@@ -434,6 +451,12 @@ class TextReader:
         return any(
             lbl.startswith(("trigger:", "caution:")) for lbl in self._entity_labels(doc, entity)
         )
+
+    def _names_a_mimic(self, keys: set[str]) -> bool:
+        return any(lbl.startswith("mimic:") for k in keys for lbl in self._labels.get(k, ()))
+
+    def _milia(self, key: str) -> bool:
+        return any(lbl.startswith(("condition:", "variant:")) for lbl in self._labels.get(key, ()))
 
     def _names_only(self, key: str) -> bool:
         return all(lbl.startswith(_NAME_KINDS) for lbl in self._labels.get(key, ()))
@@ -593,7 +616,13 @@ def _size_mm(span: Any) -> float | None:
         match = _SIZE.match(token.text)
         if match:
             numbers += [float(g) for g in match.groups() if g]
-    return max(numbers) * unit if numbers else None
+    if not numbers:
+        return None
+    size = max(numbers) * unit
+    before = [t.lower_ for t in span.doc[max(0, span.start - 2) : span.start]]
+    if before[-1:] in (["&gt;"], [">"], ["over"]) or before == ["more", "than"]:
+        size += 0.5  # "> 3 mm", "over 3 mm": larger than the number said
+    return size
 
 
 def _first_alnum(pattern: list[dict[str, Any]]) -> set[str]:
@@ -686,7 +715,7 @@ def _pipeline(kb: KnowledgeBase) -> Any:
             continue
         if rule.category == "HISTORICAL" and rule.max_scope is None:
             rule.max_scope = 6  # "h/o BCC, presents with a bleeding papule": only the history
-        kept.append(rule)
+        kept.append(_terminating(rule))
     context.add(kept)
     shorthands = [
         Shorthand(tuple(a.short.lower().split()), tuple(a.expansion.lower().split()), False)
@@ -703,16 +732,27 @@ def _pipeline(kb: KnowledgeBase) -> Any:
         for sequence in seqs:
             for variant in with_shorthand(sequence, shorthands):
                 rules.append(
-                    ConTextRule(
-                        cue.cue,
-                        cue.category,
-                        pattern=token_pattern(variant),
-                        direction=cue.direction,
-                        max_scope=cue.max_scope,
+                    _terminating(
+                        ConTextRule(
+                            cue.cue,
+                            cue.category,
+                            pattern=token_pattern(variant),
+                            direction=cue.direction,
+                            max_scope=cue.max_scope,
+                        )
                     )
                 )
     context.add(rules)
     return nlp
+
+
+def _terminating(rule: Any) -> Any:
+    """A TERMINATE cue reaching one token. medspaCy stops another cue's scope at a TERMINATE cue
+    only when their scopes overlap without one containing the other (``tuple_overlaps``); a
+    TERMINATE scope of the whole sentence contains every other scope and so stopped nothing."""
+    if rule.direction.upper() == "TERMINATE":
+        rule.max_scope = 1
+    return rule
 
 
 def _tokenizer_words(nlp: Any) -> Any:
@@ -738,7 +778,10 @@ def _split_sentences(doc: Any) -> Any:
                 or token.text[:1].isupper()
                 or not token.text[:1].isalpha()
             )
+        elif previous.text in {"|", "•"}:
+            starts = True  # problem lists: "Xanthelasma (active) | Milia (active)"
         elif previous.text in {".", "!"} or (previous.text == "?" and previous.whitespace_):
+            # Not after "approx." nor before a lower-case word ("porphyria cut. tarda").
             before = doc[i - 2].lower_ if i >= 2 else ""
             starts = before not in _NO_BREAK_AFTER
         token.is_sent_start = starts

@@ -36,6 +36,7 @@ _MAX_DAYS = 150 * 365.25
 _FOR = frozenset({"x", "for", "since", "approx", "approximately", "about", "around", "~", "present"})
 _WITHIN = frozenset({"over", "within", "in"})
 _EVERY = frozenset({"every", "each", "per"})
+_BIRTH = frozenset({"birth", "neonatal", "newborn", "delivery", "born"})
 _LAST = frozenset({"last", "past", "previous", "preceding"})
 
 
@@ -59,7 +60,7 @@ class TimeReader:
     def read(self, doc: Any) -> Iterator[TimeExpression]:
         for i, token in enumerate(doc):
             text = token.lower_
-            if text == "birth" and i >= 1 and doc[i - 1].lower_ in {"since", "from"}:
+            if text in _BIRTH and i >= 1 and doc[i - 1].lower_ in {"since", "from"}:
                 yield TimeExpression(i - 1, i + 1, 0.0, "birth")
                 continue
             if text in self._seasons and i >= 1 and doc[i - 1].lower_ in {"since", "last"}:
