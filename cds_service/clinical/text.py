@@ -343,8 +343,17 @@ class TextReader:
                 if lesion.kind == _MILIA and entity.start <= lesion.start < entity.end:
                     lesion.status = status
         # Lesions named as milia but negated, hypothetical or family are no lesion at all; a site
-        # said so ("not on the lid margin") is no site of anything.
-        lesions = [les for les in lesions if not (les.kind == _MILIA and les.status is None)]
+        # said so ("not on the lid margin") is no site of anything. A look-alike or a cancer named
+        # as a possibility ("?BCC") is a diagnosis weighed for the lesion at hand, not another one.
+        considered = [(e.start, e.end) for e, status in entities if status == "uncertain"]
+        lesions = [
+            les
+            for les in lesions
+            if not (les.kind == _MILIA and les.status is None)
+            and not (
+                les.kind == _OTHER and any(s <= les.start < e for s, e in considered)
+            )
+        ]
         unsaid = [
             (e.start, e.end)
             for e, status in entities
@@ -689,7 +698,7 @@ def _pipeline(kb: KnowledgeBase) -> Any:
         from medspacy.context import ConTextRule
         from spacy.language import Language
         from spacy.symbols import ORTH
-        from spacy.util import compile_infix_regex
+        from spacy.util import compile_infix_regex, compile_suffix_regex
 
     logger.disable("PyRuSH")
     nlp = spacy.blank("en")
@@ -702,6 +711,9 @@ def _pipeline(kb: KnowledgeBase) -> Any:
     # "x6wks" → x 6 wks; "2mm" is already split by spaCy's unit suffixes.
     infixes = [*nlp.Defaults.infixes, r"(?<=[0-9])(?=[a-zA-Z])", r"(?<=^[xX])(?=[0-9])"]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    # "milia++", "TTP+": the pluses are their own token.
+    suffixes = [*nlp.Defaults.suffixes, r"\++"]
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
 
     if not Language.has_factory("clinical_sentences"):
         Language.component("clinical_sentences", func=_split_sentences)
