@@ -69,6 +69,7 @@ _DEFAULT_CUES_DROPPED = frozenset(
     # relative named without a verb is often the informant ("mum reports ..."); "resolved" is
     # read as past, not as absent (the lexicon's HISTORICAL cues).
     | {"because", "possible", "family", "worried about", "concerned about", "resolved"}
+    | {"rather than"}
 )
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
@@ -435,19 +436,19 @@ class TextReader:
         inner: dict[tuple[int, int], set[str]] = {}
         for span in chosen:
             own = keys.get((span.start, span.end), set())
-            found: set[str] = set(own)
+            found = self._labels_of(own)
+            mimic = any(lbl.startswith("mimic:") for lbl in found)
             for (s, e), names in keys.items():
                 # A longer term keeps the names inside it ("numerous milia" says milia), not their
-                # attributes ("open sore" is an ulcer, not pain).
+                # attributes ("open sore" is an ulcer, not pain; "colloid milium" is no milium).
                 if span.start <= s and e <= span.end and (s, e) != (span.start, span.end):
-                    if self._names_a_mimic(own):
-                        # "colloid milium" is no milium
-                        found |= {n for n in names if self._names_only(n) and not self._milia(n)}
+                    labels = self._labels_of(names)
+                    if mimic:
+                        found |= {n for n in labels if n.startswith(_NAME_KINDS[2:])}
                     elif own & self._concept_terms:
-                        # "open sore" is no "sore"
-                        found |= {n for n in names if self._names_only(n)}
+                        found |= {n for n in labels if n.startswith(_NAME_KINDS)}
                     else:
-                        found |= names
+                        found |= labels
             inner[(span.start, span.end)] = found
             labelled.append(span)
         doc.ents = [Span(doc, s.start, s.end, label="TARGET") for s in labelled]
@@ -461,21 +462,14 @@ class TextReader:
             lbl.startswith(("trigger:", "caution:")) for lbl in self._entity_labels(doc, entity)
         )
 
-    def _names_a_mimic(self, keys: set[str]) -> bool:
-        return any(lbl.startswith("mimic:") for k in keys for lbl in self._labels.get(k, ()))
-
-    def _milia(self, key: str) -> bool:
-        return any(lbl.startswith(("condition:", "variant:")) for lbl in self._labels.get(key, ()))
-
-    def _names_only(self, key: str) -> bool:
-        return all(lbl.startswith(_NAME_KINDS) for lbl in self._labels.get(key, ()))
-
     def _entity_labels(self, doc: Any, entity: Any, sites: bool = False) -> set[str]:
         """The knowledge-base labels of an entity (site labels only when asked: a site is read
         as a fact about a lesion, not as a mention)."""
-        keys = doc.user_data.get("target_keys", {}).get((entity.start, entity.end), set())
-        labels = set().union(*(self._labels.get(k, set()) for k in keys)) if keys else set()
+        labels = doc.user_data.get("target_keys", {}).get((entity.start, entity.end), set())
         return labels if sites else {lbl for lbl in labels if not lbl.startswith("site:")}
+
+    def _labels_of(self, keys: Iterable[str]) -> set[str]:
+        return set().union(*(self._labels.get(k, set()) for k in keys))
 
     def _anchor_facts(
         self, doc: Any, sentence_of: list[int]
@@ -736,7 +730,7 @@ def _pipeline(kb: KnowledgeBase) -> Any:
     ]
     rules = []
     tokenize = _tokenizer_words(nlp)
-    for cue in kb.lexicon.context:
+    for number, cue in enumerate(kb.lexicon.context):
         slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else None
         seqs: list[list[Position | None]] = (
             [[("LOWER", frozenset({"?"}))]] if slots is None else sequences(slots, inflect=False)
@@ -746,7 +740,8 @@ def _pipeline(kb: KnowledgeBase) -> Any:
                 rules.append(
                     _terminating(
                         ConTextRule(
-                            cue.cue,
+                            # medspaCy finds a rule by its literal: each cue needs its own.
+                            f"lexicon {number}: {cue.cue}",
                             cue.category,
                             pattern=token_pattern(variant),
                             direction=cue.direction,

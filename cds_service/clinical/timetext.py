@@ -36,6 +36,7 @@ _MAX_DAYS = 150 * 365.25
 _FOR = frozenset({"x", "for", "since", "approx", "approximately", "about", "around", "~", "present"})
 _WITHIN = frozenset({"over", "within", "in"})
 _EVERY = frozenset({"every", "each", "per"})
+_RECURRING = {"daily": 1.0, "nightly": 1.0, "weekly": 7.0, "fortnightly": 14.0, "monthly": 30.4}
 _BIRTH = frozenset({"birth", "neonatal", "newborn", "delivery", "born"})
 _LAST = frozenset({"last", "past", "previous", "preceding"})
 
@@ -66,6 +67,9 @@ class TimeReader:
             if text in self._seasons and i >= 1 and doc[i - 1].lower_ in {"since", "last"}:
                 months = (datetime.now(UTC).month - self._seasons[text]) % 12 or 12
                 yield TimeExpression(i - 1, i + 1, months * _DAYS["month"], "for")
+                continue
+            if text in _RECURRING:
+                yield TimeExpression(i, i + 1, _RECURRING[text], "every")  # "new ones daily"
                 continue
             british = _BRITISH.match(text)
             if british:
