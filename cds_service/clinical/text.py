@@ -59,6 +59,10 @@ _HEADING_THEN_NEGATION = re.compile(r":\s*(?=(?:no|not|without|denies)\s+\w)", r
 _NO_BREAK_AFTER = frozenset(
     {"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig", "cut", "sup", "prn"}
 )
+#: Words that refer back to the lesion just named ("one of them").
+_ANAPHORS = frozenset({"one of", "ones", "little ones"})
+#: Words before a colour that make it a change, not the lesion's colour ("becoming more yellow").
+_CHANGE_WORDS = frozenset({"more", "becoming", "become", "became", "turned", "turning", "now", "went"})
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: ConText default cues that misread skin notes: "to exclude BCC" and "evaluate for" ask a
@@ -125,7 +129,7 @@ def plain_text(value: str) -> str:
 
 
 #: A line break that only wraps a sentence ("no\nimprovement"): read as a space.
-_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z])")
+_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z]|[A-Z]{2,6}\b)")
 
 
 def _normalise(text: str) -> str:
@@ -512,6 +516,10 @@ class TextReader:
                     if size <= 3:
                         facts.append(("SMALL", sp.start, sp.end, None))
                 continue
+            if kind == "OTHERCOLOUR" and {t.lower_ for t in doc[max(0, sp.start - 2) : sp.start]} & (
+                _CHANGE_WORDS
+            ):
+                continue
             facts.append((kind, sp.start, sp.end, None))
         for sp in filter_spans(by_kind.get("SIZE", [])):
             size = _size_mm(sp)
@@ -550,6 +558,9 @@ class TextReader:
                 else:
                     lesion.resolved = "none"
         milia_sites = [les.sites for les in lesions if les.resolved == "milia"]
+        for before, lesion in zip([None, *lesions], lesions, strict=False):
+            if lesion.text in _ANAPHORS and before is not None:
+                lesion.resolved = before.resolved  # "milia on the nose ... one of them bled"
         for lesion in lesions:
             if lesion.resolved != "none":
                 continue
@@ -732,10 +743,20 @@ def _pipeline(kb: KnowledgeBase) -> Any:
     tokenize = _tokenizer_words(nlp)
     for number, cue in enumerate(kb.lexicon.context):
         slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else None
-        seqs: list[list[Position | None]] = (
-            [[("LOWER", frozenset({"?"}))]] if slots is None else sequences(slots, inflect=False)
-        )
-        for sequence in seqs:
+        if slots is None:
+            # "?milia" asks about what follows; "milia or comedones?" about what precedes: the
+            # question mark's direction is told by whether a space follows it.
+            pattern = [{"ORTH": "?", "SPACY": cue.direction != "FORWARD"}]
+            rule = ConTextRule(
+                f"lexicon {number}: ?",
+                cue.category,
+                pattern=pattern,
+                direction=cue.direction,
+                max_scope=cue.max_scope,
+            )
+            rules.append(rule)
+            continue
+        for sequence in sequences(slots, inflect=False):
             for variant in with_shorthand(sequence, shorthands):
                 rules.append(
                     _terminating(
