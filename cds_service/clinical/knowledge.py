@@ -118,6 +118,8 @@ class Recognition(_Content):
     uncertain_mention: bool = False
     #: Concepts of lexicon.yaml whose terms recognise this (any one).
     concepts: list[Id] = Field(default_factory=list)
+    #: Concepts that count only when said to be considered ("r/o basal cell", "?SCC").
+    uncertain_concepts: list[Id] = Field(default_factory=list)
     #: What the words must be said of. patient: anywhere in the record; lesion: the milia-like
     #: lesion (not another lesion of the same note); site: the milia-like lesion or its site region.
     scope: Literal["patient", "lesion", "site"] = "patient"

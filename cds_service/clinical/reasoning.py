@@ -185,6 +185,12 @@ class _Evaluator:
                 if m.label.startswith(("mimic:", "condition:"))
                 and m.status == "uncertain"
             ]
+            unsure += [
+                m
+                for c in recognition.uncertain_concepts
+                for m in f.with_label(label("concept", c))
+                if m.status == "uncertain"
+            ]
             if unsure:
                 return _Match(_sources(unsure), "a look-alike is being considered")
         if recognition.size_mm_over is not None:

@@ -233,7 +233,9 @@ class TextReader:
         for site_id, terms in self.sites.terms.items():
             for term in terms:
                 self._labels.setdefault(term, set()).add(f"site:{site_id}")
-        for term in kb.lexicon.ignore:
+        # Ignored phrases and "won't squeeze" are read and set aside: the negation inside the
+        # phrase must not reach the words after it.
+        for term in (*kb.lexicon.ignore, *kb.lexicon.milia_like.cannot_express):
             self._labels.setdefault(term, set())
         for term in self._labels:
             self._add(self._targets, term, term)
