@@ -139,8 +139,10 @@ class _Evaluator:
         if mention.lesion == "milia" and mention.same_sentence:
             return True
         milia_sites = set(self.f.milia_sites)
+        if not milia_sites:
+            return True  # where the milia are is not recorded: the site cannot be ruled out
         own = set(mention.sites)
-        return bool(own and milia_sites and own & milia_sites - _WHOLE_REGIONS)
+        return bool(own and own & milia_sites - _WHOLE_REGIONS)
 
     def recognise(
         self, recognition: Recognition, wanted: str, history: bool = False

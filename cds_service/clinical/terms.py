@@ -158,8 +158,9 @@ def with_shorthand(
             if all(p is not None and w in p[1] for p, w in zip(run, entry.expansion, strict=True)):
                 attr = "ORTH" if entry.case_sensitive else "LOWER"
                 # Abbreviations take a plural too: "SCCs", "BCCs".
+                words = [w.upper() if entry.case_sensitive else w for w in entry.short]
                 short: list[Position | None] = [
-                    (attr, frozenset({w, f"{w}s"} if w.isalnum() else {w})) for w in entry.short
+                    (attr, frozenset({w, f"{w}s"} if w.isalnum() else {w})) for w in words
                 ]
                 variants.append(sequence[:start] + short + sequence[start + size :])
     return variants

@@ -403,11 +403,14 @@ class TextReader:
             if not labels:
                 continue
             lesion = _nearest(lesions, entity.start, entity.end, sentence_of[entity.start])
-            own_sites = [
-                site
+            # The site said nearest the words, in their sentence ("XRT to the scalp ...; milia on
+            # the cheeks": the radiotherapy's site is the scalp).
+            here = [
+                (min(abs(s - entity.end), abs(entity.start - e)), site)
                 for s, e, site in site_facts
                 if sentence_of[s] == sentence_of[entity.start]
             ]
+            own_sites = [min(here)[1]] if here else []
             kind: LesionKind = lesion.resolved if lesion else "none"
             if lesion is None and own_sites and milia_sites:
                 # Said before any lesion, of a body site the note's milia are not at: "painful
@@ -560,6 +563,12 @@ class TextReader:
                 else:
                     lesion.resolved = "none"
         milia_sites = [les.sites for les in lesions if les.resolved == "milia"]
+        if any(les.kind == _MILIA and les.status == "uncertain" for les in lesions):
+            # "yellow papules ... colloid milium vs milia": the lesions described are the ones
+            # in question, whatever their colour.
+            for lesion in lesions:
+                if lesion.kind == _GENERIC and lesion.resolved == "other":
+                    lesion.resolved = "milia"
         for before, lesion in zip([None, *lesions], lesions, strict=False):
             if lesion.text in _ANAPHORS and before is not None:
                 lesion.resolved = before.resolved  # "milia on the nose ... one of them bled"

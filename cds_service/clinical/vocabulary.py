@@ -57,6 +57,18 @@ def entries(kb: KnowledgeBase) -> Iterator[Entry]:
         yield _entry(label("caution", caution.id), caution.drug)
 
 
+def _recognitions(kb: KnowledgeBase) -> Iterator[Recognition]:
+    for flag in kb.red_flags:
+        yield flag.recognise
+    for trigger in kb.triggers:
+        yield trigger.recognise
+    for mimic in kb.mimics:
+        for feature in mimic.features:
+            yield feature.recognise
+    for caution in kb.order_cautions:
+        yield caution.drug
+
+
 class Vocabulary:
     """Code look-up and text phrases for every item of the knowledge base."""
 
@@ -81,12 +93,21 @@ class Vocabulary:
         ]
         return found
 
+    def named_concepts(self) -> set[str]:
+        """Concepts rules refer to by name (needs_concepts, uncertain_concepts)."""
+        found: set[str] = set()
+        for recognition in _recognitions(self.kb):
+            found |= set(recognition.needs_concepts) | set(recognition.uncertain_concepts)
+        return found
+
     def phrases(self) -> Iterator[tuple[str, str]]:
         """(term, label) for every term that recognises an item: its own phrases and the terms of
         the lexicon concepts it names."""
         terms = {c.id: c.terms for c in self.kb.lexicon.concepts}
-        for concept, words in terms.items():
-            for term in words:
+        # A concept is its own label only where a rule asks for it by name ("a steroid is named",
+        # "a skin cancer is considered"); elsewhere its terms stand for the items that use it.
+        for concept in sorted(self.named_concepts()):
+            for term in terms.get(concept, ()):
                 yield term.lower(), label("concept", concept)
         for entry in self.entries:
             for phrase in entry.phrases:
