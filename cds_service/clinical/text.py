@@ -336,6 +336,7 @@ class TextReader:
         sentence_of = _sentence_index(doc)
         lesions, facts = self._anchor_facts(doc, sentence_of)
         entities = []
+        questions = _questions(doc, sentence_of)
         for entity in doc.ents:
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
                 status: MentionStatus | None = None
@@ -345,6 +346,8 @@ class TextReader:
                 status = "historical"
             else:
                 status = "present"
+            if status == "present" and sentence_of[entity.start] in questions:
+                status = "uncertain"  # "Closed comedones or milia?"
             entities.append((entity, status))
             for lesion in lesions:
                 if lesion.kind == _MILIA and entity.start <= lesion.start < entity.end:
@@ -446,6 +449,10 @@ class TextReader:
         for span in chosen:
             own = keys.get((span.start, span.end), set())
             found = self._labels_of(own)
+            if not found:
+                inner[(span.start, span.end)] = found
+                labelled.append(span)
+                continue  # a phrase read and set aside ("hot weather", "red reflex")
             mimic = any(lbl.startswith("mimic:") for lbl in found)
             for (s, e), names in keys.items():
                 # A longer term keeps the names inside it ("numerous milia" says milia), not their
@@ -663,6 +670,15 @@ def _first_alnum(pattern: list[dict[str, Any]]) -> set[str]:
     return set()
 
 
+def _questions(doc: Any, sentence_of: list[int]) -> set[int]:
+    """Sentences that end in a question mark: what they name is asked about, not found."""
+    last: dict[int, str] = {}
+    for token in doc:
+        if not token.is_space:
+            last[sentence_of[token.i]] = token.text
+    return {sentence for sentence, text in last.items() if text == "?"}
+
+
 def _scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
     """Token ranges that ConText cues of these categories reach."""
     graph = doc._.context_graph
@@ -753,21 +769,9 @@ def _pipeline(kb: KnowledgeBase) -> Any:
     rules = []
     tokenize = _tokenizer_words(nlp)
     for number, cue in enumerate(kb.lexicon.context):
-        slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else None
-        if slots is None:
-            # "?milia" asks about what follows; "milia or comedones?" about what precedes: the
-            # question mark's direction is told by whether a space follows it.
-            pattern = [{"ORTH": "?", "SPACY": cue.direction != "FORWARD"}]
-            rule = ConTextRule(
-                f"lexicon {number}: ?",
-                cue.category,
-                pattern=pattern,
-                direction=cue.direction,
-                max_scope=cue.max_scope,
-            )
-            rules.append(rule)
-            continue
-        for sequence in sequences(slots, inflect=False):
+        slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else []
+        seqs = sequences(slots, inflect=False) if slots else [[("LOWER", frozenset({"?"}))]]
+        for sequence in seqs:
             for variant in with_shorthand(sequence, shorthands):
                 rules.append(
                     _terminating(
