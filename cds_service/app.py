@@ -92,15 +92,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     store = Store(settings.database_url)
     store.ensure_schema()
     auth = init_auth(settings, store)
+    reader = text_reader(knowledge, frozenset(vocabulary.phrases()))
     app.extensions["cds"] = Runtime(
         knowledge=knowledge,
         services=ServiceRegistry(),
         store=store,
-        reader=RecordReader(vocabulary, text_reader(knowledge, frozenset(vocabulary.phrases()))),
+        reader=RecordReader(vocabulary, reader),
         renderer=CardRenderer(knowledge, settings.base_url),
         auth=auth,
         suppression=Suppression(store, knowledge, _secret(settings)),
-        relevant=RelevanceFilter(vocabulary),
+        relevant=RelevanceFilter(vocabulary, reader),
         fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings

@@ -13,7 +13,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from .codes import CODE_SYSTEMS
-from .knowledge import PLACEHOLDERS, Code, KnowledgeBase, Statement, Topic
+from .knowledge import (
+    PLACEHOLDERS,
+    Code,
+    KnowledgeBase,
+    Recognition,
+    Site,
+    Statement,
+    Topic,
+    VariantCriteria,
+)
+from .terms import TermError, parse
 from .yamlfile import Location
 
 #: Card kinds the engine renders; the content must define each.
@@ -165,8 +175,60 @@ def _verified_codes_to_match(kb: KnowledgeBase) -> Iterator[Problem]:
         yield ("conditions", kb.conditions.index(milia[0]), "codes"), "milia needs a verified code"
 
 
+def _site_ids(sites: list[Site]) -> Iterator[str]:
+    for site in sites:
+        yield site.id
+        yield from _site_ids(site.parts)
+
+
+def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
+    """Every concept, site, cause and red flag a rule names exists; every term can be read."""
+    concepts = {c.id: c.terms for c in kb.lexicon.concepts}
+    site_ids = list(_site_ids(kb.sites))
+    triggers = {t.id for t in kb.triggers}
+    flags = {f.id for f in kb.red_flags}
+    for index, concept in enumerate(kb.lexicon.concepts):
+        if list(concepts).index(concept.id) != index:
+            yield ("lexicon", "concepts", index, "id"), f"duplicate concept id '{concept.id}'"
+    for index, site in enumerate(site_ids):
+        if site_ids.index(site) != index:
+            yield ("sites",), f"duplicate site id '{site}'"
+    shorts = [a.short.lower() for a in kb.abbreviations]
+    for index, short in enumerate(shorts):
+        if shorts.index(short) != index:
+            yield ("abbreviations", index, "short"), f"duplicate abbreviation '{short}'"
+
+    def words(text: str) -> list[str]:
+        return text.replace("=", "").split()
+
+    for i, concept in enumerate(kb.lexicon.concepts):
+        for k, term in enumerate(concept.terms):
+            try:
+                parse(term, words, concepts)
+            except TermError as exc:
+                yield ("lexicon", "concepts", i, "terms", k), f"term '{term}': {exc}"
+    for where, node in walk(kb):
+        if isinstance(node, Recognition):
+            for field in ("concepts", "needs_concepts", "uncertain_concepts"):
+                for k, name in enumerate(getattr(node, field)):
+                    if name not in concepts:
+                        yield (*where, field, k), f"unknown lexicon concept '{name}'"
+            for k, name in enumerate(node.sites):
+                if name not in site_ids:
+                    yield (*where, "sites", k), f"unknown site '{name}'"
+            for field in ("triggers", "needs_triggers"):
+                for k, name in enumerate(getattr(node, field)):
+                    if name not in triggers:
+                        yield (*where, field, k), f"unknown trigger '{name}'"
+        if isinstance(node, VariantCriteria):
+            for k, name in enumerate(node.red_flags):
+                if name not in flags:
+                    yield (*where, "red_flags", k), f"unknown red flag '{name}'"
+
+
 def semantic_problems(kb: KnowledgeBase) -> Iterator[Problem]:
     yield from _unique_ids(kb)
+    yield from _lexicon(kb)
     yield from _code_problems(kb)
     yield from _dangling(kb)
     yield from _templates(kb)

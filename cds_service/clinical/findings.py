@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from ..fhir.context import ClinicalRecord
 from .text import LesionKind, MentionStatus, SiteIndex, TextLesion, TextReader, plain_text
+from . import fields
 from .vocabulary import Vocabulary, label
 
 _MILIA_LABEL = label("condition", "milia")
@@ -257,40 +258,23 @@ class RecordReader:
         elif verification in _UNCERTAIN:
             status = "uncertain"
         source = _reference(condition)
-        yield from self._coded([condition.code, *(condition.bodySite or ())], status, source)
-        code_text = condition.code.text if condition.code else None
-        yield from self._written([t for t in [code_text, *_notes(condition)] if t], status, source)
+        yield from self._coded(fields.concepts(condition, "Condition"), status, source)
+        yield from self._written(fields.texts(condition, "Condition"), status, source)
 
     def _observation(self, observation: Any) -> Iterator[Mention]:
         if observation.status in _VOID:
             return
         source = _reference(observation)
-        components = observation.component or ()
-        concepts = [
-            observation.code,
-            observation.valueCodeableConcept,
-            *(observation.interpretation or ()),
-            *(c.code for c in components),
-            *(c.valueCodeableConcept for c in components),
-        ]
-        yield from self._coded([c for c in concepts if c is not None], "present", source)
-        texts = [
-            observation.valueString,
-            observation.code.text if observation.code else None,
-            observation.valueCodeableConcept.text if observation.valueCodeableConcept else None,
-            *(c.valueString for c in components),
-            *_notes(observation),
-        ]
-        yield from self._written([t for t in texts if t], "present", source)
+        yield from self._coded(fields.concepts(observation, "Observation"), "present", source)
+        yield from self._written(fields.texts(observation, "Observation"), "present", source)
 
     def _procedure(self, procedure: Any) -> Iterator[Mention]:
         if procedure.status in _VOID:
             return
         status: MentionStatus = "historical" if procedure.status == "completed" else "present"
         source = _reference(procedure)
-        yield from self._coded([procedure.code], status, source)
-        texts = [procedure.code.text if procedure.code else None, *_notes(procedure)]
-        yield from self._written([t for t in texts if t], status, source)
+        yield from self._coded(fields.concepts(procedure, "Procedure"), status, source)
+        yield from self._written(fields.texts(procedure, "Procedure"), status, source)
 
     # -- medicines
 
@@ -450,9 +434,7 @@ def _measurements(
 
 
 def _texts_of(resource: Any) -> list[str]:
-    code = getattr(resource, "code", None)
-    texts = [getattr(resource, "valueString", None), code.text if code else None, *_notes(resource)]
-    return [t for t in texts if t]
+    return fields.texts(resource, resource.get_resource_type())
 
 
 def _lesion_count(record: ClinicalRecord, milia_sources: set[str]) -> int | None:

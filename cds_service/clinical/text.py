@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .matchers import TermMatcher
 from .terms import (
     Position,
     Shorthand,
@@ -213,8 +214,6 @@ class TextReader:
             if a.expand
         ]
         nlp = _pipeline(kb)  # imports spaCy, quietly
-        from spacy.matcher import Matcher
-
         self._nlp = nlp
         concepts = {c.id: c.terms for c in kb.lexicon.concepts}
         self._concepts = concepts
@@ -223,7 +222,7 @@ class TextReader:
 
         # Targets: one rule key per term; a key carries every label that uses the term.
         self._labels: dict[str, set[str]] = {}
-        self._targets = Matcher(nlp.vocab)
+        self._targets = TermMatcher(nlp)
         for term, item_label in phrases:
             self._labels.setdefault(term, set()).add(item_label)
         # The lexicon's words for milia name milia too, so their status is read like any name;
@@ -241,7 +240,7 @@ class TextReader:
             self._add(self._targets, term, term)
 
         # Anchors: lesions, their descriptors, sites, sizes.
-        self._anchors = Matcher(nlp.vocab)
+        self._anchors = TermMatcher(nlp)
         lesions = kb.lexicon.lesions
         for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
             for term in terms:
@@ -267,7 +266,7 @@ class TextReader:
             for term in terms:
                 self._add(self._anchors, term, f"SITE:{site_id}")
         units = sorted(_MM)
-        self._anchors.add(
+        self._anchors.add_patterns(
             "SIZE",
             [
                 [{"TEXT": {"REGEX": r"^\d+(\.\d+)?([-–]\d+(\.\d+)?)?$"}}, {"LOWER": {"IN": units}}],
@@ -292,11 +291,10 @@ class TextReader:
             slots = parse(term, self._tokens, self._concepts)
         except TermError as exc:  # check-content reports these with file and line
             raise ValueError(f"term '{term}': {exc}") from exc
-        patterns = []
-        for sequence in sequences(slots):
-            for variant in with_shorthand(sequence, self._shorthands):
-                patterns.append(token_pattern(variant))
-        matcher.add(key, patterns)
+        matcher.add_sequences(
+            key,
+            (v for seq in sequences(slots) for v in with_shorthand(seq, self._shorthands)),
+        )
 
     def _tokens(self, text: str) -> list[str]:
         return [t.lower_ for t in self._nlp.tokenizer(text)]
@@ -306,10 +304,18 @@ class TextReader:
         keys. A text holding none of them can give no mention and no lesion."""
         words: set[str] = set()
         for matcher in (self._targets, self._anchors):
-            for key in matcher._patterns:  # spaCy keeps the patterns it was given
-                for pattern in matcher.get(key)[1]:
-                    words |= _first_alnum(pattern)
+            first = matcher.first_words() or set()
+            words |= {m for w in first for m in re.findall(r"[a-z0-9]+", w.lower())[:1]}
         return words
+
+    def could_find(self, text: str) -> bool:
+        """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
+        in it (the relevance pre-filter's exact check; context is not read)."""
+        doc = self._nlp.make_doc(_normalise(text))
+        for key, _, _ in self._targets(doc):
+            if any(not lbl.startswith("site:") for lbl in self._labels.get(key, ())):
+                return True
+        return any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc))
 
     # -- reading
 
@@ -442,8 +448,8 @@ class TextReader:
         spans = [doc[s:e] for _, s, e in matches]
         chosen = filter_spans(spans)
         keys: dict[tuple[int, int], set[str]] = {}
-        for match_id, s, e in matches:
-            keys.setdefault((s, e), set()).add(doc.vocab.strings[match_id])
+        for key, s, e in matches:
+            keys.setdefault((s, e), set()).add(key)
         labelled = []
         inner: dict[tuple[int, int], set[str]] = {}
         for span in chosen:
@@ -492,10 +498,9 @@ class TextReader:
     ) -> tuple[list[_Lesion], list[tuple[str, int, int, Any]]]:
         from spacy.util import filter_spans
 
-        matches = self._anchors(doc)
         by_kind: dict[str, list[Any]] = {}
-        for match_id, s, e in matches:
-            by_kind.setdefault(doc.vocab.strings[match_id], []).append(doc[s:e])
+        for key, s, e in self._anchors(doc):
+            by_kind.setdefault(key, []).append(doc[s:e])
         lesion_spans = filter_spans(
             [sp for k in (_MILIA, _GENERIC, _OTHER) for sp in by_kind.get(k, [])]
         )
@@ -655,19 +660,6 @@ def _size_mm(span: Any) -> float | None:
     if before[-1:] in (["&gt;"], [">"], ["over"]) or before == ["more", "than"]:
         size += 0.5  # "> 3 mm", "over 3 mm": larger than the number said
     return size
-
-
-def _first_alnum(pattern: list[dict[str, Any]]) -> set[str]:
-    for position in pattern:
-        for attr in ("LOWER", "ORTH"):
-            value = position.get(attr)
-            values = value.get("IN", []) if isinstance(value, dict) else [value] if value else []
-            words = {w.lower() for w in values if any(ch.isalnum() for ch in w)}
-            if words:
-                return {m for w in words for m in re.findall(r"[a-z0-9]+", w)[:1]}
-        if position.get("LIKE_NUM") or "TEXT" in position:
-            return set()
-    return set()
 
 
 def _questions(doc: Any, sentence_of: list[int]) -> set[int]:
