@@ -133,6 +133,16 @@ class _Detail:
         return "\n".join(self.lines).strip()
 
 
+def _what_was_read(notes: int, coded: int) -> str:
+    """What the assessment rests on, in words: "3 notes and 2 coded entries"."""
+    parts = []
+    if notes:
+        parts.append(f"{notes} note" + ("s" if notes != 1 else ""))
+    if coded:
+        parts.append(f"{coded} coded entr" + ("ies" if coded != 1 else "y"))
+    return " and ".join(parts) or "the record sent"
+
+
 class CardRenderer:
     def __init__(self, kb: KnowledgeBase, base_url: str) -> None:
         self.kb = kb
@@ -163,7 +173,7 @@ class CardRenderer:
             "trigger": _join(triggers, PLACEHOLDERS["trigger"]) if triggers else "",
             "caution": _join(cautions, PLACEHOLDERS["caution"], "; ") if cautions else "",
             "variant": _shorten(variant, PLACEHOLDERS["variant"]),
-            "duration": "",
+            "read": _shorten(_what_was_read(a.notes_read, a.coded_read), PLACEHOLDERS["read"]),
         }
         return values
 

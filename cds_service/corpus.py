@@ -29,7 +29,11 @@ _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(day|week|month|year)s?\s*$", re.I)
 _DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "year": 365.25}
 _FIELDS = ("id", "written_for", "kind", "style", "age", "text", "expect")
 #: Targets of issue 11: red flags found in every phrasing, and few false alarms.
-TARGETS = {"red-flag sensitivity dev": 1.0, "red-flag sensitivity heldout": 0.95, "specificity": 0.97}
+TARGETS = {
+    "red-flag sensitivity dev": 1.0,
+    "red-flag sensitivity heldout": 0.95,
+    "specificity": 0.97,
+}
 
 
 class CorpusError(ValueError):
@@ -167,7 +171,12 @@ class Report:
         out = Score()
         for (h, concept), s in self.scores.items():
             if h == half and (group is None or self.groups.get(concept) == group):
-                out.tp, out.fp, out.fn, out.tn = out.tp + s.tp, out.fp + s.fp, out.fn + s.fn, out.tn + s.tn
+                out.tp, out.fp, out.fn, out.tn = (
+                    out.tp + s.tp,
+                    out.fp + s.fp,
+                    out.fn + s.fn,
+                    out.tn + s.tn,
+                )
         return out
 
 
@@ -224,11 +233,12 @@ def format_report(report: Report, show_misses: Sequence[str] = HALVES) -> str:
             )
     lines.append("")
     lines.append("summary                              half     TP  FP  FN    TN   sens   spec")
-    for group in ("red-flag", "mimic", "trigger", "variant", "milia", None):
+    groups: tuple[str | None, ...] = ("red-flag", "mimic", "trigger", "variant", "milia", None)
+    for name in groups:
         for half in HALVES:
-            s = report.total(half, group)
+            s = report.total(half, name)
             lines.append(
-                f"{(group or 'all concepts'):<36} {half:<8}{s.tp:>3} {s.fp:>3} {s.fn:>3} {s.tn:>5}  "
+                f"{(name or 'all concepts'):<36} {half:<8}{s.tp:>3} {s.fp:>3} {s.fn:>3} {s.tn:>5}  "
                 f"{_pct(s.sensitivity)}  {_pct(s.specificity)}"
             )
     for half in show_misses:
@@ -247,7 +257,9 @@ def targets_met(report: Report) -> list[str]:
     for half, target in (("dev", 1.0), ("heldout", 0.95)):
         sens = report.total(half, "red-flag").sensitivity
         if sens is not None and sens < target:
-            problems.append(f"red-flag sensitivity {half} {100 * sens:.1f} % < {100 * target:.0f} %")
+            problems.append(
+                f"red-flag sensitivity {half} {100 * sens:.1f} % < {100 * target:.0f} %"
+            )
     for half in HALVES:
         spec = report.total(half).specificity
         if spec is not None and spec < TARGETS["specificity"]:

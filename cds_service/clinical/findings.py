@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from ..fhir.context import ClinicalRecord
-from .text import LesionKind, MentionStatus, SiteIndex, TextLesion, TextReader, plain_text
 from . import fields
+from .text import LesionKind, MentionStatus, SiteIndex, TextLesion, TextReader, plain_text
 from .vocabulary import Vocabulary, label
 
 _MILIA_LABEL = label("condition", "milia")
@@ -123,6 +123,9 @@ class Findings:
     milia_sites: tuple[str, ...] = ()
     #: Growth a note reports between two sizes of one milia-like lesion ("2 mm then, 4 mm now").
     growth_written_mm: float | None = None
+    #: How many free-text notes and coded entries were read (cards say what they rest on).
+    notes_read: int = 0
+    coded_read: int = 0
 
     def with_label(self, wanted: str) -> list[Mention]:
         return [m for m in self.mentions if m.label == wanted]
@@ -194,6 +197,16 @@ def _site(resource: Any, index: SiteIndex) -> str:
 # ---------------------------------------------------------------------------------------- reader
 
 
+@dataclass
+class _Tally:
+    """What one read of a record has seen so far: milia-like lesions in text, and which entries
+    were read as text and as codes."""
+
+    lesions: list[tuple[TextLesion, MentionStatus, str]] = field(default_factory=list)
+    texts: set[str] = field(default_factory=set)
+    codes: set[str] = field(default_factory=set)
+
+
 class RecordReader:
     """Reads a :class:`ClinicalRecord` into :class:`Findings`; built once per worker."""
 
@@ -201,22 +214,28 @@ class RecordReader:
         self.vocabulary = vocabulary
         self.text = text_reader
         self.sites = text_reader.sites
-        self._lesions: list[tuple[TextLesion, MentionStatus, str]] = []
 
     # -- mentions
 
     def _coded(
-        self, concepts: Iterable[Any], status: MentionStatus, source: str
+        self,
+        concepts: Iterable[Any],
+        status: MentionStatus,
+        source: str,
+        tally: _Tally | None = None,
     ) -> Iterator[Mention]:
         for concept in concepts:
             for system, code, display in _codings(concept):
+                if tally is not None:
+                    tally.codes.add(source)
                 for found in self.vocabulary.labels_for_code(system, code):
                     yield Mention(found, status, source, "code", display.lower())
 
     def _written(
-        self, texts: Iterable[str], status: MentionStatus, source: str
+        self, texts: Iterable[str], status: MentionStatus, source: str, tally: _Tally
     ) -> Iterator[Mention]:
         for text in texts:
+            tally.texts.add(source)
             reading = self.text.read(text)
             for mention in reading.mentions:
                 # A historical resource keeps its status; the note's own status can only weaken it.
@@ -234,7 +253,7 @@ class RecordReader:
                     )
             for lesion in reading.lesions:
                 found = lesion.status if status == "present" else status
-                self._lesions.append((lesion, found, source))
+                tally.lesions.append((lesion, found, source))
                 if not lesion.named:
                     # A lesion described as milia look, without the word: a milia-like lesion.
                     yield Mention(
@@ -248,7 +267,7 @@ class RecordReader:
                         lesion.sites,
                     )
 
-    def _condition(self, condition: Any) -> Iterator[Mention]:
+    def _condition(self, condition: Any, tally: _Tally) -> Iterator[Mention]:
         verification = _status_code(condition.verificationStatus)
         if verification in _NOT_PRESENT:
             return
@@ -258,23 +277,25 @@ class RecordReader:
         elif verification in _UNCERTAIN:
             status = "uncertain"
         source = _reference(condition)
-        yield from self._coded(fields.concepts(condition, "Condition"), status, source)
-        yield from self._written(fields.texts(condition, "Condition"), status, source)
+        yield from self._coded(fields.concepts(condition, "Condition"), status, source, tally)
+        yield from self._written(fields.texts(condition, "Condition"), status, source, tally)
 
-    def _observation(self, observation: Any) -> Iterator[Mention]:
+    def _observation(self, observation: Any, tally: _Tally) -> Iterator[Mention]:
         if observation.status in _VOID:
             return
         source = _reference(observation)
-        yield from self._coded(fields.concepts(observation, "Observation"), "present", source)
-        yield from self._written(fields.texts(observation, "Observation"), "present", source)
+        yield from self._coded(
+            fields.concepts(observation, "Observation"), "present", source, tally
+        )
+        yield from self._written(fields.texts(observation, "Observation"), "present", source, tally)
 
-    def _procedure(self, procedure: Any) -> Iterator[Mention]:
+    def _procedure(self, procedure: Any, tally: _Tally) -> Iterator[Mention]:
         if procedure.status in _VOID:
             return
         status: MentionStatus = "historical" if procedure.status == "completed" else "present"
         source = _reference(procedure)
-        yield from self._coded(fields.concepts(procedure, "Procedure"), status, source)
-        yield from self._written(fields.texts(procedure, "Procedure"), status, source)
+        yield from self._coded(fields.concepts(procedure, "Procedure"), status, source, tally)
+        yield from self._written(fields.texts(procedure, "Procedure"), status, source, tally)
 
     # -- medicines
 
@@ -321,14 +342,14 @@ class RecordReader:
 
     def read(self, record: ClinicalRecord) -> Findings:
         now = record.now
-        self._lesions: list[tuple[TextLesion, MentionStatus, str]] = []
+        tally = _Tally()
         mentions: list[Mention] = []
         for condition in record.of_type("Condition"):
-            mentions += self._condition(condition)
+            mentions += self._condition(condition, tally)
         for observation in record.of_type("Observation"):
-            mentions += self._observation(observation)
+            mentions += self._observation(observation, tally)
         for procedure in record.of_type("Procedure"):
-            mentions += self._procedure(procedure)
+            mentions += self._procedure(procedure, tally)
         medicines = [
             self._medicine(r, now, draft=False)
             for kind in ("MedicationRequest", "MedicationStatement")
@@ -348,7 +369,7 @@ class RecordReader:
             if m.label.startswith(("condition:", "variant:")) and m.status != "historical"
         }
         age_days = (now.date() - birth).days if isinstance(birth, date) else None
-        current = [(les, src) for les, st, src in self._lesions if st != "historical"]
+        current = [(les, src) for les, st, src in tally.lesions if st != "historical"]
         days = [les.days for les, _ in current if les.days is not None]
         if age_days is not None and any(les.since_birth for les, _ in current):
             days.append(age_days)
@@ -375,6 +396,8 @@ class RecordReader:
             onset_within_days=min((o for o in onsets if o is not None), default=None),
             milia_sites=tuple(dict.fromkeys(sites)),
             growth_written_mm=max((les.growth_mm for les, _ in current), default=None),
+            notes_read=len(tally.texts - tally.codes),
+            coded_read=len(tally.codes),
         )
 
 

@@ -232,12 +232,14 @@ class Feature(_Content):
     recognise: Recognition
 
 
+NamedStatus = Literal["present", "uncertain"]
+_NAMED_STATUSES: tuple[NamedStatus, ...] = ("present", "uncertain")
+
+
 class Mimic(Concept):
     #: How a mention of the mimic's name must be said for the mimic to be worth ruling out; a
     #: malignant mimic named as present is a history (a red flag), not a look-alike to rule out.
-    named_when: list[Literal["present", "uncertain"]] = Field(
-        default_factory=lambda: ["present", "uncertain"]
-    )
+    named_when: list[NamedStatus] = Field(default_factory=lambda: list(_NAMED_STATUSES))
     features: Annotated[list[Feature], Field(min_length=1)]
     #: How the mimic differs from milia (for the card's explanation).
     differs: Annotated[list[Statement], Field(min_length=1)]
@@ -322,7 +324,7 @@ PLACEHOLDERS: dict[str, int] = {
     "trigger": 40,
     "variant": 40,
     "caution": 40,
-    "duration": 20,
+    "read": 40,
 }
 
 

@@ -33,7 +33,9 @@ class TermMatcher:
         self._any_first = False
 
     def add_sequences(self, key: str, sequences: Iterable[list[Position | None]]) -> None:
-        lower, orth, patterns = [], [], []
+        lower: list[tuple[str, ...]] = []
+        orth: list[tuple[str, ...]] = []
+        patterns: list[list[dict[str, Any]]] = []
         for sequence in sequences:
             spelled = _spellings(sequence)
             if spelled is None:

@@ -56,6 +56,9 @@ class Assessment:
     #: Milia is already a coded Condition on the record (confirmed or provisional).
     on_problem_list: bool = False
     age_days: int | None = None
+    #: What was read: free-text notes and coded entries (the cards say so, never "nothing found").
+    notes_read: int = 0
+    coded_read: int = 0
 
     @property
     def escalate(self) -> bool:
@@ -184,8 +187,7 @@ class _Evaluator:
             unsure = [
                 m
                 for m in f.mentions
-                if m.label.startswith(("mimic:", "condition:"))
-                and m.status == "uncertain"
+                if m.label.startswith(("mimic:", "condition:")) and m.status == "uncertain"
             ]
             unsure += [
                 m
@@ -210,11 +212,14 @@ class _Evaluator:
             wanted_sites = set(recognition.sites)
             if wanted_sites & set(f.milia_sites):
                 return _Match(_sources(self.milia), "at " + ", ".join(sorted(wanted_sites)))
-        if recognition.onset_within_days is not None and f.onset_within_days is not None:
-            if f.onset_within_days <= recognition.onset_within_days:
-                return _Match(
-                    _sources(self.milia), f"new lesions within {round(f.onset_within_days)} days"
-                )
+        if (
+            recognition.onset_within_days is not None
+            and f.onset_within_days is not None
+            and f.onset_within_days <= recognition.onset_within_days
+        ):
+            return _Match(
+                _sources(self.milia), f"new lesions within {round(f.onset_within_days)} days"
+            )
         if recognition.duration_days_over is not None:
             days = [f.milia_days_written or 0.0]
             if f.milia_since is not None:
@@ -249,7 +254,12 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
     ]
     cautions = _cautions(findings, kb, bool(milia))
     if not milia and require_milia:
-        return Assessment(cautions=cautions, age_days=findings.age_days)
+        return Assessment(
+            cautions=cautions,
+            age_days=findings.age_days,
+            notes_read=findings.notes_read,
+            coded_read=findings.coded_read,
+        )
 
     ev = _Evaluator(findings, milia)
     triggers = _triggers(findings, kb, ev)
@@ -262,9 +272,7 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
 
     mimics, malignant = [], []
     for mimic in kb.mimics:
-        named = [
-            m for m in ev.mentions(label("mimic", mimic.id)) if m.status in mimic.named_when
-        ]
+        named = [m for m in ev.mentions(label("mimic", mimic.id)) if m.status in mimic.named_when]
         features, evidence = [], list(_sources(named))
         for feature in mimic.features:
             match = ev.recognise(feature.recognise, feature_label(mimic.id, feature.id))
@@ -288,6 +296,8 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
         cautions=cautions,
         on_problem_list=any(m.source.startswith("Condition/") for m in coded),
         age_days=findings.age_days,
+        notes_read=findings.notes_read,
+        coded_read=findings.coded_read,
     )
 
 

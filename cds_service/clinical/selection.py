@@ -71,6 +71,8 @@ class RelevanceFilter:
         if kind != "Observation":
             return False
         names = " ".join(
-            str(v) for path in ("code.text", "code.coding[].display") for v in fields.values(resource, path)
+            str(v)
+            for path in ("code.text", "code.coding[].display")
+            for v in fields.values(resource, path)
         ).lower()
         return not LESION_WORDS.isdisjoint(_WORD.findall(names))

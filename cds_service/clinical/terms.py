@@ -22,8 +22,50 @@ from typing import Any
 
 #: Words never inflected: function words keep their one form ("in" is not "inned").
 _FUNCTION_WORDS = frozenset(
-    "a an the of in on to with and or at by for is are be than that it as from has have had not no "
-    "this these those its their his her very more most over under up down out into".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "to",
+        "with",
+        "and",
+        "or",
+        "at",
+        "by",
+        "for",
+        "is",
+        "are",
+        "be",
+        "than",
+        "that",
+        "it",
+        "as",
+        "from",
+        "has",
+        "have",
+        "had",
+        "not",
+        "no",
+        "this",
+        "these",
+        "those",
+        "its",
+        "their",
+        "his",
+        "her",
+        "very",
+        "more",
+        "most",
+        "over",
+        "under",
+        "up",
+        "down",
+        "out",
+        "into",
+    ]
 )
 #: Words inflection must not touch although lemminflect knows them ("mm" is not a verb).
 _MAX_PATTERNS_PER_TERM = 64

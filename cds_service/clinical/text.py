@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -55,7 +56,11 @@ _TAG = re.compile(r"<[^>]+>")
 _CACHE_SIZE = 4096
 #: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
 #: followed by a negated phrase is made its own sentence so the negation points forward.
-_HEADING_THEN_NEGATION = re.compile(r":\s*(?=(?:no|not|without|denies)\s+\w)", re.IGNORECASE)
+_HEADING_THEN_NEGATION = re.compile(
+    r":\s*(?=(?:no|not|without|denies)\s+\w)"
+    r"(?!not\s+(?:seen|present|noted|found|identified|evident)\b)",
+    re.IGNORECASE,
+)
 #: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
 _NO_BREAK_AFTER = frozenset(
     {"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig", "cut", "sup", "prn"}
@@ -63,10 +68,13 @@ _NO_BREAK_AFTER = frozenset(
 #: Words that refer back to the lesion just named ("one of them").
 _ANAPHORS = frozenset({"one of", "ones", "little ones"})
 #: Words before a colour that make it a change, not the lesion's colour ("becoming more yellow").
-_CHANGE_WORDS = frozenset({"more", "becoming", "become", "became", "turned", "turning", "now", "went"})
+_CHANGE_WORDS = frozenset(
+    {"more", "becoming", "become", "became", "turned", "turning", "now", "went"}
+)
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
-#: ConText default cues that misread skin notes: "to exclude BCC" and "evaluate for" ask a
+#: ConText default cues that misread skin notes ("but" is replaced by the lexicon's own list, which
+#: leaves out "still": "if still present in 6 months"): "to exclude BCC" and "evaluate for" ask a
 #: question (the lexicon reads them as uncertain), "return" alone is "returned from holiday".
 _DEFAULT_CUES_DROPPED = frozenset(
     {"to exclude", "test for", "evaluate for", "checked for", "return", "secondary", "free"}
@@ -74,12 +82,14 @@ _DEFAULT_CUES_DROPPED = frozenset(
     # relative named without a verb is often the informant ("mum reports ..."); "resolved" is
     # read as past, not as absent (the lexicon's HISTORICAL cues).
     | {"because", "possible", "family", "worried about", "concerned about", "resolved"}
-    | {"rather than"}
+    | {"rather than", "presentation", "but"}
 )
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*[-–]\s*(\d+(?:\.\d+)?))?$")
+#: A range joined by a hyphen or an en dash ("1-2 mm", "4\u20135 mm").
+_DASHES = "-\u2013"
+_SIZE = re.compile(rf"^(\d+(?:\.\d+)?)(?:\s*[{_DASHES}]\s*(\d+(?:\.\d+)?))?$")
 _MM = {"mm": 1.0, "millimetre": 1.0, "millimeter": 1.0, "cm": 10.0, "centimetre": 10.0}
 _MM.update({"millimetres": 1.0, "millimeters": 1.0, "centimetres": 10.0, "centimeters": 10.0})
 
@@ -269,10 +279,13 @@ class TextReader:
         self._anchors.add_patterns(
             "SIZE",
             [
-                [{"TEXT": {"REGEX": r"^\d+(\.\d+)?([-–]\d+(\.\d+)?)?$"}}, {"LOWER": {"IN": units}}],
+                [
+                    {"TEXT": {"REGEX": rf"^\d+(\.\d+)?([{_DASHES}]\d+(\.\d+)?)?$"}},
+                    {"LOWER": {"IN": units}},
+                ],
                 [
                     {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}},
-                    {"LOWER": {"IN": ["x", "by", "-", "–", "to"]}},
+                    {"LOWER": {"IN": ["x", "by", "-", "\u2013", "to"]}},
                     {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}},
                     {"LOWER": {"IN": units}},
                 ],
@@ -366,9 +379,7 @@ class TextReader:
             les
             for les in lesions
             if not (les.kind == _MILIA and les.status is None)
-            and not (
-                les.kind == _OTHER and any(s <= les.start < e for s, e in considered)
-            )
+            and not (les.kind == _OTHER and any(s <= les.start < e for s, e in considered))
         ]
         unsaid = [
             (e.start, e.end)
@@ -378,40 +389,42 @@ class TextReader:
         drugs = [e.end for e, status in entities if self._drug_entity(doc, e)]
         anchors = [les.start for les in lesions]
         unsure = _scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"})
-        for kind, start, end, value in facts:
-            if kind.startswith("SITE:") and any(s <= start and end <= e for s, e in unsaid):
+        for fact, start, end, value in facts:
+            if fact.startswith("SITE:") and any(s <= start and end <= e for s, e in unsaid):
                 continue
-            if kind in {"TIME", "SIZE"} and any(s <= start < e for s, e in unsure):
+            if fact in {"TIME", "SIZE"} and any(s <= start < e for s, e in unsure):
                 continue  # "if still present in 6 months", "no lesion over 3 mm"
-            if kind == "TIME" and any(
+            if fact == "TIME" and any(
                 d <= start
                 and sentence_of[d - 1] == sentence_of[start]
                 and not any(d <= a < start for a in anchors)
                 for d in drugs
             ):
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
-            lesion = _nearest(lesions, start, end, sentence_of[start])
-            if lesion is None:
+            owner = _nearest(lesions, start, end, sentence_of[start])
+            if owner is None:
                 continue
-            if kind in _DESCRIPTORS:
-                lesion.descriptors.add(kind)
-            elif kind.startswith("SITE:"):
-                lesion.sites.append(kind.removeprefix("SITE:"))
-            elif kind == "SIZE":
-                lesion.sizes.append(value)
-            elif kind == "TIME":
-                lesion.times.append(value)
+            if fact in _DESCRIPTORS:
+                owner.descriptors.add(fact)
+            elif fact.startswith("SITE:"):
+                owner.sites.append(fact.removeprefix("SITE:"))
+            elif fact == "SIZE":
+                owner.sizes.append(value)
+            elif fact == "TIME":
+                owner.times.append(value)
         self._resolve(lesions)
         mentions = []
         milia_sites = [site for les in lesions if les.resolved == "milia" for site in les.sites]
-        site_facts = [(s, e, k.removeprefix("SITE:")) for k, s, e, _ in facts if k.startswith("SITE:")]
+        site_facts = [
+            (s, e, k.removeprefix("SITE:")) for k, s, e, _ in facts if k.startswith("SITE:")
+        ]
         for entity, status in entities:
             if status is None:
                 continue
             labels = tuple(sorted(self._entity_labels(doc, entity)))
             if not labels:
                 continue
-            lesion = _nearest(lesions, entity.start, entity.end, sentence_of[entity.start])
+            said_of = _nearest(lesions, entity.start, entity.end, sentence_of[entity.start])
             # The site said nearest the words, in their sentence ("XRT to the scalp ...; milia on
             # the cheeks": the radiotherapy's site is the scalp).
             here = [
@@ -420,19 +433,23 @@ class TextReader:
                 if sentence_of[s] == sentence_of[entity.start]
             ]
             own_sites = [min(here)[1]] if here else []
-            kind: LesionKind = lesion.resolved if lesion else "none"
-            if lesion is None and own_sites and milia_sites:
-                # Said before any lesion, of a body site the note's milia are not at: "painful
-                # ingrown toenail R hallux. Incidentally 2 milia L cheek."
-                if not self.sites.same_region(own_sites, milia_sites):
-                    kind = "other"
+            kind: LesionKind = said_of.resolved if said_of else "none"
+            # Said before any lesion, of a body site the note's milia are not at: "painful
+            # ingrown toenail R hallux. Incidentally 2 milia L cheek."
+            if (
+                said_of is None
+                and own_sites
+                and milia_sites
+                and not self.sites.same_region(own_sites, milia_sites)
+            ):
+                kind = "other"
             mentions.append(
                 TextMention(
                     labels,
                     entity.text.lower(),
                     status,
                     kind,
-                    bool(lesion and lesion.sentence == sentence_of[entity.start]),
+                    bool(said_of and said_of.sentence == sentence_of[entity.start]),
                     self.sites.with_regions(own_sites),
                 )
             )
@@ -509,7 +526,11 @@ class TextReader:
         }
         lesions = [
             _Lesion(
-                kind_of[(sp.start, sp.end)], sp.start, sp.end, sentence_of[sp.start], sp.text.lower()
+                kind_of[(sp.start, sp.end)],
+                sp.start,
+                sp.end,
+                sentence_of[sp.start],
+                sp.text.lower(),
             )
             for sp in lesion_spans
         ]
@@ -533,9 +554,9 @@ class TextReader:
                     if size <= 3:
                         facts.append(("SMALL", sp.start, sp.end, None))
                 continue
-            if kind == "OTHERCOLOUR" and {t.lower_ for t in doc[max(0, sp.start - 2) : sp.start]} & (
-                _CHANGE_WORDS
-            ):
+            if kind == "OTHERCOLOUR" and {
+                t.lower_ for t in doc[max(0, sp.start - 2) : sp.start]
+            } & (_CHANGE_WORDS):
                 continue
             facts.append((kind, sp.start, sp.end, None))
         for sp in filter_spans(by_kind.get("SIZE", [])):
@@ -554,7 +575,7 @@ class TextReader:
     def _resolve(self, lesions: list[_Lesion]) -> None:
         """Decide which lesions are milia-like: named milia; generic ones described so; generic
         ones not described otherwise and not at another site than the note's milia."""
-        for first, second in zip(lesions, lesions[1:], strict=False):
+        for first, second in itertools.pairwise(lesions):
             if first.kind == _MILIA and second.kind == _GENERIC and second.start - first.end <= 1:
                 second.kind = _MILIA  # "a milium-like papule", "milia-type spot"
                 second.status = first.status
@@ -566,9 +587,9 @@ class TextReader:
             else:
                 d = lesion.descriptors
                 typical = bool(set(lesion.sites) & self.sites.typical)
-                if "COLOUR" in d and ({"SMALL", "FIRM", "NOEXPRESS"} & d or typical):
-                    lesion.resolved = "milia"
-                elif "NOEXPRESS" in d and ({"SMALL", "FIRM"} & d):
+                if ("COLOUR" in d and ({"SMALL", "FIRM", "NOEXPRESS"} & d or typical)) or (
+                    "NOEXPRESS" in d and ({"SMALL", "FIRM"} & d)
+                ):
                     lesion.resolved = "milia"
                 elif "OTHERCOLOUR" in d and "COLOUR" not in d:
                     lesion.resolved = "other"
@@ -589,7 +610,8 @@ class TextReader:
                 continue
             if milia_sites and lesion.sites:
                 same = any(
-                    not sites or self.sites.same_region(sites, lesion.sites) for sites in milia_sites
+                    not sites or self.sites.same_region(sites, lesion.sites)
+                    for sites in milia_sites
                 )
                 lesion.resolved = "milia" if same else "other"
             elif milia_sites:
@@ -636,7 +658,9 @@ def _nearest(lesions: list[_Lesion], start: int, end: int, sentence: int) -> _Le
         return min(
             same,
             key=lambda les: (
-                0 if les.start <= start < les.end else min(abs(les.start - end), abs(start - les.end)),
+                0
+                if les.start <= start < les.end
+                else min(abs(les.start - end), abs(start - les.end)),
                 les.start > start,
             ),
         )
@@ -725,7 +749,7 @@ def _pipeline(kb: KnowledgeBase) -> Any:
         from spacy.util import compile_infix_regex, compile_suffix_regex
 
     logger.disable("PyRuSH")
-    nlp = spacy.blank("en")
+    nlp: Any = spacy.blank("en")
     # Shorthand with slashes stays one token ("h/o", "s/p"), in any case.
     for entry in kb.abbreviations:
         short = entry.short
@@ -762,16 +786,17 @@ def _pipeline(kb: KnowledgeBase) -> Any:
     tokenize = _tokenizer_words(nlp)
     for number, cue in enumerate(kb.lexicon.context):
         slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else []
-        seqs = sequences(slots, inflect=False) if slots else [[("LOWER", frozenset({"?"}))]]
-        for sequence in seqs:
-            for variant in with_shorthand(sequence, shorthands):
+        question: list[Position | None] = [("LOWER", frozenset({"?"}))]
+        seqs = sequences(slots, inflect=False) if slots else [question]
+        for cue_sequence in seqs:
+            for spelling in with_shorthand(cue_sequence, shorthands):
                 rules.append(
                     _terminating(
                         ConTextRule(
                             # medspaCy finds a rule by its literal: each cue needs its own.
                             f"lexicon {number}: {cue.cue}",
                             cue.category,
-                            pattern=token_pattern(variant),
+                            pattern=token_pattern(spelling),
                             direction=cue.direction,
                             max_scope=cue.max_scope,
                         )

@@ -33,7 +33,9 @@ _BRITISH_UNIT = {"7": "day", "52": "week", "12": "month"}
 _DIGITS = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$")
 #: No expression says more than this (a 1e308-year duration is read as this long).
 _MAX_DAYS = 150 * 365.25
-_FOR = frozenset({"x", "for", "since", "approx", "approximately", "about", "around", "~", "present"})
+_FOR = frozenset(
+    {"x", "for", "since", "approx", "approximately", "about", "around", "~", "present"}
+)
 _WITHIN = frozenset({"over", "within", "in"})
 _EVERY = frozenset({"every", "each", "per"})
 _RECURRING = {"daily": 1.0, "nightly": 1.0, "weekly": 7.0, "fortnightly": 14.0, "monthly": 30.4}
@@ -81,8 +83,8 @@ class TimeReader:
                     frame = _frame(doc, i, i + 1)
                     yield TimeExpression(i, i + 1, min(days, _MAX_DAYS), frame)
                 continue
-            unit = self._units.get(text)
-            if unit is None or (len(text) == 1 and i == 0):
+            unit_name = self._units.get(text)
+            if unit_name is None or (len(text) == 1 and i == 0):
                 continue
             found = self._amount(doc, i)
             if found is None:
@@ -98,7 +100,7 @@ class TimeReader:
                 amount += 0.5
                 end += 3
             frame = _frame(doc, start, end)
-            yield TimeExpression(start, end, min(amount * _DAYS[unit], _MAX_DAYS), frame)
+            yield TimeExpression(start, end, min(amount * _DAYS[unit_name], _MAX_DAYS), frame)
 
     def _amount(self, doc: Any, i: int) -> tuple[int, float] | None:
         """The number before the unit at ``i`` and where it starts, or None."""
