@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint format clean system-deps bench
+.PHONY: run test check lint format clean system-deps bench eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,21 @@ system-deps:
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)
 
+# The inner loop: lint, content, and the fast unit tests of reading and reasoning (seconds).
+check: $(VENV)/.stamp-test
+	$(BIN)/ruff format --check cds_service tests
+	$(BIN)/ruff check cds_service tests
+	$(BIN)/cds-service check-content cards
+	$(BIN)/pytest -q tests/test_text.py tests/test_selection.py tests/test_findings.py tests/test_content_check.py
+
+# The text-reading evaluation on the annotated corpus (fixtures/corpus/README.md): per concept,
+# sensitivity and specificity on the development and held-out halves; fails when a target is missed.
+eval: $(VENV)/.stamp-run
+	$(BIN)/cds-service eval-corpus fixtures/corpus --misses heldout --strict
+
 test: lint system-deps $(FHIR_SERVER)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
+	$(MAKE) --no-print-directory eval
 	$(BIN)/pytest
 
 $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from cds_service.clinical import fields
 from cds_service.clinical.knowledge import default_content_dir, load_knowledge
 from cds_service.clinical.selection import RelevanceFilter
+from cds_service.clinical.text import text_reader
 from cds_service.clinical.vocabulary import Vocabulary
 from tests.conftest import scenario_request
 
-KEEP = RelevanceFilter(Vocabulary(load_knowledge(default_content_dir())))
+KB = load_knowledge(default_content_dir())
+VOCABULARY = Vocabulary(KB)
+READER = text_reader(KB, frozenset(VOCABULARY.phrases()))
+KEEP = RelevanceFilter(VOCABULARY, READER)
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 
 
 @pytest.mark.parametrize(
@@ -82,3 +91,54 @@ def test_every_scenario_resource_that_shapes_a_card_is_kept() -> None:
         if KEEP(e["resource"])
     ]
     assert len(kept) == 2
+
+
+def _corpus_words() -> list[str]:
+    words: list[str] = []
+    for path in sorted(CORPUS.glob("*/*.yaml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+            words += str(item["text"]).split()
+    return words
+
+
+def _put(resource_type: str, path: str, text: str) -> dict[str, Any]:
+    """A resource with ``text`` at ``path`` (one of the declared text fields)."""
+    node: dict[str, Any] = {"resourceType": resource_type}
+    here: Any = node
+    parts = path.split(".")
+    for part in parts[:-1]:
+        name = part.removesuffix("[]")
+        child: dict[str, Any] = {}
+        here[name] = [child] if part.endswith("[]") else child
+        here = child
+    last = parts[-1].removesuffix("[]")
+    here[last] = [text] if parts[-1].endswith("[]") else text
+    return node
+
+
+def test_what_the_pre_filter_drops_would_have_given_no_finding() -> None:
+    """Texts made of the corpus's own words (so near misses abound), put in every field the
+    reader reads: whenever the pre-filter drops one, reading the text finds nothing."""
+    words = _corpus_words()
+    rng = random.Random(11)
+    dropped = 0
+    for n in range(1500):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+        kind = rng.choice(sorted(fields.TEXT_PATHS))
+        path = rng.choice(fields.TEXT_PATHS[kind])
+        resource = _put(kind, path, text)
+        assert fields.texts(resource, kind) == [text], (kind, path)
+        if not KEEP(resource):
+            dropped += 1
+            reading = READER.read(text)
+            assert not reading.mentions and not reading.lesions, (n, text)
+    assert dropped > 100  # the test saw many dropped texts, not only kept ones
+
+
+def test_the_reader_and_the_pre_filter_read_the_same_fields() -> None:
+    # Every field the reader takes text from is one the pre-filter looks at, by construction:
+    # both use fields.TEXT_PATHS; each declared path leads to text in a resource built for it.
+    for kind, paths in fields.TEXT_PATHS.items():
+        for path in paths:
+            assert fields.texts(_put(kind, path, "milia"), kind) == ["milia"]
+            assert KEEP(_put(kind, path, "milia")), (kind, path)

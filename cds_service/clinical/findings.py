@@ -238,8 +238,9 @@ class RecordReader:
             tally.texts.add(source)
             reading = self.text.read(text)
             for mention in reading.mentions:
-                # A historical resource keeps its status; the note's own status can only weaken it.
-                found = mention.status if status == "present" else status
+                # A historical resource keeps its status; otherwise the words' own status stands
+                # (a provisional Condition's text is not "in doubt" unless its words say so).
+                found = "historical" if status == "historical" else mention.status
                 for item in mention.labels:
                     yield Mention(
                         item,
@@ -252,7 +253,7 @@ class RecordReader:
                         mention.sites,
                     )
             for lesion in reading.lesions:
-                found = lesion.status if status == "present" else status
+                found = "historical" if status == "historical" else lesion.status
                 tally.lesions.append((lesion, found, source))
                 if not lesion.named:
                     # A lesion described as milia look, without the word: a milia-like lesion.
@@ -396,8 +397,8 @@ class RecordReader:
             onset_within_days=min((o for o in onsets if o is not None), default=None),
             milia_sites=tuple(dict.fromkeys(sites)),
             growth_written_mm=max((les.growth_mm for les, _ in current), default=None),
-            notes_read=len(tally.texts - tally.codes),
-            coded_read=len(tally.codes),
+            notes_read=len(tally.texts),
+            coded_read=len(tally.codes - tally.texts),
         )
 
 

@@ -187,7 +187,12 @@ class _Evaluator:
             unsure = [
                 m
                 for m in f.mentions
-                if m.label.startswith(("mimic:", "condition:")) and m.status == "uncertain"
+                if m.status == "uncertain"
+                and (
+                    m.label.startswith("mimic:")
+                    # a note in doubt ("?milia"), not a provisional problem-list entry
+                    or (m.label.startswith("condition:") and m.via == "text")
+                )
             ]
             unsure += [
                 m

@@ -325,9 +325,9 @@ class TextReader:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
         in it (the relevance pre-filter's exact check; context is not read)."""
         doc = self._nlp.make_doc(_normalise(text))
-        for key, _, _ in self._targets(doc):
-            if any(not lbl.startswith("site:") for lbl in self._labels.get(key, ())):
-                return True
+        self._set_targets(doc)
+        if any(self._entity_labels(doc, entity) for entity in doc.ents):
+            return True
         return any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc))
 
     # -- reading
@@ -723,12 +723,15 @@ def _context_of(nlp: Any) -> Any:
     return nlp.get_pipe("medspacy_context")
 
 
-_READERS: dict[tuple[int, frozenset[tuple[str, str]]], TextReader] = {}
+_READERS: dict[tuple[str, frozenset[tuple[str, str]]], TextReader] = {}
 
 
 def text_reader(kb: KnowledgeBase, phrases: frozenset[tuple[str, str]]) -> TextReader:
-    """One reader per knowledge base per process: building the pipeline takes about a second."""
-    key = (id(kb), phrases)
+    """One reader per content per process: building the pipeline takes a few seconds, and apps
+    built on the same content (tests, workers after fork) share it."""
+    parts = (kb.lexicon, kb.sites, kb.abbreviations, kb.mimics)
+    digest = hashlib.blake2b("".join(repr(p) for p in parts).encode(), digest_size=16).hexdigest()
+    key = (digest, phrases)
     if key not in _READERS:
         if len(_READERS) >= 4:
             _READERS.pop(next(iter(_READERS)))
