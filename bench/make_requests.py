@@ -14,6 +14,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "requests"
+#: Bodies in the varied-notes pool: more than the text cache could matter for within a run.
+POOL_SIZE = 400
 
 
 def load(name: str) -> dict[str, Any]:
@@ -57,8 +59,32 @@ def patient_view(observations: int, skin: bool) -> dict[str, Any]:
     return request
 
 
+def varied_notes(count: int) -> list[dict[str, Any]]:
+    """The 500-Observation chart with skin findings, its exam note replaced, request by request, by
+    one of the annotated corpus's notes (realistic and never the same twice in a row)."""
+    import yaml
+
+    notes = []
+    for path in sorted((ROOT / "fixtures" / "corpus").glob("*/*.yaml")):
+        notes += [str(item["text"]).strip() for item in yaml.safe_load(path.read_text())]
+    base = patient_view(500, True)
+    requests = []
+    for i in range(count):
+        request = copy.deepcopy(base)
+        entries = request["prefetch"]["skinObservations"]["entry"]
+        entries[-1]["resource"]["valueString"] = notes[(i * 7) % len(notes)]
+        request["hookInstance"] = f"bench-{i:04d}-0000-4000-8000-000000000000"
+        requests.append(request)
+    return requests
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
+    pool = OUT / "patient-view-500-obs-skin-varied-notes"
+    pool.mkdir(exist_ok=True)
+    for i, request in enumerate(varied_notes(POOL_SIZE)):
+        (pool / f"{i}.json").write_text(json.dumps(request, separators=(",", ":")))
+    print(f"{pool.name}: {POOL_SIZE} bodies")
     written = {}
     for count in (50, 500, 2000):
         for skin in (False, True):

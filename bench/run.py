@@ -33,6 +33,7 @@ SCENARIOS = [
     ("patient-view-50-obs-skin", "milia-patient-view"),
     ("patient-view-500-obs-no-skin", "milia-patient-view"),
     ("patient-view-500-obs-skin", "milia-patient-view"),
+    ("patient-view-500-obs-skin-varied-notes", "milia-patient-view"),
     ("patient-view-2000-obs-no-skin", "milia-patient-view"),
     ("patient-view-2000-obs-skin", "milia-patient-view"),
     ("order-sign-steroid", "milia-order-sign"),
@@ -73,8 +74,14 @@ def _ms(value: str) -> float:
 
 
 def wrk(url: str, body: Path, connections: int, duration: int) -> Result:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / "post.lua"), url]
-    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "BODY_FILE": str(body)}, check=True).stdout
+    """``body`` is one request, or a folder of requests sent in turn (post_pool.lua)."""
+    if body.is_dir():
+        script = HERE / "post_pool.lua"
+        extra = {"BODY_DIR": str(body), "BODY_COUNT": str(len(list(body.glob("*.json"))))}
+    else:
+        script, extra = HERE / "post.lua", {"BODY_FILE": str(body)}
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **extra}, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -145,11 +152,14 @@ def main() -> None:
     try:
         for name, service_id in SCENARIOS:
             body = HERE / "requests" / f"{name}.json"
+            if not body.exists():
+                body = HERE / "requests" / name  # a pool of bodies
             path = f"/cds-services/{service_id}"
             wrk(f"http://127.0.0.1:{service_port}{path}", body, args.connections, 2)  # warm up
             ours = wrk(f"http://127.0.0.1:{service_port}{path}", body, args.connections, args.duration)
             base = wrk(f"http://127.0.0.1:{baseline_port}{path}", body, args.connections, args.duration)
-            rows.append((name, body.stat().st_size // 1024, ours, base))
+            size = body.stat().st_size if body.is_file() else next(body.glob("*.json")).stat().st_size
+            rows.append((name, size // 1024, ours, base))
             print(f"{name}: {ours.rps:.0f} rps (baseline {base.rps:.0f}), p99 {ours.p99_ms:.1f} ms", flush=True)
         memory = max(peak_mb(pid) for pid in workers_of(service.pid))
     finally:
