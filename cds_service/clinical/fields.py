@@ -11,7 +11,7 @@ a raw JSON object or in a model alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 #: CodeableConcepts whose codes and displays are read, per resource type.
@@ -59,29 +59,30 @@ TEXT_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _get(node: Any, name: str) -> Any:
-    if isinstance(node, dict):
-        return node.get(name)
-    return getattr(node, name, None)
+@lru_cache(maxsize=256)
+def _steps(path: str) -> tuple[tuple[str, bool], ...]:
+    return tuple((part.removesuffix("[]"), part.endswith("[]")) for part in path.split("."))
 
 
-def values(node: Any, path: str) -> Iterator[Any]:
-    """Every value at ``path`` in a raw JSON object or a model (missing parts give nothing)."""
-    head, _, rest = path.partition(".")
-    many = head.endswith("[]")
-    value = _get(node, head.removesuffix("[]"))
-    if value is None:
-        return
-    items = value if isinstance(value, list) else [value]
-    if not many and isinstance(value, list):
-        items = value  # some EHRs send a list where R4 has one value: read each
-    for item in items:
-        if item is None:
-            continue
-        if rest:
-            yield from values(item, rest)
-        else:
-            yield item
+def values(node: Any, path: str) -> list[Any]:
+    """Every value at ``path`` in a raw JSON object or a model (missing parts give nothing).
+    Written as a loop over the path's steps: the pre-filter runs it on every resource."""
+    current = [node]
+    for name, _ in _steps(path):
+        following = []
+        for item in current:
+            value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+            if value is None:
+                continue
+            # Some EHRs send a list where R4 has one value: read each.
+            if isinstance(value, list):
+                following.extend(v for v in value if v is not None)
+            else:
+                following.append(value)
+        if not following:
+            return []
+        current = following
+    return current
 
 
 def texts(resource: Any, kind: str) -> list[str]:

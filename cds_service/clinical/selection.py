@@ -59,20 +59,12 @@ class RelevanceFilter:
                 display = coding.get("display")
                 if isinstance(display, str):
                     texts.append(display)
-        # A word that can begin a term first (a set look-up), then the reader's own matchers.
+        # A word that can begin a term first (a set look-up), then the reader's own matchers;
+        # an Observation whose code names a lesion measures one ("Size of skin lesion", 4 mm).
         text = " ".join(texts)
-        if self._words.isdisjoint(_WORD.findall(text.lower())):
+        words = set(_WORD.findall(text.lower()))
+        if self._words.isdisjoint(words):
             return False
-        return self._reader.could_find(text) or self._measures_a_lesion(resource, kind)
-
-    @staticmethod
-    def _measures_a_lesion(resource: dict[str, Any], kind: str) -> bool:
-        """A size whose code says it is a lesion's ("Size of skin lesion", 4 mm)."""
-        if kind != "Observation":
-            return False
-        names = " ".join(
-            str(v)
-            for path in ("code.text", "code.coding[].display")
-            for v in fields.values(resource, path)
-        ).lower()
-        return not LESION_WORDS.isdisjoint(_WORD.findall(names))
+        if kind == "Observation" and not LESION_WORDS.isdisjoint(words):
+            return True
+        return self._reader.could_find(text)

@@ -66,8 +66,13 @@ _FUNCTION_WORDS = frozenset(
         "out",
         "into",
     ]
+    + [
+        # sides and directions: "right" is not "righted", "upper" not "uppers"
+        *("right left upper lower inner outer central medial lateral both each every".split()),
+        *("her his their our your my".split()),
+    ]
 )
-#: Words inflection must not touch although lemminflect knows them ("mm" is not a verb).
+#: A term with more alternatives than this is cut short (the content check reports none today).
 _MAX_PATTERNS_PER_TERM = 64
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 
@@ -116,6 +121,20 @@ def _lemminflect() -> tuple[Any, Any, Any]:
     return getAllInflections, getAllInflectionsOOV, getAllLemmas
 
 
+@lru_cache(maxsize=8192)
+def noun_forms(word: str) -> frozenset[str]:
+    """The word and its plural only: a body site is a noun ("cheek", "cheeks")."""
+    if word.startswith("=") and len(word) > 1:
+        return frozenset({word[1:]})
+    if not word.isalpha() or word in _FUNCTION_WORDS or len(word) < 3:
+        return frozenset({word})
+    get_all_inflections, get_all_oov, _ = _lemminflect()
+    found = {word}
+    plural = get_all_inflections(word, upos="NOUN") or get_all_oov(word, "NOUN")
+    found.update(f for group in plural.values() for f in group)
+    return frozenset(f.lower() for f in found)
+
+
 def parse(term: str, tokenize: Tokenize, concepts: Mapping[str, Iterable[str]]) -> list[Slot]:
     """A term as a list of slots; ``concepts`` resolves ``<id>`` references."""
     slots: list[Slot] = []
@@ -153,11 +172,20 @@ def _tokens(alternative: str, tokenize: Tokenize) -> tuple[str, ...]:
 Position = tuple[str, frozenset[str]]  # (token attribute, values)
 
 
-def _positions(tokens: tuple[str, ...], inflect: bool) -> list[Position]:
-    return [("LOWER", forms(t) if inflect else frozenset({t})) for t in tokens]
+Inflect = bool | str  # True: every inflection; "noun": plurals only; False: as written
 
 
-def sequences(slots: list[Slot], inflect: bool = True) -> list[list[Position | None]]:
+def _forms(word: str, inflect: Inflect) -> frozenset[str]:
+    if inflect == "noun":
+        return noun_forms(word)
+    return forms(word) if inflect else frozenset({word.removeprefix("=") or word})
+
+
+def _positions(tokens: tuple[str, ...], inflect: Inflect) -> list[Position]:
+    return [("LOWER", _forms(t, inflect)) for t in tokens]
+
+
+def sequences(slots: list[Slot], inflect: Inflect = True) -> list[list[Position | None]]:
     """Every sequence of positions the slots allow; ``None`` marks a number position."""
     per_slot: list[list[list[Position | None]]] = []
     for slot in slots:
@@ -167,7 +195,7 @@ def sequences(slots: list[Slot], inflect: bool = True) -> list[list[Position | N
         else:
             single = [c[0] for c in slot.choices if len(c) == 1]
             if single:
-                merged = frozenset().union(*(forms(w) if inflect else {w} for w in single))
+                merged = frozenset().union(*(_forms(w, inflect) for w in single))
                 options.append([("LOWER", merged)])
             options += [list(_positions(c, inflect)) for c in slot.choices if len(c) > 1]
         if slot.optional:

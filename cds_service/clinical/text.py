@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .matchers import TermMatcher
 from .terms import (
+    Inflect,
     Position,
     Shorthand,
     TermError,
@@ -246,8 +247,10 @@ class TextReader:
         # phrase must not reach the words after it.
         for term in (*kb.lexicon.ignore, *kb.lexicon.milia_like.cannot_express):
             self._labels.setdefault(term, set())
+        # Names of sites and lesions are nouns: their plurals, not every verb form ("margined").
+        nouns = {t for terms in self.sites.terms.values() for t in terms}
         for term in self._labels:
-            self._add(self._targets, term, term)
+            self._add(self._targets, term, term, "noun" if term in nouns else True)
 
         # Anchors: lesions, their descriptors, sites, sizes.
         self._anchors = TermMatcher(nlp)
@@ -271,7 +274,7 @@ class TextReader:
             for term in terms:
                 self._add(self._anchors, term, kind)
         for term in concepts.get("appear", ()):
-            self._add(self._anchors, term, "APPEAR")
+            self._add(self._anchors, term, "APPEAR", True)
         for site_id, terms in self.sites.terms.items():
             for term in terms:
                 self._add(self._anchors, term, f"SITE:{site_id}")
@@ -296,17 +299,22 @@ class TextReader:
             self._add(self._anchors, word, "SIZEWORD")
         self._time = TimeReader(kb.lexicon.time)
         self._cache: dict[bytes, TextReading] = {}
+        self._could: dict[str, bool] = {}
 
     # -- building
 
-    def _add(self, matcher: Any, term: str, key: str) -> None:
+    def _add(self, matcher: Any, term: str, key: str, inflect: Inflect = "noun") -> None:
         try:
             slots = parse(term, self._tokens, self._concepts)
         except TermError as exc:  # check-content reports these with file and line
             raise ValueError(f"term '{term}': {exc}") from exc
         matcher.add_sequences(
             key,
-            (v for seq in sequences(slots) for v in with_shorthand(seq, self._shorthands)),
+            (
+                v
+                for seq in sequences(slots, inflect)
+                for v in with_shorthand(seq, self._shorthands)
+            ),
         )
 
     def _tokens(self, text: str) -> list[str]:
@@ -324,11 +332,18 @@ class TextReader:
     def could_find(self, text: str) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
         in it (the relevance pre-filter's exact check; context is not read)."""
-        doc = self._nlp.make_doc(_normalise(text))
-        self._set_targets(doc)
-        if any(self._entity_labels(doc, entity) for entity in doc.ents):
-            return True
-        return any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc))
+        known = self._could.get(text)
+        if known is None:
+            doc = self._nlp.make_doc(_normalise(text))
+            self._set_targets(doc)
+            known = any(self._entity_labels(doc, entity) for entity in doc.ents) or any(
+                key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc)
+            )
+            # The same code displays ("Heart rate", "Pain severity") recur in every chart.
+            if len(self._could) >= _CACHE_SIZE:
+                self._could.pop(next(iter(self._could)))
+            self._could[text] = known
+        return known
 
     # -- reading
 
