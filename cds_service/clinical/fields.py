@@ -67,8 +67,14 @@ def _steps(path: str) -> tuple[tuple[str, bool], ...]:
 def values(node: Any, path: str) -> list[Any]:
     """Every value at ``path`` in a raw JSON object or a model (missing parts give nothing).
     Written as a loop over the path's steps: the pre-filter runs it on every resource."""
+    steps = _steps(path)
+    if len(steps) == 1 and isinstance(node, dict):  # the common case, kept cheap
+        value = node.get(steps[0][0])
+        if value is None:
+            return []
+        return [v for v in value if v is not None] if isinstance(value, list) else [value]
     current = [node]
-    for name, _ in _steps(path):
+    for name, _ in steps:
         following = []
         for item in current:
             value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
@@ -89,7 +95,9 @@ def texts(resource: Any, kind: str) -> list[str]:
     """The free texts of a resource of type ``kind`` that can hold a finding."""
     found = []
     for path in TEXT_PATHS.get(kind, ()):
-        found += [v for v in values(resource, path) if isinstance(v, str) and v]
+        for value in values(resource, path):
+            if value and isinstance(value, str):
+                found.append(value)
     return found
 
 
@@ -97,5 +105,7 @@ def concepts(resource: Any, kind: str) -> list[Any]:
     """The CodeableConcepts of a resource of type ``kind`` that can hold a finding."""
     found = []
     for path in CONCEPT_PATHS.get(kind, ()):
-        found += [v for v in values(resource, path) if not isinstance(v, str | int | float)]
+        for value in values(resource, path):
+            if not isinstance(value, str | int | float):
+                found.append(value)
     return found
