@@ -11,6 +11,7 @@ a false positive only costs time; the look is cheap enough to run on every resou
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -20,6 +21,8 @@ from .text import TextReader
 from .vocabulary import Vocabulary
 
 _WORD = re.compile(r"[a-z0-9]+")
+#: Texts whose decision is remembered per worker (by a digest of the text, never the text itself).
+_REMEMBERED = 8192
 
 
 class RelevanceFilter:
@@ -37,6 +40,7 @@ class RelevanceFilter:
         self._prefixes = {system: tuple(codes) for system, codes in prefixes.items()}
         self._words = frozenset(reader.first_words() | LESION_WORDS)
         self._reader = reader
+        self._decided: dict[bytes, bool] = {}
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         kind = resource.get("resourceType")
@@ -59,9 +63,20 @@ class RelevanceFilter:
                 display = coding.get("display")
                 if isinstance(display, str):
                     texts.append(display)
+        text = " ".join(texts)
+        key = hashlib.blake2b(f"{kind}\n{text}".encode(), digest_size=16).digest()
+        known = self._decided.get(key)
+        if known is None:
+            known = self._decide(kind, text)
+            # A chart repeats the same displays ("Heart rate") hundreds of times.
+            if len(self._decided) >= _REMEMBERED:
+                self._decided.pop(next(iter(self._decided)))
+            self._decided[key] = known
+        return known
+
+    def _decide(self, kind: str, text: str) -> bool:
         # A word that can begin a term first (a set look-up), then the reader's own matchers;
         # an Observation whose code names a lesion measures one ("Size of skin lesion", 4 mm).
-        text = " ".join(texts)
         words = set(_WORD.findall(text.lower()))
         if self._words.isdisjoint(words):
             return False

@@ -299,7 +299,6 @@ class TextReader:
             self._add(self._anchors, word, "SIZEWORD")
         self._time = TimeReader(kb.lexicon.time)
         self._cache: dict[bytes, TextReading] = {}
-        self._could: dict[str, bool] = {}
 
     # -- building
 
@@ -310,11 +309,7 @@ class TextReader:
             raise ValueError(f"term '{term}': {exc}") from exc
         matcher.add_sequences(
             key,
-            (
-                v
-                for seq in sequences(slots, inflect)
-                for v in with_shorthand(seq, self._shorthands)
-            ),
+            (v for seq in sequences(slots, inflect) for v in with_shorthand(seq, self._shorthands)),
         )
 
     def _tokens(self, text: str) -> list[str]:
@@ -332,18 +327,11 @@ class TextReader:
     def could_find(self, text: str) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
         in it (the relevance pre-filter's exact check; context is not read)."""
-        known = self._could.get(text)
-        if known is None:
-            doc = self._nlp.make_doc(_normalise(text))
-            self._set_targets(doc)
-            known = any(self._entity_labels(doc, entity) for entity in doc.ents) or any(
-                key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc)
-            )
-            # The same code displays ("Heart rate", "Pain severity") recur in every chart.
-            if len(self._could) >= _CACHE_SIZE:
-                self._could.pop(next(iter(self._could)))
-            self._could[text] = known
-        return known
+        doc = self._nlp.make_doc(_normalise(text))
+        self._set_targets(doc)
+        if any(self._entity_labels(doc, entity) for entity in doc.ents):
+            return True
+        return any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc))
 
     # -- reading
 
