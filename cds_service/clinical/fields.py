@@ -75,7 +75,7 @@ def values(node: Any, path: str) -> list[Any]:
         return [v for v in value if v is not None] if isinstance(value, list) else [value]
     current = [node]
     for name, _ in steps:
-        following = []
+        following: list[Any] = []
         for item in current:
             value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
             if value is None:

@@ -22,55 +22,13 @@ from typing import Any
 
 #: Words never inflected: function words keep their one form ("in" is not "inned").
 _FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "to",
-        "with",
-        "and",
-        "or",
-        "at",
-        "by",
-        "for",
-        "is",
-        "are",
-        "be",
-        "than",
-        "that",
-        "it",
-        "as",
-        "from",
-        "has",
-        "have",
-        "had",
-        "not",
-        "no",
-        "this",
-        "these",
-        "those",
-        "its",
-        "their",
-        "his",
-        "her",
-        "very",
-        "more",
-        "most",
-        "over",
-        "under",
-        "up",
-        "down",
-        "out",
-        "into",
-    ]
-    + [
-        # sides and directions: "right" is not "righted", "upper" not "uppers"
-        *("right left upper lower inner outer central medial lateral both each every".split()),
-        *("her his their our your my".split()),
-    ]
+    (
+        "a an the of in on to with and or at by for is are be than that it as from has have had not "
+        "no this these those its very more most over under up down out into "
+        # possessives, sides and directions: "right" is not "righted", "upper" not "uppers"
+        "her his their our your my right left upper lower inner outer central medial lateral both "
+        "each every"
+    ).split()
 )
 #: A term with more alternatives than this is cut short (the content check reports none today).
 _MAX_PATTERNS_PER_TERM = 64
