@@ -7,6 +7,7 @@ they name (by the names in cards/).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,12 @@ def test_scenario(client: FlaskClient, scenario: str) -> None:
     if any(c["indicator"] == "warning" for c in cards):
         assert len(cards) == 1, "no benign card may stand beside a red flag"
     text = "\n".join(c["summary"] + "\n" + c.get("detail", "") for c in cards)
+    # Never a claim of absence: a card may say what was read and not found, never "no red flags".
+    lowered = text.lower()
+    assert "no red flags" not in lowered and "no red flag recorded" not in lowered
+    for card in cards:
+        if "no red flag" in card["summary"].lower():
+            assert re.search(r"no red flag found in \d+ (note|coded entr)", card["summary"]), card
     for word in expected.get("summary_contains", []):
         assert any(word in c["summary"].lower() for c in cards), word
 

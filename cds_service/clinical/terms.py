@@ -20,16 +20,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-#: Words never inflected: function words keep their one form ("in" is not "inned").
-_FUNCTION_WORDS = frozenset(
-    (
-        "a an the of in on to with and or at by for is are be than that it as from has have had not "
-        "no this these those its very more most over under up down out into "
-        # possessives, sides and directions: "right" is not "righted", "upper" not "uppers"
-        "her his their our your my right left upper lower inner outer central medial lateral both "
-        "each every"
-    ).split()
-)
+#: Words never inflected: function words keep their one form ("in" is not "inned"), and so do
+#: possessives, sides and directions ("right" is not "righted", "upper" not "uppers").
+_WORDS_KEPT_AS_WRITTEN = """
+a an the of in on to with and or at by for is are be than that it as from has have had not no
+this these those its very more most over under up down out into
+her his their our your my right left upper lower inner outer central medial lateral both each every
+"""
+_FUNCTION_WORDS = frozenset(_WORDS_KEPT_AS_WRITTEN.split())
 #: A term with more alternatives than this is cut short (the content check reports none today).
 _MAX_PATTERNS_PER_TERM = 64
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
