@@ -48,13 +48,21 @@ class Slot:
     number: bool = False
 
 
-@lru_cache(maxsize=8192)
-def forms(word: str) -> frozenset[str]:
-    """The word and its inflections ("bleed" → bleed, bleeds, bled, bleeding)."""
+def _as_written(word: str) -> frozenset[str] | None:
+    """The word alone when it is not to be inflected ("=red", "in", "mm", "h/o"), else None."""
     if word.startswith("=") and len(word) > 1:
         return frozenset({word[1:]})
     if not word.isalpha() or word in _FUNCTION_WORDS or len(word) < 3:
         return frozenset({word})
+    return None
+
+
+@lru_cache(maxsize=8192)
+def forms(word: str) -> frozenset[str]:
+    """The word and its inflections ("bleed" → bleed, bleeds, bled, bleeding)."""
+    kept = _as_written(word)
+    if kept is not None:
+        return kept
     getAllInflections, getAllInflectionsOOV, getAllLemmas = _lemminflect()
     found = {word}
     lemmas = {lemma for group in getAllLemmas(word).values() for lemma in group}
@@ -80,10 +88,9 @@ def _lemminflect() -> tuple[Any, Any, Any]:
 @lru_cache(maxsize=8192)
 def noun_forms(word: str) -> frozenset[str]:
     """The word and its plural only: a body site is a noun ("cheek", "cheeks")."""
-    if word.startswith("=") and len(word) > 1:
-        return frozenset({word[1:]})
-    if not word.isalpha() or word in _FUNCTION_WORDS or len(word) < 3:
-        return frozenset({word})
+    kept = _as_written(word)
+    if kept is not None:
+        return kept
     get_all_inflections, get_all_oov, _ = _lemminflect()
     found = {word}
     plural = get_all_inflections(word, upos="NOUN") or get_all_oov(word, "NOUN")
