@@ -24,12 +24,13 @@ with their sites, sizes and durations, for :mod:`.findings` to turn into finding
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import itertools
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -359,6 +360,7 @@ class TextReader:
         lesions, facts = self._anchor_facts(doc, sentence_of)
         entities = []
         questions = _questions(doc, sentence_of)
+        milia_at = {les.start: les for les in lesions if les.kind == _MILIA}
         for entity in doc.ents:
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
                 status: MentionStatus | None = None
@@ -371,40 +373,48 @@ class TextReader:
             if status == "present" and sentence_of[entity.start] in questions:
                 status = "uncertain"  # "Closed comedones or milia?"
             entities.append((entity, status))
-            for lesion in lesions:
-                if lesion.kind == _MILIA and entity.start <= lesion.start < entity.end:
+            for position in range(entity.start, entity.end):
+                lesion = milia_at.get(position)
+                if lesion is not None:
                     lesion.status = status
         # Lesions named as milia but negated, hypothetical or family are no lesion at all; a site
         # said so ("not on the lid margin") is no site of anything. A look-alike or a cancer named
         # as a possibility ("?BCC") is a diagnosis weighed for the lesion at hand, not another one.
-        considered = [(e.start, e.end) for e, status in entities if status == "uncertain"]
+        # Token coverage, computed once: every check below is then a look-up (linear work).
+        size = len(doc)
+        considered = _covered(
+            size, [(e.start, e.end) for e, status in entities if status == "uncertain"]
+        )
         lesions = [
             les
             for les in lesions
             if not (les.kind == _MILIA and les.status is None)
-            and not (les.kind == _OTHER and any(s <= les.start < e for s, e in considered))
+            and not (les.kind == _OTHER and considered[les.start])
         ]
-        unsaid = [
-            (e.start, e.end)
-            for e, status in entities
-            if status in (None, "historical") and self._site_entity(doc, e)
-        ]
-        drugs = [e.end for e, status in entities if self._drug_entity(doc, e)]
-        anchors = [les.start for les in lesions]
-        unsure = _scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"})
+        unsaid = _covered(
+            size,
+            [
+                (e.start, e.end)
+                for e, status in entities
+                if status in (None, "historical") and self._site_entity(doc, e)
+            ],
+        )
+        unsure = _covered(size, _scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"}))
+        drug_then_no_lesion = _after_drug(
+            size,
+            [e.end for e, status in entities if self._drug_entity(doc, e)],
+            [les.start for les in lesions],
+            sentence_of,
+        )
+        index = _LesionIndex(lesions)
         for fact, start, end, value in facts:
-            if fact.startswith("SITE:") and any(s <= start and end <= e for s, e in unsaid):
+            if fact.startswith("SITE:") and unsaid[start]:
                 continue
-            if fact in {"TIME", "SIZE"} and any(s <= start < e for s, e in unsure):
+            if fact in {"TIME", "SIZE"} and unsure[start]:
                 continue  # "if still present in 6 months", "no lesion over 3 mm"
-            if fact == "TIME" and any(
-                d <= start
-                and sentence_of[d - 1] == sentence_of[start]
-                and not any(d <= a < start for a in anchors)
-                for d in drugs
-            ):
+            if fact == "TIME" and drug_then_no_lesion[start]:
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
-            owner = _nearest(lesions, start, end, sentence_of[start])
+            owner = index.nearest(start, end, sentence_of[start])
             if owner is None:
                 continue
             if fact in _DESCRIPTORS:
@@ -418,24 +428,24 @@ class TextReader:
         self._resolve(lesions)
         mentions = []
         milia_sites = [site for les in lesions if les.resolved == "milia" for site in les.sites]
-        site_facts = [
-            (s, e, k.removeprefix("SITE:")) for k, s, e, _ in facts if k.startswith("SITE:")
-        ]
+        sites_by_sentence: dict[int, list[tuple[int, int, str]]] = {}
+        for k, s, e, _ in facts:
+            if k.startswith("SITE:"):
+                sites_by_sentence.setdefault(sentence_of[s], []).append(
+                    (s, e, k.removeprefix("SITE:"))
+                )
         for entity, status in entities:
             if status is None:
                 continue
             labels = tuple(sorted(self._entity_labels(doc, entity)))
             if not labels:
                 continue
-            said_of = _nearest(lesions, entity.start, entity.end, sentence_of[entity.start])
+            said_of = index.nearest(entity.start, entity.end, sentence_of[entity.start])
             # The site said nearest the words, in their sentence ("XRT to the scalp ...; milia on
             # the cheeks": the radiotherapy's site is the scalp).
-            here = [
-                (min(abs(s - entity.end), abs(entity.start - e)), site)
-                for s, e, site in site_facts
-                if sentence_of[s] == sentence_of[entity.start]
-            ]
-            own_sites = [min(here)[1]] if here else []
+            own_sites = _nearest_site(
+                sites_by_sentence.get(sentence_of[entity.start], ()), entity.start, entity.end
+            )
             kind: LesionKind = said_of.resolved if said_of else "none"
             # Said before any lesion, of a body site the note's milia are not at: "painful
             # ingrown toenail R hallux. Incidentally 2 milia L cheek."
@@ -608,14 +618,14 @@ class TextReader:
         for before, lesion in zip([None, *lesions], lesions, strict=False):
             if lesion.text in _ANAPHORS and before is not None:
                 lesion.resolved = before.resolved  # "milia on the nose ... one of them bled"
+        unsited = any(not sites for sites in milia_sites)
+        regions = set(self.sites.with_regions(site for sites in milia_sites for site in sites))
         for lesion in lesions:
             if lesion.resolved != "none":
                 continue
             if milia_sites and lesion.sites:
-                same = any(
-                    not sites or self.sites.same_region(sites, lesion.sites)
-                    for sites in milia_sites
-                )
+                # Same region as any of the note's milia, or milia named without a site.
+                same = unsited or bool(set(self.sites.with_regions(lesion.sites)) & regions)
                 lesion.resolved = "milia" if same else "other"
             elif milia_sites:
                 lesion.resolved = "milia"  # "?milia L lid. The lesion bleeds on touch."
@@ -654,21 +664,74 @@ def _described(lesion: _Lesion) -> bool:
     return lesion.kind == _GENERIC and bool(lesion.descriptors & {"COLOUR", "NOEXPRESS"})
 
 
-def _nearest(lesions: list[_Lesion], start: int, end: int, sentence: int) -> _Lesion | None:
-    """The lesion a fact at tokens [start, end) is said of."""
-    same = [les for les in lesions if les.sentence == sentence]
-    if same:
-        return min(
-            same,
-            key=lambda les: (
-                0
-                if les.start <= start < les.end
-                else min(abs(les.start - end), abs(start - les.end)),
-                les.start > start,
-            ),
-        )
-    before = [les for les in lesions if les.sentence < sentence]
-    return max(before, key=lambda les: les.start) if before else None
+class _LesionIndex:
+    """Lesions by sentence, to find the one a fact is said of without scanning them all."""
+
+    def __init__(self, lesions: list[_Lesion]) -> None:
+        self._by_sentence: dict[int, list[_Lesion]] = {}
+        for lesion in lesions:
+            self._by_sentence.setdefault(lesion.sentence, []).append(lesion)
+        self._starts = {s: [les.start for les in group] for s, group in self._by_sentence.items()}
+        self._sentences = sorted(self._by_sentence)
+
+    def nearest(self, start: int, end: int, sentence: int) -> _Lesion | None:
+        """The nearest lesion of the sentence (the one before on a tie); in a sentence naming
+        none, the last lesion of an earlier sentence: the one the note was speaking of."""
+        group = self._by_sentence.get(sentence)
+        if group:
+            at = bisect.bisect_right(self._starts[sentence], start)
+            candidates = group[max(0, at - 1) : at + 1]
+            return min(
+                candidates,
+                key=lambda les: (
+                    0
+                    if les.start <= start < les.end
+                    else min(abs(les.start - end), abs(start - les.end)),
+                    les.start > start,
+                ),
+            )
+        at = bisect.bisect_left(self._sentences, sentence)
+        return self._by_sentence[self._sentences[at - 1]][-1] if at > 0 else None
+
+
+def _covered(size: int, spans: Iterable[tuple[int, int]]) -> list[bool]:
+    """Which tokens fall in any of the spans (a difference array: linear in tokens and spans)."""
+    delta = [0] * (size + 1)
+    for start, end in spans:
+        start, end = max(0, start), min(size, end)
+        if start < end:
+            delta[start] += 1
+            delta[end] -= 1
+    covered, depth = [], 0
+    for step in delta[:size]:
+        depth += step
+        covered.append(depth > 0)
+    return covered
+
+
+def _after_drug(
+    size: int, drug_ends: list[int], lesion_starts: list[int], sentence_of: list[int]
+) -> list[bool]:
+    """Tokens that follow a drug's name in its sentence with no lesion named in between."""
+    drug_end, lesion_start = set(drug_ends), set(lesion_starts)
+    marked, open_drug = [], False
+    for i in range(size):
+        if i and sentence_of[i] != sentence_of[i - 1]:
+            open_drug = False
+        if i in drug_end:
+            open_drug = True
+        if i in lesion_start:
+            open_drug = False
+        marked.append(open_drug)
+    return marked
+
+
+def _nearest_site(sites: Sequence[tuple[int, int, str]], start: int, end: int) -> list[str]:
+    """The site said nearest [start, end) among a sentence's sites (sorted by position)."""
+    at = bisect.bisect_right([s for s, _, _ in sites], start)
+    near = sites[max(0, at - 1) : at + 1]
+    distances = [(min(abs(s - end), abs(start - e)), site) for s, e, site in near]
+    return [min(distances)[1]] if distances else []
 
 
 def _size_mm(span: Any) -> float | None:
