@@ -263,3 +263,12 @@ def test_reading_time_grows_linearly_with_the_note(reader: TextReader) -> None:
     short = reader.read(unit * 5)
     long = reader.read(unit * 50)
     assert len(long.mentions) == 10 * len(short.mentions)
+
+
+def test_a_long_note_is_read_in_passages_with_the_same_findings(reader: TextReader) -> None:
+    # A full skin exam repeated to 60 KB: every milia-like lesion and every bleeding is still found.
+    unit = "Face: 2 mm firm white papule L lower lid, bled twice. Back: 6 mm brown macule. "
+    reading = reader.read(unit * 750)
+    assert len(reading.lesions) == 750
+    bleeding = [m for m in reading.mentions if flag("bleeding-or-crusting") in m.labels]
+    assert len(bleeding) == 750 and {m.lesion for m in bleeding} == {"milia"}

@@ -349,9 +349,22 @@ class TextReader:
         return cached
 
     def _read(self, text: str) -> TextReading:
+        """A long note is read in passages of whole sentences: ConText weighs every cue against
+        every mention of its document, so one document per passage keeps the work linear in the
+        length of the note. A lesion named in one passage is not the referent of the next."""
+        passages = _passages(_normalise(text))
+        if len(passages) == 1:
+            return self._read_passage(passages[0])
+        readings = [self._read_passage(p) for p in passages]
+        return TextReading(
+            tuple(m for r in readings for m in r.mentions),
+            tuple(les for r in readings for les in r.lesions),
+        )
+
+    def _read_passage(self, text: str) -> TextReading:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            doc = self._nlp.make_doc(_normalise(text))
+            doc = self._nlp.make_doc(text)
             for _, component in self._nlp.pipeline:
                 if component is _context_of(self._nlp):
                     self._set_targets(doc)
@@ -750,6 +763,35 @@ def _size_mm(span: Any) -> float | None:
     if before[-1:] in (["&gt;"], [">"], ["over"]) or before == ["more", "than"]:
         size += 0.5  # "> 3 mm", "over 3 mm": larger than the number said
     return size
+
+
+#: Passages are cut at sentence ends near this many characters (a sentence longer than twice this,
+#: such as a run of one word, is cut at a space).
+_PASSAGE = 2000
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+")
+
+
+def _passages(text: str) -> list[str]:
+    if len(text) <= _PASSAGE:
+        return [text]
+    passages: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > 2 * _PASSAGE:
+            cut = sentence.rfind(" ", 0, _PASSAGE)
+            cut = cut if cut > 0 else _PASSAGE
+            if current:
+                passages.append(current)
+                current = ""
+            passages.append(sentence[:cut])
+            sentence = sentence[cut:]
+        if current and len(current) + len(sentence) > _PASSAGE:
+            passages.append(current)
+            current = ""
+        current = f"{current} {sentence}" if current else sentence
+    if current:
+        passages.append(current)
+    return passages
 
 
 def _questions(doc: Any, sentence_of: list[int]) -> set[int]:
