@@ -185,3 +185,60 @@ def test_nothing_about_milia_means_no_assessment(reader: RecordReader) -> None:
     assessment = assess(reader.read(record(note)), KB)
     assert assessment.milia is None
     assert assessment.red_flags == () and assessment.mimics == ()
+
+
+def test_two_codings_of_one_site_are_one_series(reader: RecordReader) -> None:
+    # Skin of cheek (36141000) then cheek structure (60819002): one site, so the growth is seen.
+    grown = record(
+        MILIA_NOTE,
+        size("o1", 2, "mm", "2026-03-01", site="36141000"),
+        size("o2", 3.5, "mm", "2026-11-01", site="60819002"),
+    )
+    assert "growing-larger" in flags(reader.read(grown))
+
+
+def test_a_duration_in_the_note_counts_like_record_dates(reader: RecordReader) -> None:
+    note = observation("o1", valueString="Milia L lower lid, present approx. 2 yrs.")
+    assert "persisting-many-months" in flags(reader.read(record(note)))
+    short = observation("o1", valueString="Milia L lower lid x 6 wks.")
+    assert "persisting-many-months" not in flags(reader.read(record(short)))
+
+
+def test_a_newborn_with_lesions_described_as_milia_has_neonatal_milia(
+    reader: RecordReader,
+) -> None:
+    note = observation("o1", valueString="Pinhead white spots across the chin and nose.")
+    assessment = assess(reader.read(record(note, birth="2026-11-12")), KB)
+    assert assessment.milia is not None
+    assert "neonatal-milia" in assessment.variants
+    assert assessment.red_flags == ()
+
+
+def test_an_adults_milia_like_papule_with_red_flags_escalates(reader: RecordReader) -> None:
+    note = observation(
+        "o1", valueString="Firm white 2 mm papule on the temple that has begun to weep and scab."
+    )
+    assessment = assess(reader.read(record(note)), KB)
+    assert assessment.milia is not None
+    assert "bleeding-or-crusting" in {h.id for h in assessment.red_flags}
+
+
+def test_a_doubted_former_diagnosis_does_not_silence_the_look_alike(reader: RecordReader) -> None:
+    note = observation(
+        "o1",
+        valueString="Formerly diagnosed as milia; now several soft yellow papules with a central "
+        "dimple on the forehead, ?sebaceous hyperplasia.",
+    )
+    assessment = assess(reader.read(record(note)), KB)
+    assert "sebaceous-hyperplasia" in {h.id for h in assessment.mimics}
+
+
+def test_the_assessment_says_what_was_read(reader: RecordReader) -> None:
+    coded = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "254679001"}]},
+    }
+    findings = reader.read(record(MILIA_NOTE, coded))
+    assert (findings.notes_read, findings.coded_read) == (1, 1)

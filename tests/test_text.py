@@ -172,6 +172,15 @@ def test_a_duration_is_read_from_the_note(reader: TextReader, text: str, days: i
     assert lesion.days is not None and abs(lesion.days - days) <= 2
 
 
+def test_a_date_in_the_note_gives_a_duration(reader: TextReader) -> None:
+    from datetime import UTC, datetime
+
+    two_years_ago = datetime.now(UTC).year - 2
+    for text in (f"Milia on the nose since {two_years_ago}.", f"Milia since 01/{two_years_ago}."):
+        days = reader.read(text).lesions[0].days
+        assert days is not None and days > 365, text
+
+
 def test_an_age_is_not_a_duration(reader: TextReader) -> None:
     assert reader.read("41M, milia on the nose.").lesions[0].days is None
     assert reader.read("A 6 month old with milia on the nose.").lesions[0].days is None

@@ -11,6 +11,8 @@ abbreviations and the British "/7, /52, /12"), and a frame that says what the ti
 - ``every``: new lesions keep coming ("new ones every week", "more each month");
 - ``birth``: present since birth (the patient's age says how long).
 
+Dates count too: "since March 2025", "since 2023", "since 03/2025" (present from then).
+
 One pass over the tokens, a few tokens of look-back each: linear in the length of the note.
 """
 
@@ -38,6 +40,29 @@ _FOR = frozenset(
 )
 _WITHIN = frozenset({"over", "within", "in"})
 _EVERY = frozenset({"every", "each", "per"})
+_YEAR = re.compile(r"^(19[5-9]\d|20\d\d)$")
+_MONTH_YEAR = re.compile(r"^(\d{1,2})/(19[5-9]\d|20\d\d)$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
 _RECURRING = {"daily": 1.0, "nightly": 1.0, "weekly": 7.0, "fortnightly": 14.0, "monthly": 30.4}
 _BIRTH = frozenset({"birth", "neonatal", "newborn", "delivery", "born"})
 _LAST = frozenset({"last", "past", "previous", "preceding"})
@@ -65,6 +90,10 @@ class TimeReader:
             text = token.lower_
             if text in _BIRTH and i >= 1 and doc[i - 1].lower_ in {"since", "from"}:
                 yield TimeExpression(i - 1, i + 1, 0.0, "birth")
+                continue
+            since_date = self._since_date(doc, i)
+            if since_date is not None:
+                yield since_date
                 continue
             if text in self._seasons and i >= 1 and doc[i - 1].lower_ in {"since", "last"}:
                 months = (datetime.now(UTC).month - self._seasons[text]) % 12 or 12
@@ -101,6 +130,32 @@ class TimeReader:
                 end += 3
             frame = _frame(doc, start, end)
             yield TimeExpression(start, end, min(amount * _DAYS[unit_name], _MAX_DAYS), frame)
+
+    def _since_date(self, doc: Any, i: int) -> TimeExpression | None:
+        """ "since March 2025", "since 2023", "since 03/2025": present from that date."""
+        if i < 1 or doc[i - 1].lower_ not in {"since", "from"}:
+            return None
+        token = doc[i].lower_
+        now = datetime.now(UTC)
+        month, year, end = None, None, i + 1
+        numeric = _MONTH_YEAR.match(token)
+        if numeric:
+            month, year = int(numeric.group(1)), int(numeric.group(2))
+        elif token in _MONTHS:
+            month = _MONTHS[token]
+            following = doc[i + 1].text if i + 1 < len(doc) else ""
+            if _YEAR.match(following):
+                year, end = int(following), i + 2
+            else:  # "since March": the last March
+                year = now.year if month <= now.month else now.year - 1
+        elif _YEAR.match(token):
+            month, year = 1, int(token)
+        if month is None or year is None or not 1 <= month <= 12:
+            return None
+        days = (now.year - year) * 365.25 + (now.month - month) * 30.4
+        if days < 0:
+            return None
+        return TimeExpression(i - 1, end, min(days, _MAX_DAYS), "for")
 
     def _amount(self, doc: Any, i: int) -> tuple[int, float] | None:
         """The number before the unit at ``i`` and where it starts, or None."""
