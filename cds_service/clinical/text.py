@@ -25,6 +25,7 @@ with their sites, sizes and durations, for :mod:`.findings` to turn into finding
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import html
 import itertools
@@ -593,8 +594,13 @@ class TextReader:
                     facts.append(("SMALL", sp.start, sp.end, None))
         appearing = {sentence_of[sp.start] for sp in by_kind.get("APPEAR", [])}
         for expression in self._time.read(doc):
-            if expression.frame == "within" and sentence_of[expression.start] not in appearing:
-                continue  # "no improvement over 3 months" says nothing of new lesions
+            if expression.frame in {"within", "every"} and (
+                sentence_of[expression.start] not in appearing
+            ):
+                if expression.frame == "every":
+                    continue  # "monthly photos" says nothing of new lesions
+                # "stable over 7 months": how long it has been there, not how fast new ones came
+                expression = dataclasses.replace(expression, frame="for")
             facts.append(("TIME", expression.start, expression.end, expression))
         return lesions, facts
 
