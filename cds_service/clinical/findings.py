@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 from ..fhir.context import ClinicalRecord
 from . import fields
-from .text import LesionKind, MentionStatus, SiteIndex, TextLesion, TextReader, plain_text
+from .nlp import plain_text
+from .sites import SiteIndex
+from .text import LesionKind, MentionStatus, TextLesion, TextReader
 from .vocabulary import Vocabulary, label
 
 _MILIA_LABEL = label("condition", "milia")

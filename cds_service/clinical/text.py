@@ -3,10 +3,11 @@
 How a note is read (one pass per note, linear in its length):
 
 1. spaCy tokenises it (the reviewed abbreviations of ``cards/abbreviations.yaml`` are kept whole:
-   "h/o", "s/p"; "x6wks" is split into "x 6 wks") and splits it into sentences (also at line breaks).
-2. A spaCy token-pattern matcher finds the knowledge base's terms: every concept of the lexicon and
-   every phrase of a red flag, look-alike, cause or variant, expanded with inflections and
-   abbreviations (:mod:`.terms`). A span keeps every label of the terms found inside it.
+   "h/o", "s/p"; "x6wks" is split into "x 6 wks") and splits it into sentences (also at line breaks);
+   a long note is read in passages of whole sentences (:mod:`.nlp`).
+2. Phrase matchers (:mod:`.matchers`) find the knowledge base's terms: every concept of the lexicon
+   and every phrase of a red flag, look-alike, cause or variant, expanded with inflections and
+   abbreviations (:mod:`.terms`). The longest span wins and keeps the names found inside it.
 3. medspaCy's ConText, with the lexicon's extra cues, marks each mention negated, hypothetical, family,
    historical or uncertain. Negated, hypothetical and family mentions are dropped.
 4. A second matcher finds the lesions the note speaks of (milia, a generic papule or bump, another
@@ -27,7 +28,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import hashlib
-import html
 import itertools
 import re
 import warnings
@@ -36,38 +36,34 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .matchers import TermMatcher
+from .nlp import (
+    build_pipeline,
+    context_of,
+    normalise,
+    passages,
+    questions,
+    scopes,
+    sentence_index,
+)
+from .sites import SiteIndex
 from .terms import (
     Inflect,
-    Position,
     Shorthand,
     TermError,
     parse,
     sequences,
-    token_pattern,
     with_shorthand,
 )
 from .timetext import TimeExpression, TimeReader
 
 if TYPE_CHECKING:
-    from .knowledge import KnowledgeBase, Site
+    from .knowledge import KnowledgeBase
 
 MentionStatus = Literal["present", "historical", "uncertain"]
 LesionKind = Literal["milia", "other", "none"]
 
-_TAG = re.compile(r"<[^>]+>")
 #: Texts remembered (by digest) per worker.
 _CACHE_SIZE = 4096
-#: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
-#: followed by a negated phrase is made its own sentence so the negation points forward.
-_HEADING_THEN_NEGATION = re.compile(
-    r":\s*(?=(?:no|not|without|denies)\s+\w)"
-    r"(?!not\s+(?:seen|present|noted|found|identified|evident)\b)",
-    re.IGNORECASE,
-)
-#: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
-_NO_BREAK_AFTER = frozenset(
-    {"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig", "cut", "sup", "prn"}
-)
 #: Words that refer back to the lesion just named ("one of them").
 _ANAPHORS = frozenset({"one of", "ones", "little ones"})
 #: Words before a colour that make it a change, not the lesion's colour ("becoming more yellow").
@@ -76,17 +72,6 @@ _CHANGE_WORDS = frozenset(
 )
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
-#: ConText default cues that misread skin notes ("but" is replaced by the lexicon's own list, which
-#: leaves out "still": "if still present in 6 months"): "to exclude BCC" and "evaluate for" ask a
-#: question (the lexicon reads them as uncertain), "return" alone is "returned from holiday".
-_DEFAULT_CUES_DROPPED = frozenset(
-    {"to exclude", "test for", "evaluate for", "checked for", "return", "secondary", "free"}
-    # "since" is not "because" in skin notes ("since birth"); "likely milia" says milia; a
-    # relative named without a verb is often the informant ("mum reports ..."); "resolved" is
-    # read as past, not as absent (the lexicon's HISTORICAL cues).
-    | {"because", "possible", "family", "worried about", "concerned about", "resolved"}
-    | {"rather than", "presentation", "but"}
-)
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
@@ -137,62 +122,6 @@ class TextReading:
     lesions: tuple[TextLesion, ...] = ()
 
 
-def plain_text(value: str) -> str:
-    """Narrative XHTML (``text.div``) or markdown notes as plain text."""
-    return html.unescape(_TAG.sub(" ", value)) if "<" in value else value
-
-
-#: A line break that only wraps a sentence ("no\nimprovement"): read as a space.
-_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z]|[A-Z]{2,6}\b)")
-
-
-def _normalise(text: str) -> str:
-    return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", plain_text(text)))
-
-
-# ------------------------------------------------------------------------------------ the sites
-
-
-class SiteIndex:
-    """The site hierarchy: each site id with its regions, and codes mapped to sites."""
-
-    def __init__(self, sites: Iterable[Site]) -> None:
-        self.regions: dict[str, tuple[str, ...]] = {}
-        self.typical: set[str] = set()
-        self.by_code: dict[tuple[str, str], str] = {}
-        self.terms: dict[str, list[str]] = {}
-
-        def visit(site: Site, above: tuple[str, ...]) -> None:
-            chain = (site.id, *above)
-            self.regions[site.id] = chain
-            self.terms[site.id] = list(site.terms)
-            if site.typical:
-                self.typical.add(site.id)
-            for code in site.codes:
-                if code.verified:
-                    self.by_code[(code.system, code.code)] = site.id
-            for part in site.parts:
-                visit(part, chain)
-
-        for site in sites:
-            visit(site, ())
-
-    def with_regions(self, site_ids: Iterable[str]) -> tuple[str, ...]:
-        """The sites and every region that holds them (lower eyelid → eyelid → periocular → face)."""
-        found: dict[str, None] = {}
-        for site in site_ids:
-            for region in self.regions.get(site, (site,)):
-                found[region] = None
-        return tuple(found)
-
-    def same_region(self, first: Iterable[str], second: Iterable[str]) -> bool:
-        """Two sets of sites share a region below the whole face/limb level or are one site."""
-        a, b = set(first), set(second)
-        if not a or not b:
-            return True
-        return bool(self.with_regions(a) and set(self.with_regions(a)) & set(self.with_regions(b)))
-
-
 # ------------------------------------------------------------------------------------ the reader
 
 
@@ -226,7 +155,7 @@ class TextReader:
             for a in kb.abbreviations
             if a.expand
         ]
-        nlp = _pipeline(kb)  # imports spaCy, quietly
+        nlp = build_pipeline(kb)  # imports spaCy, quietly
         self._nlp = nlp
         concepts = {c.id: c.terms for c in kb.lexicon.concepts}
         self._concepts = concepts
@@ -329,7 +258,7 @@ class TextReader:
     def could_find(self, text: str) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
         in it (the relevance pre-filter's exact check; context is not read)."""
-        doc = self._nlp.make_doc(_normalise(text))
+        doc = self._nlp.make_doc(normalise(text))
         self._set_targets(doc)
         if any(self._entity_labels(doc, entity) for entity in doc.ents):
             return True
@@ -353,10 +282,10 @@ class TextReader:
         """A long note is read in passages of whole sentences: ConText weighs every cue against
         every mention of its document, so one document per passage keeps the work linear in the
         length of the note. A lesion named in one passage is not the referent of the next."""
-        passages = _passages(_normalise(text))
-        if len(passages) == 1:
-            return self._read_passage(passages[0])
-        readings = [self._read_passage(p) for p in passages]
+        pieces = passages(normalise(text))
+        if len(pieces) == 1:
+            return self._read_passage(pieces[0])
+        readings = [self._read_passage(p) for p in pieces]
         return TextReading(
             tuple(m for r in readings for m in r.mentions),
             tuple(les for r in readings for les in r.lesions),
@@ -367,13 +296,13 @@ class TextReader:
             warnings.simplefilter("ignore", UserWarning)
             doc = self._nlp.make_doc(text)
             for _, component in self._nlp.pipeline:
-                if component is _context_of(self._nlp):
+                if component is context_of(self._nlp):
                     self._set_targets(doc)
                 doc = component(doc)
-        sentence_of = _sentence_index(doc)
+        sentence_of = sentence_index(doc)
         lesions, facts = self._anchor_facts(doc, sentence_of)
         entities = []
-        questions = _questions(doc, sentence_of)
+        asked = questions(doc, sentence_of)
         milia_at = {les.start: les for les in lesions if les.kind == _MILIA}
         for entity in doc.ents:
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
@@ -384,7 +313,7 @@ class TextReader:
                 status = "historical"
             else:
                 status = "present"
-            if status == "present" and sentence_of[entity.start] in questions:
+            if status == "present" and sentence_of[entity.start] in asked:
                 status = "uncertain"  # "Closed comedones or milia?"
             entities.append((entity, status))
             for position in range(entity.start, entity.end):
@@ -413,7 +342,7 @@ class TextReader:
                 if status in (None, "historical") and self._site_entity(doc, e)
             ],
         )
-        unsure = _covered(size, _scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"}))
+        unsure = _covered(size, scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"}))
         drug_then_no_lesion = _after_drug(
             size,
             [e.end for e, status in entities if self._drug_entity(doc, e)],
@@ -771,72 +700,6 @@ def _size_mm(span: Any) -> float | None:
     return size
 
 
-#: Passages are cut at sentence ends near this many characters (a sentence longer than twice this,
-#: such as a run of one word, is cut at a space).
-_PASSAGE = 2000
-_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+")
-
-
-def _passages(text: str) -> list[str]:
-    if len(text) <= _PASSAGE:
-        return [text]
-    passages: list[str] = []
-    current = ""
-    for sentence in _SENTENCE_END.split(text):
-        while len(sentence) > 2 * _PASSAGE:
-            cut = sentence.rfind(" ", 0, _PASSAGE)
-            cut = cut if cut > 0 else _PASSAGE
-            if current:
-                passages.append(current)
-                current = ""
-            passages.append(sentence[:cut])
-            sentence = sentence[cut:]
-        if current and len(current) + len(sentence) > _PASSAGE:
-            passages.append(current)
-            current = ""
-        current = f"{current} {sentence}" if current else sentence
-    if current:
-        passages.append(current)
-    return passages
-
-
-def _questions(doc: Any, sentence_of: list[int]) -> set[int]:
-    """Sentences that end in a question mark: what they name is asked about, not found."""
-    last: dict[int, str] = {}
-    for token in doc:
-        if not token.is_space:
-            last[sentence_of[token.i]] = token.text
-    return {sentence for sentence, text in last.items() if text == "?"}
-
-
-def _scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
-    """Token ranges that ConText cues of these categories reach."""
-    graph = doc._.context_graph
-    if graph is None:
-        return []
-    return [
-        m.scope_span
-        for m in graph.modifiers
-        if m.category in categories and m.direction in {"FORWARD", "BACKWARD", "BIDIRECTIONAL"}
-    ]
-
-
-def _sentence_index(doc: Any) -> list[int]:
-    index, current = [], -1
-    for token in doc:
-        if token.is_sent_start or current < 0:
-            current += 1
-        index.append(current)
-    return index
-
-
-# ---------------------------------------------------------------------------------- the pipeline
-
-
-def _context_of(nlp: Any) -> Any:
-    return nlp.get_pipe("medspacy_context")
-
-
 _READERS: dict[tuple[str, frozenset[tuple[str, str]]], TextReader] = {}
 
 
@@ -851,115 +714,3 @@ def text_reader(kb: KnowledgeBase, phrases: frozenset[tuple[str, str]]) -> TextR
             _READERS.pop(next(iter(_READERS)))
         _READERS[key] = TextReader(kb, phrases)
     return _READERS[key]
-
-
-def _pipeline(kb: KnowledgeBase) -> Any:
-    # spaCy's CLI imports trip a click deprecation warning; PyRuSH logs every token at DEBUG.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import medspacy  # noqa: F401  (registers the medspaCy components)
-        import spacy
-        from loguru import logger
-        from medspacy.context import ConTextRule
-        from spacy.language import Language
-        from spacy.symbols import ORTH
-        from spacy.util import compile_infix_regex, compile_suffix_regex
-
-    logger.disable("PyRuSH")
-    nlp: Any = spacy.blank("en")
-    # Shorthand with slashes stays one token ("h/o", "s/p"), in any case.
-    for entry in kb.abbreviations:
-        short = entry.short
-        if not re.fullmatch(r"[A-Za-z0-9]+", short) and " " not in short:
-            for variant in {short, short.lower(), short.upper(), short.capitalize()}:
-                nlp.tokenizer.add_special_case(variant, [{ORTH: variant}])
-    # "x6wks" → x 6 wks; "2mm" is already split by spaCy's unit suffixes.
-    infixes = [*nlp.Defaults.infixes, r"(?<=[0-9])(?=[a-zA-Z])", r"(?<=^[xX])(?=[0-9])"]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    # "milia++", "TTP+": the pluses are their own token.
-    suffixes = [*nlp.Defaults.suffixes, r"\++"]
-    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
-
-    if not Language.has_factory("clinical_sentences"):
-        Language.component("clinical_sentences", func=_split_sentences)
-    nlp.add_pipe("clinical_sentences")
-    context: Any = nlp.add_pipe(
-        "medspacy_context", config={"rules": None, "prune_on_target_overlap": True}
-    )
-    kept = []
-    for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH):
-        if rule.literal.lower() in _DEFAULT_CUES_DROPPED:
-            continue
-        if rule.category == "HISTORICAL" and rule.max_scope is None:
-            rule.max_scope = 6  # "h/o BCC, presents with a bleeding papule": only the history
-        kept.append(_terminating(rule))
-    context.add(kept)
-    shorthands = [
-        Shorthand(tuple(a.short.lower().split()), tuple(a.expansion.lower().split()), False)
-        for a in kb.abbreviations
-        if a.expand
-    ]
-    rules = []
-    tokenize = _tokenizer_words(nlp)
-    for number, cue in enumerate(kb.lexicon.context):
-        slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else []
-        question: list[Position | None] = [("LOWER", frozenset({"?"}))]
-        seqs = sequences(slots, inflect=False) if slots else [question]
-        for cue_sequence in seqs:
-            for spelling in with_shorthand(cue_sequence, shorthands):
-                rules.append(
-                    _terminating(
-                        ConTextRule(
-                            # medspaCy finds a rule by its literal: each cue needs its own.
-                            f"lexicon {number}: {cue.cue}",
-                            cue.category,
-                            pattern=token_pattern(spelling),
-                            direction=cue.direction,
-                            max_scope=cue.max_scope,
-                        )
-                    )
-                )
-    context.add(rules)
-    return nlp
-
-
-def _terminating(rule: Any) -> Any:
-    """A TERMINATE cue reaching one token. medspaCy stops another cue's scope at a TERMINATE cue
-    only when their scopes overlap without one containing the other (``tuple_overlaps``); a
-    TERMINATE scope of the whole sentence contains every other scope and so stopped nothing."""
-    if rule.direction.upper() == "TERMINATE":
-        rule.max_scope = 1
-    return rule
-
-
-def _tokenizer_words(nlp: Any) -> Any:
-    def tokenize(text: str) -> list[str]:
-        return [t.lower_ for t in nlp.tokenizer(text)]
-
-    return tokenize
-
-
-def _split_sentences(doc: Any) -> Any:
-    """Sentences end at . ! ? ; and line breaks; not at "approx." or a "?" stuck to a word."""
-    for i, token in enumerate(doc):
-        if i == 0:
-            token.is_sent_start = True
-            continue
-        previous = doc[i - 1]
-        starts = False
-        if "\n" in previous.text or "\n" in previous.whitespace_:
-            # A line break ends a sentence unless it only wraps one: "no\nimprovement".
-            before = doc[i - 2] if "\n" in previous.text and i >= 2 else previous
-            starts = (
-                before.text[-1:] in {".", ":", ";", "!", "?", "|"}
-                or token.text[:1].isupper()
-                or not token.text[:1].isalpha()
-            )
-        elif previous.text in {"|", "•"}:
-            starts = True  # problem lists: "Xanthelasma (active) | Milia (active)"
-        elif previous.text in {".", "!"} or (previous.text == "?" and previous.whitespace_):
-            # Not after "approx." nor before a lower-case word ("porphyria cut. tarda").
-            before = doc[i - 2].lower_ if i >= 2 else ""
-            starts = before not in _NO_BREAK_AFTER
-        token.is_sent_start = starts
-    return doc

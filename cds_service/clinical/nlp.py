@@ -1,0 +1,235 @@
+"""The spaCy/medspaCy pipeline and the plain-text helpers around it.
+
+What is here: turning a note into text the matchers read (narrative XHTML, wrapped lines, "Skin: no
+milia"), cutting long notes into passages of whole sentences, the clinical sentence splitter, and the
+pipeline itself: the tokenizer with the reviewed shorthand kept whole, the sentence splitter, and
+medspaCy's ConText with its defaults (less those that misread skin notes) and the lexicon's own cues.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from .terms import Position, Shorthand, parse, sequences, token_pattern, with_shorthand
+
+if TYPE_CHECKING:
+    from .knowledge import KnowledgeBase
+
+_TAG = re.compile(r"<[^>]+>")
+
+#: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
+#: followed by a negated phrase is made its own sentence so the negation points forward.
+_HEADING_THEN_NEGATION = re.compile(
+    r":\s*(?=(?:no|not|without|denies)\s+\w)"
+    r"(?!not\s+(?:seen|present|noted|found|identified|evident)\b)",
+    re.IGNORECASE,
+)
+#: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
+_NO_BREAK_AFTER = frozenset(
+    {"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig", "cut", "sup", "prn"}
+)
+#: ConText default cues that misread skin notes ("but" is replaced by the lexicon's own list, which
+#: leaves out "still": "if still present in 6 months"): "to exclude BCC" and "evaluate for" ask a
+#: question (the lexicon reads them as uncertain), "return" alone is "returned from holiday".
+_DEFAULT_CUES_DROPPED = frozenset(
+    {"to exclude", "test for", "evaluate for", "checked for", "return", "secondary", "free"}
+    # "since" is not "because" in skin notes ("since birth"); "likely milia" says milia; a
+    # relative named without a verb is often the informant ("mum reports ..."); "resolved" is
+    # read as past, not as absent (the lexicon's HISTORICAL cues).
+    | {"because", "possible", "family", "worried about", "concerned about", "resolved"}
+    | {"rather than", "presentation", "but"}
+)
+
+
+def plain_text(value: str) -> str:
+    """Narrative XHTML (``text.div``) or markdown notes as plain text."""
+    return html.unescape(_TAG.sub(" ", value)) if "<" in value else value
+
+
+#: A line break that only wraps a sentence ("no\nimprovement"): read as a space.
+_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z]|[A-Z]{2,6}\b)")
+
+
+def normalise(text: str) -> str:
+    return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", plain_text(text)))
+
+
+#: Passages are cut at sentence ends near this many characters (a sentence longer than twice this,
+#: such as a run of one word, is cut at a space).
+_PASSAGE = 2000
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+")
+
+
+def passages(text: str) -> list[str]:
+    if len(text) <= _PASSAGE:
+        return [text]
+    passages: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > 2 * _PASSAGE:
+            cut = sentence.rfind(" ", 0, _PASSAGE)
+            cut = cut if cut > 0 else _PASSAGE
+            if current:
+                passages.append(current)
+                current = ""
+            passages.append(sentence[:cut])
+            sentence = sentence[cut:]
+        if current and len(current) + len(sentence) > _PASSAGE:
+            passages.append(current)
+            current = ""
+        current = f"{current} {sentence}" if current else sentence
+    if current:
+        passages.append(current)
+    return passages
+
+
+def questions(doc: Any, sentence_of: list[int]) -> set[int]:
+    """Sentences that end in a question mark: what they name is asked about, not found."""
+    last: dict[int, str] = {}
+    for token in doc:
+        if not token.is_space:
+            last[sentence_of[token.i]] = token.text
+    return {sentence for sentence, text in last.items() if text == "?"}
+
+
+def scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
+    """Token ranges that ConText cues of these categories reach."""
+    graph = doc._.context_graph
+    if graph is None:
+        return []
+    return [
+        m.scope_span
+        for m in graph.modifiers
+        if m.category in categories and m.direction in {"FORWARD", "BACKWARD", "BIDIRECTIONAL"}
+    ]
+
+
+def sentence_index(doc: Any) -> list[int]:
+    index, current = [], -1
+    for token in doc:
+        if token.is_sent_start or current < 0:
+            current += 1
+        index.append(current)
+    return index
+
+
+# ---------------------------------------------------------------------------------- the pipeline
+
+
+def context_of(nlp: Any) -> Any:
+    return nlp.get_pipe("medspacy_context")
+
+
+def build_pipeline(kb: KnowledgeBase) -> Any:
+    # spaCy's CLI imports trip a click deprecation warning; PyRuSH logs every token at DEBUG.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import medspacy  # noqa: F401  (registers the medspaCy components)
+        import spacy
+        from loguru import logger
+        from medspacy.context import ConTextRule
+        from spacy.language import Language
+        from spacy.symbols import ORTH
+        from spacy.util import compile_infix_regex, compile_suffix_regex
+
+    logger.disable("PyRuSH")
+    nlp: Any = spacy.blank("en")
+    # Shorthand with slashes stays one token ("h/o", "s/p"), in any case.
+    for entry in kb.abbreviations:
+        short = entry.short
+        if not re.fullmatch(r"[A-Za-z0-9]+", short) and " " not in short:
+            for variant in {short, short.lower(), short.upper(), short.capitalize()}:
+                nlp.tokenizer.add_special_case(variant, [{ORTH: variant}])
+    # "x6wks" → x 6 wks; "2mm" is already split by spaCy's unit suffixes.
+    infixes = [*nlp.Defaults.infixes, r"(?<=[0-9])(?=[a-zA-Z])", r"(?<=^[xX])(?=[0-9])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    # "milia++", "TTP+": the pluses are their own token.
+    suffixes = [*nlp.Defaults.suffixes, r"\++"]
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+
+    if not Language.has_factory("clinical_sentences"):
+        Language.component("clinical_sentences", func=_split_sentences)
+    nlp.add_pipe("clinical_sentences")
+    context: Any = nlp.add_pipe(
+        "medspacy_context", config={"rules": None, "prune_on_target_overlap": True}
+    )
+    kept = []
+    for rule in ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH):
+        if rule.literal.lower() in _DEFAULT_CUES_DROPPED:
+            continue
+        if rule.category == "HISTORICAL" and rule.max_scope is None:
+            rule.max_scope = 6  # "h/o BCC, presents with a bleeding papule": only the history
+        kept.append(_terminating(rule))
+    context.add(kept)
+    shorthands = [
+        Shorthand(tuple(a.short.lower().split()), tuple(a.expansion.lower().split()), False)
+        for a in kb.abbreviations
+        if a.expand
+    ]
+    rules = []
+    tokenize = _tokenizer_words(nlp)
+    for number, cue in enumerate(kb.lexicon.context):
+        slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else []
+        question: list[Position | None] = [("LOWER", frozenset({"?"}))]
+        seqs = sequences(slots, inflect=False) if slots else [question]
+        for cue_sequence in seqs:
+            for spelling in with_shorthand(cue_sequence, shorthands):
+                rules.append(
+                    _terminating(
+                        ConTextRule(
+                            # medspaCy finds a rule by its literal: each cue needs its own.
+                            f"lexicon {number}: {cue.cue}",
+                            cue.category,
+                            pattern=token_pattern(spelling),
+                            direction=cue.direction,
+                            max_scope=cue.max_scope,
+                        )
+                    )
+                )
+    context.add(rules)
+    return nlp
+
+
+def _terminating(rule: Any) -> Any:
+    """A TERMINATE cue reaching one token. medspaCy stops another cue's scope at a TERMINATE cue
+    only when their scopes overlap without one containing the other (``tuple_overlaps``); a
+    TERMINATE scope of the whole sentence contains every other scope and so stopped nothing."""
+    if rule.direction.upper() == "TERMINATE":
+        rule.max_scope = 1
+    return rule
+
+
+def _tokenizer_words(nlp: Any) -> Any:
+    def tokenize(text: str) -> list[str]:
+        return [t.lower_ for t in nlp.tokenizer(text)]
+
+    return tokenize
+
+
+def _split_sentences(doc: Any) -> Any:
+    """Sentences end at . ! ? ; and line breaks; not at "approx." or a "?" stuck to a word."""
+    for i, token in enumerate(doc):
+        if i == 0:
+            token.is_sent_start = True
+            continue
+        previous = doc[i - 1]
+        starts = False
+        if "\n" in previous.text or "\n" in previous.whitespace_:
+            # A line break ends a sentence unless it only wraps one: "no\nimprovement".
+            before = doc[i - 2] if "\n" in previous.text and i >= 2 else previous
+            starts = (
+                before.text[-1:] in {".", ":", ";", "!", "?", "|"}
+                or token.text[:1].isupper()
+                or not token.text[:1].isalpha()
+            )
+        elif previous.text in {"|", "•"}:
+            starts = True  # problem lists: "Xanthelasma (active) | Milia (active)"
+        elif previous.text in {".", "!"} or (previous.text == "?" and previous.whitespace_):
+            # Not after "approx." nor before a lower-case word ("porphyria cut. tarda").
+            before = doc[i - 2].lower_ if i >= 2 else ""
+            starts = before not in _NO_BREAK_AFTER
+        token.is_sent_start = starts
+    return doc
