@@ -286,6 +286,8 @@ class CardRenderer:
             ]
             if reasons:
                 resource["reasonReference"] = reasons
+            if offer.performer_type:
+                resource["performerType"] = {"text": offer.performer_type}
         else:
             resource = {
                 "resourceType": "Condition",

@@ -91,3 +91,20 @@ def test_every_red_flag_mimic_trigger_and_caution_has_a_scenario() -> None:
     assert {m.id for m in kb.mimics} <= named["mimics"]
     assert {t.id for t in kb.triggers} <= named["triggers"]
     assert {c.id for c in kb.order_cautions} <= named["cautions"]
+
+
+def test_the_referral_an_ehr_files_is_coded(client: FlaskClient) -> None:
+    """The one-click referral carries SNOMED CT 3457005 (Patient referral) and the specialty."""
+    response = client.post(
+        "/cds-services/milia-patient-view", json=scenario_request("12-red-flag-bleeding")
+    )
+    suggestions = [s for c in response.get_json()["cards"] for s in c.get("suggestions", [])]
+    referral = next(s for s in suggestions if s.get("isRecommended"))
+    resource = referral["actions"][0]["resource"]
+    assert resource["resourceType"] == "ServiceRequest"
+    assert {
+        "system": "http://snomed.info/sct",
+        "code": "3457005",
+        "display": "Patient referral",
+    } in (resource["code"]["coding"])
+    assert resource["performerType"] == {"text": "Dermatology"}
