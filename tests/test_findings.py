@@ -242,3 +242,28 @@ def test_the_assessment_says_what_was_read(reader: RecordReader) -> None:
     }
     findings = reader.read(record(MILIA_NOTE, coded))
     assert (findings.notes_read, findings.coded_read) == (1, 1)
+
+
+def test_a_broader_code_counts_as_milia_only_with_milia_in_words(reader: RecordReader) -> None:
+    def condition(text: str | None) -> dict[str, Any]:
+        code: dict[str, Any] = {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                    "code": "L72.0",
+                    "display": "Epidermal cyst",
+                }
+            ]
+        }
+        if text:
+            code["text"] = text
+        return {
+            "resourceType": "Condition",
+            "id": "c1",
+            "subject": {"reference": "Patient/p"},
+            "code": code,
+        }
+
+    assert assess(reader.read(record(condition(None))), KB).milia is None
+    assert assess(reader.read(record(condition("Epidermoid cyst of the back"))), KB).milia is None
+    assert assess(reader.read(record(condition("Milia of cheeks"))), KB).milia is not None

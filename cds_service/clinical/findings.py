@@ -82,6 +82,8 @@ class Mention:
     same_sentence: bool = False
     #: Sites (with their regions) said with the words.
     sites: tuple[str, ...] = ()
+    #: Found by a code broader than the item (L72.0 for milia): needs corroboration.
+    broad: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ class RecordReader:
                 if tally is not None:
                     tally.codes.add(source)
                 for found in self.vocabulary.labels_for_code(system, code):
-                    yield Mention(found, status, source, "code", display.lower())
+                    broad = self.vocabulary.is_broader(system, code, found)
+                    yield Mention(found, status, source, "code", display.lower(), broad=broad)
 
     def _written(
         self, texts: Iterable[str], status: MentionStatus, source: str, tally: _Tally

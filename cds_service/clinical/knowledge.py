@@ -77,6 +77,9 @@ class Code(_Content):
     verified: bool
     #: ``prefix`` matches a class and everything below it (ATC D07AC matches D07AC01).
     match: Literal["exact", "prefix"] = "exact"
+    #: The code means more than the item (ICD-10-CM L72.0 "Epidermal cyst" for milia): it counts
+    #: only when the record also names the item in words or by another code.
+    broader: bool = False
     note: str | None = None
 
     def matches(self, system: str, code: str) -> bool:

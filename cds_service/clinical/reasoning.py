@@ -257,6 +257,8 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
         and m.label.startswith("condition:")
         and m.label.removeprefix("condition:") in milia_ids
     ]
+    if not any(not m.broad for m in milia):
+        milia = []  # "Epidermal cyst" (L72.0) alone is not milia: the words must say so too
     cautions = _cautions(findings, kb, bool(milia))
     if not milia and require_milia:
         return Assessment(

@@ -76,11 +76,15 @@ class Vocabulary:
         self.kb = kb
         self.entries = [e for e in entries(kb) if e.codes or e.phrases or e.concepts]
         self._exact: dict[tuple[str, str], list[str]] = {}
+        #: (system, code, label) of codes broader than the item they are listed under.
+        self._broader: set[tuple[str, str, str]] = set()
         self._classes: list[tuple[str, str, str]] = []
         for entry in self.entries:
             for code in entry.codes:
                 if not code.verified:
                     continue  # listed for reviewers, never matched
+                if code.broader:
+                    self._broader.add((code.system, code.code, entry.label))
                 if code.match == "prefix":
                     self._classes.append((code.system, code.code, entry.label))
                 else:
@@ -92,6 +96,10 @@ class Vocabulary:
             lbl for sys, prefix, lbl in self._classes if sys == system and code.startswith(prefix)
         ]
         return found
+
+    def is_broader(self, system: str, code: str, item_label: str) -> bool:
+        """The code means more than the item (it needs the item's words beside it)."""
+        return (system, code, item_label) in self._broader
 
     def named_concepts(self) -> set[str]:
         """Concepts rules refer to by name (needs_concepts, uncertain_concepts)."""
