@@ -17,7 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clinical.knowledge import PLACEHOLDERS, Code, KnowledgeBase, Statement, SuggestionTemplate
+from .clinical.knowledge import (
+    PLACEHOLDERS,
+    CardChoice,
+    Code,
+    KnowledgeBase,
+    Statement,
+    SuggestionTemplate,
+)
 from .clinical.reasoning import Assessment, Hit
 from .protocol import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
 
@@ -58,26 +65,40 @@ class CardIds:
 _SHORT_LIST = 3
 
 
-def choose_kinds(assessment: Assessment, hook: str = "patient-view") -> list[str]:
-    """The card kinds for an assessment, most urgent first.
+def _applicable(assessment: Assessment) -> set[str]:
+    """The card kinds whose findings the assessment holds."""
+    kinds = set()
+    if assessment.escalate:
+        kinds.add("red-flags")
+    if assessment.mimics:
+        kinds.add("mimic-to-rule-out")
+    if assessment.milia:
+        if "neonatal-milia" in assessment.variants:
+            kinds.add("neonatal-milia")
+        elif assessment.triggers:
+            kinds.add("secondary-milia")
+        else:
+            kinds.add("likely-milia")
+    return kinds
+
+
+def choose_kinds(
+    assessment: Assessment, choice: CardChoice, hook: str = "patient-view"
+) -> list[str]:
+    """The card kinds for an assessment, in the content's order (``card_choice``).
 
     Order hooks show order cautions only: the chart's milia advice belongs to patient-view, and
     repeating it at every order would be noise.
     """
     if hook != "patient-view":
         return ["order-caution"] if assessment.cautions else []
-    if assessment.escalate:
-        return ["red-flags"]  # safety over reassurance: nothing benign beside a red flag
+    applicable = _applicable(assessment)
     kinds = []
-    if assessment.mimics:
-        kinds.append("mimic-to-rule-out")
-    if assessment.milia:
-        if "neonatal-milia" in assessment.variants:
-            kinds.append("neonatal-milia")
-        elif assessment.triggers:
-            kinds.append("secondary-milia")
-        else:
-            kinds.append("likely-milia")
+    for kind in choice.order:
+        if kind in applicable:
+            kinds.append(kind)
+            if kind in choice.alone:
+                break
     return kinds
 
 
@@ -362,7 +383,7 @@ class CardRenderer:
     def render_all(
         self, assessment: Assessment, hook: str, patient_id: str, ids: CardIds
     ) -> list[RenderedCard]:
-        kinds = choose_kinds(assessment, hook)
+        kinds = choose_kinds(assessment, self.kb.card_choice, hook)
         return [self.render(kind, assessment, patient_id, ids) for kind in kinds]
 
 

@@ -138,7 +138,31 @@ def code_without_verification(cards: Path) -> tuple[str, int, str]:
     return "conditions.yaml", line, "verified: Field required"
 
 
+def unknown_lexicon_concept(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "red-flags.yaml", r"concepts: \[bleed, crust\]", "concepts: [bleed, crusty]"
+    )
+    return "red-flags.yaml", line, "unknown lexicon concept 'crusty'"
+
+
+def unreadable_term(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "lexicon.yaml", r"terms: \[bleed, ", 'terms: [bleed, "<nothing> here", ')
+    return (
+        "lexicon.yaml",
+        line,
+        "term '<nothing> here': '<nothing>' names no concept of the lexicon",
+    )
+
+
+def unknown_card_kind_in_choice(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "templates.yaml", r"alone: \[red-flags\]", "alone: [red-flag]")
+    return "templates.yaml", line, "unknown card kind 'red-flag'"
+
+
 BREAKAGES = [
+    unknown_lexicon_concept,
+    unreadable_term,
+    unknown_card_kind_in_choice,
     missing_reference,
     summary_too_long,
     unknown_code_system,

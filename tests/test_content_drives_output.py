@@ -117,3 +117,35 @@ def test_a_new_red_flag_escalates_once_it_is_in_the_content(tmp_path: Path) -> N
     after = cards_with(tmp_path / "after", add_flag, note)
     assert [c["indicator"] for c in after] == ["warning"]
     assert "itching" in after[0]["summary"]
+
+
+def test_which_cards_stand_together_is_content(tmp_path: Path) -> None:
+    # A look-alike beside milia: two cards, the look-alike first. Reordered and made to stand
+    # alone in templates.yaml, the same record gives the milia card first, or the look-alike alone.
+    note = "Milia on both cheeks. Separately, soft yellow papules with a central dimple on the forehead."
+    before = cards_with(tmp_path / "before", lambda cards: None, note)
+    assert len(before) == 2 and "sebaceous hyperplasia" in before[0]["summary"].lower()
+
+    def choose(order: list[str], alone: list[str]) -> Any:
+        def edit(cards: Path) -> None:
+            path = cards / "templates.yaml"
+            data = yaml.safe_load(path.read_text())
+            data["card_choice"] = {"order": order, "alone": alone}
+            path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+        return edit
+
+    kinds = ["red-flags", "likely-milia", "mimic-to-rule-out", "neonatal-milia", "secondary-milia"]
+    milia_first = cards_with(tmp_path / "reordered", choose(kinds, ["red-flags"]), note)
+    assert [c["summary"] for c in milia_first] == [before[1]["summary"], before[0]["summary"]]
+    mimic_kinds = [
+        "red-flags",
+        "mimic-to-rule-out",
+        "neonatal-milia",
+        "secondary-milia",
+        "likely-milia",
+    ]
+    alone = cards_with(
+        tmp_path / "alone", choose(mimic_kinds, ["red-flags", "mimic-to-rule-out"]), note
+    )
+    assert [c["summary"] for c in alone] == [before[0]["summary"]]

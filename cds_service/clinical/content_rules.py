@@ -136,6 +136,14 @@ def _templates(kb: KnowledgeBase) -> Iterator[Problem]:
     for kind in REQUIRED_CARD_KINDS:
         if kind not in kb.card_templates:
             yield ("card_templates",), f"card kind '{kind}' is missing"
+    for field in ("order", "alone"):
+        for k, kind in enumerate(getattr(kb.card_choice, field)):
+            if kind not in kb.card_templates:
+                yield ("card_choice", field, k), f"unknown card kind '{kind}'"
+    patient_view = [k for k in REQUIRED_CARD_KINDS if k != "order-caution"]
+    for kind in patient_view:
+        if kind not in kb.card_choice.order:
+            yield ("card_choice", "order"), f"card kind '{kind}' has no place in the order"
     for name, template in kb.card_templates.items():
         texts: list[tuple[Location, str]] = [
             (("card_templates", name, "summary"), template.summary)

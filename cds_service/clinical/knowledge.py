@@ -445,6 +445,14 @@ class Site(_Content):
     parts: list[Site] = Field(default_factory=list)
 
 
+class CardChoice(_Content):
+    """Which card kinds a patient-view shows, in which order, and which stand alone."""
+
+    order: Annotated[list[Id], Field(min_length=1)]
+    #: Kinds shown without any kind after them in ``order``.
+    alone: list[Id] = Field(default_factory=list)
+
+
 class KnowledgeBase(_Content):
     meta: Meta
     references: list[Reference]
@@ -456,6 +464,7 @@ class KnowledgeBase(_Content):
     order_cautions: list[OrderCaution]
     override_reasons: OverrideReasons
     card_templates: dict[Id, CardTemplate]
+    card_choice: CardChoice
     suggestions: dict[Id, SuggestionTemplate] = Field(default_factory=dict)
     lexicon: Lexicon
     abbreviations: list[Abbreviation]
