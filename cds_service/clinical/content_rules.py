@@ -17,6 +17,7 @@ from .knowledge import (
     PLACEHOLDERS,
     Code,
     KnowledgeBase,
+    OrderCaution,
     Recognition,
     Site,
     Statement,
@@ -228,6 +229,10 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
                 for k, name in enumerate(getattr(node, field)):
                     if name not in triggers:
                         yield (*where, field, k), f"unknown trigger '{name}'"
+        if isinstance(node, OrderCaution):
+            for k, name in enumerate(node.sites):
+                if name not in site_ids:
+                    yield (*where, "sites", k), f"unknown site '{name}'"
         if isinstance(node, VariantCriteria):
             for k, name in enumerate(node.red_flags):
                 if name not in flags:

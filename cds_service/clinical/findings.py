@@ -106,6 +106,8 @@ class MedicineUse:
     source: str
     status: MentionStatus
     draft: bool
+    #: Body sites named in the dosage, site and notes, with their regions (cheeks: cheek, face).
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,7 @@ class RecordReader:
             name=shown or "medicine",
             route_text=" ".join(route_parts).lower(),
             site_text=" ".join(site_parts).lower(),
+            sites=self.text.sites_in(" ".join(site_parts)),
             days=_days_of_use(resource, dosages, now, draft),
             source=source,
             status=status,

@@ -299,6 +299,9 @@ class OrderCaution(_Item):
     drug: Recognition
     #: Words in the order's dosage, site or note that make the caution apply; any when empty.
     site_text: list[Text] = Field(default_factory=list)
+    #: Body sites (ids in sites.yaml, any part of them) that make the caution apply; with
+    #: ``site_text``, either is enough; with neither, any site.
+    sites: list[Id] = Field(default_factory=list)
     #: Only orders meant for longer than this (days) count; any duration when unset.
     min_duration_days: int | None = Field(default=None, gt=0)
     #: Show the caution only when the patient's record concerns milia (keeps unrelated orders quiet).

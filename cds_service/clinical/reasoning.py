@@ -381,7 +381,11 @@ def _cautions(findings: Findings, kb: KnowledgeBase, has_milia: bool) -> tuple[H
             for u in findings.medicines
             if u.draft
             and wanted in u.labels
-            and (not caution.site_text or _has_word(caution.site_text, u.site_text))
+            and (
+                not (caution.site_text or caution.sites)
+                or _has_word(caution.site_text, u.site_text)
+                or bool(set(caution.sites) & set(u.sites))
+            )
             and _drug_matches(u, (), caution.min_duration_days)
         ]
         if uses:

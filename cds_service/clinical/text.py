@@ -264,6 +264,14 @@ class TextReader:
             return True
         return any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc))
 
+    def sites_in(self, text: str) -> tuple[str, ...]:
+        """The body sites a text names, with their regions ("to the cheeks": cheek, face)."""
+        if not text.strip():
+            return ()
+        doc = self._nlp.make_doc(normalise(text))
+        found = [k.removeprefix("SITE:") for k, _, _ in self._anchors(doc) if k.startswith("SITE:")]
+        return self.sites.with_regions(found)
+
     # -- reading
 
     def read(self, text: str) -> TextReading:
