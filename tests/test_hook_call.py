@@ -86,8 +86,12 @@ def test_coded_milia_condition_gives_one_info_card_from_the_knowledge_base(
     assert card["uuid"]
 
 
-def test_icd10cm_l72_0_also_counts(client: FlaskClient) -> None:
-    cards = client.post(PV, json=patient_view(condition(MILIA_ICD10))).get_json()["cards"]
+def test_icd10cm_l72_0_counts_only_with_milia_in_words(client: FlaskClient) -> None:
+    # L72.0 "Epidermal cyst" also codes ordinary epidermoid cysts (issue 12): alone it is silent.
+    alone = client.post(PV, json=patient_view(condition(MILIA_ICD10))).get_json()["cards"]
+    assert alone == []
+    named = condition({**MILIA_ICD10, "display": "Milia"})
+    cards = client.post(PV, json=patient_view(named)).get_json()["cards"]
     assert [c["indicator"] for c in cards] == ["info"]
 
 

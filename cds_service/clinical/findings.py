@@ -235,7 +235,10 @@ class RecordReader:
                 if tally is not None:
                     tally.codes.add(source)
                 for found in self.vocabulary.labels_for_code(system, code):
-                    broad = self.vocabulary.is_broader(system, code, found)
+                    # A broader code counts outright when its own display names the item.
+                    broad = self.vocabulary.is_broader(system, code, found) and not any(
+                        found in m.labels for m in self.text.read(display).mentions
+                    )
                     yield Mention(found, status, source, "code", display.lower(), broad=broad)
 
     def _written(
