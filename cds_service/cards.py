@@ -397,4 +397,6 @@ def _evidence(kind: str, a: Assessment) -> list[str]:
         "secondary-milia": list(a.triggers),
         "order-caution": list(a.cautions),
     }.get(kind, [])
-    return list(dict.fromkeys(ref for hit in hits for ref in hit.evidence))
+    # The entries in words and dates a clinician finds them by, not resource ids.
+    described = dict(a.described)
+    return list(dict.fromkeys(described.get(ref, ref) for hit in hits for ref in hit.evidence))

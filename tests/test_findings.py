@@ -267,3 +267,18 @@ def test_a_broader_code_counts_as_milia_only_with_milia_in_words(reader: RecordR
     assert assess(reader.read(record(condition(None))), KB).milia is None
     assert assess(reader.read(record(condition("Epidermoid cyst of the back"))), KB).milia is None
     assert assess(reader.read(record(condition("Milia of cheeks"))), KB).milia is not None
+
+
+def test_entries_are_described_by_kind_and_date_not_by_text(reader: RecordReader) -> None:
+    note = observation("o1", valueString="Milium L cheek, bled.", effectiveDateTime="2026-11-20")
+    undated = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p"},
+        "code": {"text": "Milia"},
+    }
+    described = dict(reader.read(record(note, undated)).described)
+    assert described == {
+        "Observation/o1": "the note of 2026-11-20",
+        "Condition/c1": "the condition",
+    }

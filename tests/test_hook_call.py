@@ -79,7 +79,9 @@ def test_coded_milia_condition_gives_one_info_card_from_the_knowledge_base(
     assert len(card["summary"]) < 140
     assert "milia" in card["summary"].lower()
     assert card["source"]["topic"]["code"] == "254679001"
-    assert "Condition/c1" in card["detail"]  # why this card
+    # Why this card: the entry in words and a date, not a resource id.
+    assert "**Why this card:** based on the condition" in card["detail"]
+    assert "Condition/c1" not in card["detail"]
     version = client.get("/readyz").get_json()["knowledgeBase"]["contentVersion"]
     assert f"Milia guidance {version}, reviewed" in card["detail"]  # provenance
     assert "https://doi.org/10.1016/j.jaad.2008.07.034" in {link["url"] for link in card["links"]}
@@ -105,7 +107,7 @@ def test_milia_as_an_exam_observation_value(client: FlaskClient) -> None:
     }
     cards = client.post(PV, json=patient_view(observations=(observation,))).get_json()["cards"]
     assert len(cards) == 1
-    assert "Observation/o1" in cards[0]["detail"]
+    assert "based on the observation" in cards[0]["detail"]
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,8 @@ class Findings:
     #: How many free-text notes and coded entries were read (cards say what they rest on).
     notes_read: int = 0
     coded_read: int = 0
+    #: Each record entry read, in words a clinician finds it by ("exam note of 2026-11-20").
+    described: tuple[tuple[str, str], ...] = ()
 
     def with_label(self, wanted: str) -> list[Mention]:
         return [m for m in self.mentions if m.label == wanted]
@@ -410,6 +412,7 @@ class RecordReader:
             growth_written_mm=max((les.growth_mm for les, _ in current), default=None),
             notes_read=len(tally.texts),
             coded_read=len(tally.codes - tally.texts),
+            described=tuple(_describe(record)),
         )
 
 
@@ -500,6 +503,48 @@ def _earliest(record: ClinicalRecord, milia_sources: set[str]) -> datetime | Non
         ]
         times += [t for t in (_instant(c) for c in candidates) if t is not None]
     return min(times) if times else None
+
+
+_KIND_WORDS = {
+    "Condition": "the condition recorded",
+    "Observation": "the observation of",
+    "Procedure": "the procedure of",
+    "MedicationRequest": "the medication order of",
+    "MedicationStatement": "the medication statement of",
+}
+
+
+def _describe(record: ClinicalRecord) -> Iterator[tuple[str, str]]:
+    """Each entry's reference with words and a date, never its text (cards show these)."""
+    for kind, words in _KIND_WORDS.items():
+        for resource in record.of_type(kind):
+            when = next(
+                (
+                    _instant(getattr(resource, name, None))
+                    for name in _DATE_FIELDS
+                    if _instant(getattr(resource, name, None)) is not None
+                ),
+                None,
+            )
+            if kind == "Observation" and fields.texts(resource, kind):
+                words = "the note of"
+            if when is None:  # "the condition", not "the condition recorded undated"
+                yield _reference(resource), words.rsplit(" ", 1)[0]
+            else:
+                yield _reference(resource), f"{words} {when.date().isoformat()}"
+    for resource in record.draft_orders:
+        yield _reference(resource), "the order being placed"
+
+
+#: Where an entry's date is, in the order looked at.
+_DATE_FIELDS = (
+    "effectiveDateTime",
+    "recordedDate",
+    "onsetDateTime",
+    "performedDateTime",
+    "authoredOn",
+    "issued",
+)
 
 
 def _days_per(unit: str) -> float:

@@ -59,6 +59,8 @@ class Assessment:
     #: What was read: free-text notes and coded entries (the cards say so, never "nothing found").
     notes_read: int = 0
     coded_read: int = 0
+    #: Record entries in words and dates ("exam note of 2026-11-20"), by reference.
+    described: tuple[tuple[str, str], ...] = ()
 
     @property
     def escalate(self) -> bool:
@@ -266,6 +268,7 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
             age_days=findings.age_days,
             notes_read=findings.notes_read,
             coded_read=findings.coded_read,
+            described=findings.described,
         )
 
     ev = _Evaluator(findings, milia)
@@ -305,6 +308,7 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
         age_days=findings.age_days,
         notes_read=findings.notes_read,
         coded_read=findings.coded_read,
+        described=findings.described,
     )
 
 
