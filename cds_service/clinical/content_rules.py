@@ -233,6 +233,9 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
             for k, name in enumerate(node.sites):
                 if name not in site_ids:
                     yield (*where, "sites", k), f"unknown site '{name}'"
+            for k, name in enumerate(node.patient_concepts):
+                if name not in concepts:
+                    yield (*where, "patient_concepts", k), f"unknown lexicon concept '{name}'"
         if isinstance(node, VariantCriteria):
             for k, name in enumerate(node.red_flags):
                 if name not in flags:

@@ -306,6 +306,8 @@ class OrderCaution(_Item):
     min_duration_days: int | None = Field(default=None, gt=0)
     #: Show the caution only when the patient's record concerns milia (keeps unrelated orders quiet).
     requires_milia: bool = True
+    #: Show it only when the record says one of these lexicon concepts of the patient now.
+    patient_concepts: list[Id] = Field(default_factory=list)
     statements: Annotated[list[Statement], Field(min_length=1)]
 
 

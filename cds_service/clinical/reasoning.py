@@ -379,6 +379,12 @@ def _cautions(findings: Findings, kb: KnowledgeBase, has_milia: bool) -> tuple[H
     for caution in kb.order_cautions:
         if caution.requires_milia and not has_milia:
             continue
+        if caution.patient_concepts and not any(
+            m.status == "present"
+            for c in caution.patient_concepts
+            for m in findings.with_label(label("concept", c))
+        ):
+            continue
         wanted = label("caution", caution.id)
         uses = [
             u

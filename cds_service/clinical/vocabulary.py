@@ -106,6 +106,8 @@ class Vocabulary:
         found: set[str] = set()
         for recognition in _recognitions(self.kb):
             found |= set(recognition.needs_concepts) | set(recognition.uncertain_concepts)
+        for caution in self.kb.order_cautions:
+            found |= set(caution.patient_concepts)
         return found
 
     def phrases(self) -> Iterator[tuple[str, str]]:
