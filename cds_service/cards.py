@@ -261,11 +261,20 @@ class CardRenderer:
         variant = next((kb.condition(v) for v in a.variants if kb.condition(v).management), None)
         base = next(c for c in kb.conditions if c.kind == "milia")
         steps = (variant or base).management or [s.id for s in kb.management.ladder]
+        # Steps the content reserves for older patients are left out (age at the time of the hook;
+        # when the age is unknown every step is listed).
+        years = a.age_days / 365.25 if a.age_days is not None else None
+        offered = [
+            kb.step(i)
+            for i in steps
+            if years is None
+            or kb.step(i).age_years_at_least is None
+            or years >= (kb.step(i).age_years_at_least or 0)
+        ]
         # The card stays short: each step's lead statement and its cautions; the whole guidance
         # is on the handout page the card links to.
         detail.heading("Management, step by step")
-        for number, step_id in enumerate(steps, start=1):
-            step = kb.step(step_id)
+        for number, step in enumerate(offered, start=1):
             detail.lines.append(f"{number}. **{step.name}**")
             for s in (step.statements[0], *step.cautions):
                 detail.statement(s, values, "   ")

@@ -192,3 +192,27 @@ def test_optional_fields_are_omitted_never_null_or_empty(client: FlaskClient) ->
     assert "null" not in body
     assert '""' not in body
     assert "[]" not in body
+
+
+def _milia_at_age(client: FlaskClient, birth_date: str) -> dict[str, Any]:
+    request = patient_view(condition(MILIA_SNOMED))
+    request["prefetch"]["patient"] = {**PATIENT, "birthDate": birth_date}
+    cards: list[dict[str, Any]] = client.post(PV, json=request).get_json()["cards"]
+    assert len(cards) == 1
+    return cards[0]
+
+
+def test_advice_fits_the_patients_age(client: FlaskClient) -> None:
+    from datetime import date, timedelta
+
+    today = date.today()
+    adult = _milia_at_age(client, "1980-05-01")
+    assert "Chemical peels, laser resurfacing" in adult["detail"]
+    assert "Prescription topical retinoids" in adult["detail"]
+    child = _milia_at_age(client, (today - timedelta(days=6 * 365)).isoformat())
+    assert "Reassure and leave alone" in child["detail"]
+    for adult_step in ("Chemical peels", "Prescription topical retinoids", "Gentle exfoliation"):
+        assert adult_step not in child["detail"]
+    # Neonatal milia last months: a two-month-old still gets the newborn card.
+    infant = _milia_at_age(client, (today - timedelta(days=60)).isoformat())
+    assert "newborn" in infant["summary"].lower()

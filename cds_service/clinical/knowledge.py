@@ -284,6 +284,8 @@ class ManagementStep(_Content):
     name: Text
     statements: Annotated[list[Statement], Field(min_length=1)]
     cautions: list[Statement] = Field(default_factory=list)
+    #: Offered only to patients at least this old (years): a child never gets an adult step.
+    age_years_at_least: int | None = Field(default=None, ge=0)
 
 
 class Management(_Content):
