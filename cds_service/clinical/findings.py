@@ -120,6 +120,8 @@ class Findings:
     lesion_count: int | None = None
     #: Earliest record of milia (onset, recorded date or observation time).
     milia_since: datetime | None = None
+    #: Earliest note or observation of milia (problem-list dates left out).
+    milia_noted_since: datetime | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: How long milia-like lesions have been present by the notes ("x 6 wks"), in days.
     milia_days_written: float | None = None
@@ -405,6 +407,7 @@ class RecordReader:
             sex=getattr(patient, "gender", None) if patient is not None else None,
             lesion_count=_lesion_count(record, milia_sources),
             milia_since=_earliest(record, milia_sources),
+            milia_noted_since=_earliest(record, milia_sources, ("Observation",)),
             now=now,
             milia_days_written=max(days) if days else None,
             onset_within_days=min((o for o in onsets if o is not None), default=None),
@@ -489,10 +492,14 @@ def _lesion_count(record: ClinicalRecord, milia_sources: set[str]) -> int | None
     return max(counts) if counts else None
 
 
-def _earliest(record: ClinicalRecord, milia_sources: set[str]) -> datetime | None:
+def _earliest(
+    record: ClinicalRecord,
+    milia_sources: set[str],
+    kinds: tuple[str, ...] = ("Condition", "Observation"),
+) -> datetime | None:
     times = []
     for resource in _lesion_resources(record):
-        if _reference(resource) not in milia_sources:
+        if _reference(resource) not in milia_sources or resource.get_resource_type() not in kinds:
             continue
         onset_period = getattr(resource, "onsetPeriod", None)
         candidates = [

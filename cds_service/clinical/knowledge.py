@@ -95,6 +95,10 @@ class Statement(_Content):
     cites: Annotated[list[Id], Field(min_length=1)]
 
 
+DurationSource = Literal["words", "notes", "conditions"]
+_DURATION_SOURCES: tuple[DurationSource, ...] = ("words", "notes", "conditions")
+
+
 class Recognition(_Content):
     """How something is recognised in the record. Any one listed route is enough.
 
@@ -110,6 +114,10 @@ class Recognition(_Content):
     growth_mm_at_least: float | None = Field(default=None, gt=0)
     #: The lesion or condition has been present for more than this many days.
     duration_days_over: int | None = Field(default=None, gt=0)
+    #: Where that duration may come from: the notes' words ("x 8 months"), the dates of notes and
+    #: observations that record the lesion, the dates of problem-list conditions. A stable entry
+    #: long on the problem list is a known problem, not an unexplained persistence.
+    duration_from: list[DurationSource] = Field(default_factory=lambda: list(_DURATION_SOURCES))
     #: Applies only to patients at least this old (years) / younger than this (days).
     age_years_at_least: int | None = Field(default=None, ge=0)
     age_days_under: int | None = Field(default=None, gt=0)

@@ -228,9 +228,11 @@ class _Evaluator:
                 _sources(self.milia), f"new lesions within {round(f.onset_within_days)} days"
             )
         if recognition.duration_days_over is not None:
-            days = [f.milia_days_written or 0.0]
-            if f.milia_since is not None:
-                days.append((f.now - f.milia_since).days)
+            sources = set(recognition.duration_from)
+            days = [f.milia_days_written or 0.0] if "words" in sources else [0.0]
+            since = f.milia_since if "conditions" in sources else f.milia_noted_since
+            if since is not None and sources & {"notes", "conditions"}:
+                days.append((f.now - since).days)
             longest = max(days)
             if longest > recognition.duration_days_over:
                 return _Match(
