@@ -61,10 +61,6 @@ class CardIds:
         return self._uuid("suggestion", card_uuid, suggestion_id)
 
 
-#: How many statements of a long list (what not to do, prevention) a card shows.
-_SHORT_LIST = 3
-
-
 def _applicable(assessment: Assessment) -> set[str]:
     """The card kinds whose findings the assessment holds."""
     kinds = set()
@@ -279,10 +275,10 @@ class CardRenderer:
             for s in (step.statements[0], *step.cautions):
                 detail.statement(s, values, "   ")
         detail.heading("What not to do")
-        for s in kb.management.avoid[:_SHORT_LIST]:
+        for s in kb.management.avoid[: kb.card_choice.short_list]:
             detail.statement(s, values)
         detail.heading("Prevention")
-        for s in kb.management.prevention[:_SHORT_LIST]:
+        for s in kb.management.prevention[: kb.card_choice.short_list]:
             detail.statement(s, values)
 
     def _concept(self, codes: Sequence[Code], text: str) -> dict[str, Any]:

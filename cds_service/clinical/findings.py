@@ -48,16 +48,6 @@ _LENGTH_UNITS = {
 _COUNT_IN_TEXT = re.compile(
     r"\b(?:x\s?(\d{1,3})|(\d{1,3})\s+(?:milia|milium|lesions?|papules?|cysts?|bumps?))\b", re.I
 )
-_MANY = {
-    "numerous": 20,
-    "dozens": 24,
-    "hundreds": 100,
-    "innumerable": 100,
-    "crops": 20,
-    "multiple": 3,
-    "several": 3,
-}
-_MANY_IN_TEXT = re.compile(r"\b(" + "|".join(_MANY) + r")\b", re.I)
 #: Words that make an Observation's length a lesion's size, not a height or a circumference.
 LESION_WORDS = frozenset(
     {"lesion", "lesions", "papule", "papules", "cyst", "cysts", "nodule", "nodules"}
@@ -405,7 +395,9 @@ class RecordReader:
             medicines=meds,
             age_days=age_days,
             sex=getattr(patient, "gender", None) if patient is not None else None,
-            lesion_count=_lesion_count(record, milia_sources),
+            lesion_count=_lesion_count(
+                record, milia_sources, self.vocabulary.kb.lexicon.count_words
+            ),
             milia_since=_earliest(record, milia_sources),
             milia_noted_since=_earliest(record, milia_sources, ("Observation",)),
             now=now,
@@ -478,14 +470,20 @@ def _texts_of(resource: Any) -> list[str]:
     return fields.texts(resource, resource.get_resource_type())
 
 
-def _lesion_count(record: ClinicalRecord, milia_sources: set[str]) -> int | None:
+def _lesion_count(
+    record: ClinicalRecord, milia_sources: set[str], words: dict[str, int]
+) -> int | None:
+    """The largest count recorded for milia: a number ("x 6", "12 papules"), a count word of the
+    lexicon ("numerous", "dozens"), or an Observation's integer value."""
+    many = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.I) if words else None
     counts = []
     for resource in _lesion_resources(record):
         if _reference(resource) not in milia_sources:
             continue
         for written in _texts_of(resource):
             counts += [int(a or b) for a, b in _COUNT_IN_TEXT.findall(written)]
-            counts += [_MANY[w.lower()] for w in _MANY_IN_TEXT.findall(written)]
+            if many is not None:
+                counts += [words[w.lower()] for w in many.findall(written)]
         value = getattr(resource, "valueInteger", None)
         if isinstance(value, int):
             counts.append(value)

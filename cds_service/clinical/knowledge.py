@@ -439,6 +439,8 @@ class Lexicon(_Content):
     time: TimeWords
     #: Sizes said in words, in millimetres ("pinpoint" = 1, "pea-sized" = 6).
     size_words: dict[str, float] = Field(default_factory=dict)
+    #: How many lesions a count word stands for at least ("dozens" = 24, "several" = 3).
+    count_words: dict[str, int] = Field(default_factory=dict)
 
 
 class Abbreviation(_Content):
@@ -466,6 +468,8 @@ class CardChoice(_Content):
     order: Annotated[list[Id], Field(min_length=1)]
     #: Kinds shown without any kind after them in ``order``.
     alone: list[Id] = Field(default_factory=list)
+    #: How many statements of a long list (what not to do, prevention) a card shows.
+    short_list: int = Field(default=3, ge=1)
 
 
 class KnowledgeBase(_Content):
