@@ -8,6 +8,7 @@ are compared by region, never by code equality.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,8 +36,12 @@ class SiteIndex:
             for part in site.parts:
                 visit(part, chain)
 
-        for site in sites:
+        top = list(sites)
+        for site in top:
             visit(site, ())
+        #: Whole regions (a top-level site with parts: the face, the trunk, a limb). Two sites
+        #: that share only a whole region are two places: a cheek and an ear, a back and a chest.
+        self.whole = frozenset(site.id for site in top if site.parts)
 
     def with_regions(self, site_ids: Iterable[str]) -> tuple[str, ...]:
         """The sites and every region that holds them (lower eyelid → eyelid → periocular → face)."""
@@ -47,8 +52,40 @@ class SiteIndex:
         return tuple(found)
 
     def same_region(self, first: Iterable[str], second: Iterable[str]) -> bool:
-        """Two sets of sites share a region below the whole face/limb level or are one site."""
+        """Whether two sets of sites can be one place: they share a region below a whole region
+        (lower eyelid and lid margin share the eyelid), or one is a whole region that holds the
+        other ("the face" and a cheek). A cheek and an ear are two places. An empty set may be
+        anywhere."""
         a, b = set(first), set(second)
         if not a or not b:
             return True
-        return bool(self.with_regions(a) and set(self.with_regions(a)) & set(self.with_regions(b)))
+        return self.places(a).overlaps(self.places(b))
+
+    def places(self, site_ids: Iterable[str]) -> Places:
+        """The sites in the form :meth:`same_region` compares (computed once per set)."""
+        near: set[str] = set()
+        wholes: set[str] = set()
+        holders: set[str] = set()
+        for site in site_ids:
+            chain = self.regions.get(site, (site,))
+            if site in self.whole:
+                wholes.add(site)
+            else:
+                near |= set(chain) - self.whole
+            holders |= set(chain) & self.whole
+        return Places(frozenset(near), frozenset(wholes), frozenset(holders))
+
+
+@dataclass(frozen=True)
+class Places:
+    #: The sites and their regions below the whole regions.
+    near: frozenset[str]
+    #: Whole regions named as such ("the face").
+    wholes: frozenset[str]
+    #: The whole regions that hold the sites.
+    holders: frozenset[str]
+
+    def overlaps(self, other: Places) -> bool:
+        return bool(
+            self.near & other.near or self.wholes & other.holders or other.wholes & self.holders
+        )

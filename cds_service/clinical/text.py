@@ -366,6 +366,10 @@ class TextReader:
             if fact == "TIME" and drug_then_no_lesion[start]:
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
             owner = index.nearest(start, end, sentence_of[start])
+            if fact.startswith("SITE:") and _after_preposition(doc, start):
+                # "papules on the ears; milia on the cheeks": a site after "on" is where the
+                # lesion just named is.
+                owner = index.before(start, sentence_of[start]) or owner
             if owner is None:
                 continue
             if fact in _DESCRIPTORS:
@@ -575,13 +579,13 @@ class TextReader:
             if lesion.text in _ANAPHORS and before is not None:
                 lesion.resolved = before.resolved  # "milia on the nose ... one of them bled"
         unsited = any(not sites for sites in milia_sites)
-        regions = set(self.sites.with_regions(site for sites in milia_sites for site in sites))
+        milia_places = self.sites.places(site for sites in milia_sites for site in sites)
         for lesion in lesions:
             if lesion.resolved != "none":
                 continue
             if milia_sites and lesion.sites:
                 # Same region as any of the note's milia, or milia named without a site.
-                same = unsited or bool(set(self.sites.with_regions(lesion.sites)) & regions)
+                same = unsited or self.sites.places(lesion.sites).overlaps(milia_places)
                 lesion.resolved = "milia" if same else "other"
             elif milia_sites:
                 lesion.resolved = "milia"  # "?milia L lid. The lesion bleeds on touch."
@@ -648,6 +652,49 @@ class _LesionIndex:
             )
         at = bisect.bisect_left(self._sentences, sentence)
         return self._by_sentence[self._sentences[at - 1]][-1] if at > 0 else None
+
+    def before(self, start: int, sentence: int) -> _Lesion | None:
+        """The last lesion named before ``start`` in its sentence, if any."""
+        group = self._by_sentence.get(sentence)
+        if not group:
+            return None
+        at = bisect.bisect_right(self._starts[sentence], start)
+        return group[at - 1] if at > 0 and group[at - 1].start < start else None
+
+
+#: Words that put a site after the lesion it locates ("milia on the cheeks").
+_PREPOSITIONS = frozenset(
+    {
+        "on",
+        "at",
+        "in",
+        "over",
+        "of",
+        "to",
+        "behind",
+        "under",
+        "around",
+        "along",
+        "across",
+        "below",
+        "above",
+        "near",
+        "beside",
+        "within",
+        "onto",
+        "upon",
+    }
+)
+
+
+def _after_preposition(doc: Any, start: int) -> bool:
+    """A site whose few preceding words hold a locative preposition ("on the sun-exposed ears")."""
+    for token in reversed(doc[max(0, start - 6) : start]):
+        if token.lower_ in _PREPOSITIONS:
+            return True
+        if token.is_punct and token.text not in {"-", "/"}:
+            return False
+    return False
 
 
 def _covered(size: int, spans: Iterable[tuple[int, int]]) -> list[bool]:
