@@ -281,3 +281,16 @@ def test_a_long_note_is_read_in_passages_with_the_same_findings(reader: TextRead
     assert len(reading.lesions) == 750
     bleeding = [m for m in reading.mentions if flag("bleeding-or-crusting") in m.labels]
     assert len(bleeding) == 750 and {m.lesion for m in bleeding} == {"milia"}
+
+
+def test_a_cheek_and_an_ear_are_two_places(reader: TextReader) -> None:
+    sites = reader.sites
+    assert not sites.same_region(["cheek"], ["ear"])  # both on the face: two places
+    assert sites.same_region(["face"], ["cheek"])  # "the face" holds the cheek
+    assert sites.same_region(["lower-eyelid"], ["eyelid-margin"])  # one eyelid
+
+
+def test_a_site_after_on_locates_the_lesion_just_named(reader: TextReader) -> None:
+    lesions = reader.read("Amber papules on the sun-exposed ears; milia on the cheeks.").lesions
+    milia = next(lesion for lesion in lesions if lesion.text == "milia")
+    assert "ear" not in milia.sites and "cheek" in milia.sites
