@@ -390,6 +390,8 @@ class LesionWords(_Content):
     milia: Annotated[list[Text], Field(min_length=1)]
     generic: Annotated[list[Text], Field(min_length=1)]
     other: Annotated[list[Text], Field(min_length=1)]
+    #: Words that refer back to the lesion just named (read as written, not inflected).
+    refer_back: list[Text] = Field(default_factory=list)
 
 
 class MiliaLikeWords(_Content):
@@ -458,6 +460,8 @@ class Site(_Content):
     terms: Annotated[list[Text], Field(min_length=1)]
     #: Milia are typical at this site.
     typical: bool = False
+    #: A whole region (the face, the trunk, a limb): two sites that share only it are two places.
+    whole: bool = False
     codes: list[Code] = Field(default_factory=list)
     parts: list[Site] = Field(default_factory=list)
 

@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 
 from .findings import Findings, Measurement, MedicineUse, Mention
 from .knowledge import KnowledgeBase, Recognition
+from .sites import whole_regions
 from .vocabulary import feature_label, label
 
 _DAYS_PER_YEAR = 365.25
-#: Regions too wide to say two things are at one site ("face": a cheek and a temple are not).
-_WHOLE_REGIONS = frozenset({"face", "trunk", "upper-limb", "lower-limb"})
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
 
@@ -112,9 +111,13 @@ def _growth(measurements: Sequence[Measurement], at_least: float) -> _Match | No
 class _Evaluator:
     """Evaluates the content's recognition rules against one record's findings."""
 
-    def __init__(self, findings: Findings, milia: Sequence[Mention]) -> None:
+    def __init__(
+        self, findings: Findings, milia: Sequence[Mention], whole_regions: frozenset[str]
+    ) -> None:
         self.f = findings
         self.milia = milia
+        #: Regions too wide to say two things are at one site ("face": a cheek and a temple are not).
+        self.whole_regions = whole_regions
         #: Set once causes are known: rules that need a cause of secondary milia look here.
         self.triggers: tuple[Hit, ...] = ()
 
@@ -147,7 +150,7 @@ class _Evaluator:
         if not milia_sites:
             return True  # where the milia are is not recorded: the site cannot be ruled out
         own = set(mention.sites)
-        return bool(own and own & milia_sites - _WHOLE_REGIONS)
+        return bool(own and own & milia_sites - self.whole_regions)
 
     def recognise(
         self, recognition: Recognition, wanted: str, history: bool = False
@@ -273,7 +276,7 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
             described=findings.described,
         )
 
-    ev = _Evaluator(findings, milia)
+    ev = _Evaluator(findings, milia, whole_regions(kb.sites))
     triggers = _triggers(findings, kb, ev)
     ev.triggers = triggers
     red_flags = []

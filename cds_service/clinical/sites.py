@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from .knowledge import Site
 
 
+def whole_regions(sites: Iterable[Site]) -> frozenset[str]:
+    """The regions too wide to be one place (sites.yaml ``whole``: the face, the trunk, a limb)."""
+    return frozenset(site.id for site in sites if site.whole)
+
+
 class SiteIndex:
     """The site hierarchy: each site id with its regions, and codes mapped to sites."""
 
@@ -39,9 +44,8 @@ class SiteIndex:
         top = list(sites)
         for site in top:
             visit(site, ())
-        #: Whole regions (a top-level site with parts: the face, the trunk, a limb). Two sites
-        #: that share only a whole region are two places: a cheek and an ear, a back and a chest.
-        self.whole = frozenset(site.id for site in top if site.parts)
+        #: Two sites that share only a whole region are two places: a cheek and an ear.
+        self.whole = whole_regions(top)
 
     def with_regions(self, site_ids: Iterable[str]) -> tuple[str, ...]:
         """The sites and every region that holds them (lower eyelid → eyelid → periocular → face)."""

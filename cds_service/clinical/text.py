@@ -64,8 +64,6 @@ LesionKind = Literal["milia", "other", "none"]
 
 #: Texts remembered (by digest) per worker.
 _CACHE_SIZE = 4096
-#: Words that refer back to the lesion just named ("one of them").
-_ANAPHORS = frozenset({"one of", "ones", "little ones"})
 #: Words before a colour that make it a change, not the lesion's colour ("becoming more yellow").
 _CHANGE_WORDS = frozenset(
     {"more", "becoming", "become", "became", "turned", "turning", "now", "went"}
@@ -189,6 +187,9 @@ class TextReader:
         for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
             for term in terms:
                 self._add(self._anchors, term, kind)
+        for term in lesions.refer_back:
+            self._add(self._anchors, term, _GENERIC, False)
+        self._refer_back = frozenset(t.lower() for t in lesions.refer_back)
         # Other lesions: the lexicon's list, every look-alike's name and the words for skin
         # cancer ("colloid milium" is not milium; "a BCC on her back two years ago" is no
         # duration of the milia).
@@ -576,7 +577,7 @@ class TextReader:
                 if lesion.kind == _GENERIC and lesion.resolved == "other":
                     lesion.resolved = "milia"
         for before, lesion in zip([None, *lesions], lesions, strict=False):
-            if lesion.text in _ANAPHORS and before is not None:
+            if lesion.text in self._refer_back and before is not None:
                 lesion.resolved = before.resolved  # "milia on the nose ... one of them bled"
         unsited = any(not sites for sites in milia_sites)
         milia_places = self.sites.places(site for sites in milia_sites for site in sites)
