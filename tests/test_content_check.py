@@ -159,7 +159,21 @@ def unknown_card_kind_in_choice(cards: Path) -> tuple[str, int, str]:
     return "templates.yaml", line, "unknown card kind 'red-flag'"
 
 
+def summary_claiming_absence(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "templates.yaml", r"per \{read\}", "; no red flag found in {read}")
+    return "templates.yaml", line, "card text claims an absence ('no red flag')"
+
+
+def statement_claiming_absence(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "management.yaml", r"once they have been examined", "when red flags are absent"
+    )
+    return "management.yaml", line, "card text claims an absence ('no red flag')"
+
+
 BREAKAGES = [
+    summary_claiming_absence,
+    statement_claiming_absence,
     unknown_lexicon_concept,
     unreadable_term,
     unknown_card_kind_in_choice,

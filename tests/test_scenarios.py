@@ -58,12 +58,12 @@ def test_scenario(client: FlaskClient, scenario: str) -> None:
     if any(c["indicator"] == "warning" for c in cards):
         assert len(cards) == 1, "no benign card may stand beside a red flag"
     text = "\n".join(c["summary"] + "\n" + c.get("detail", "") for c in cards)
-    # Never a claim of absence: a card may say what was read and not found, never "no red flags".
-    lowered = text.lower()
-    assert "no red flags" not in lowered and "no red flag recorded" not in lowered
+    # Never a claim of absence: no card says "no red flag" in any form; the benign card says what
+    # it rests on instead.
+    assert "no red flag" not in text.lower()
     for card in cards:
-        if "no red flag" in card["summary"].lower():
-            assert re.search(r"no red flag found in \d+ (note|coded entr)", card["summary"]), card
+        if card["summary"].startswith("Consistent with milia"):
+            assert re.search(r" per \d+ (note|coded entr)", card["summary"]), card
     for word in expected.get("summary_contains", []):
         assert any(word in c["summary"].lower() for c in cards), word
 

@@ -23,12 +23,13 @@ The schema, file by file (each file holds one top-level key of :class:`Knowledge
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote_plus
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import ContentError
 from .yamlfile import Location, YamlDocument, YamlError, load
@@ -51,6 +52,25 @@ CONTENT_FILES = (
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Text = Annotated[str, Field(min_length=1)]
+
+#: Wording that claims something is absent: a missed red flag would read as reassurance.
+_ABSENCE = re.compile(
+    r"\bno (?:red[- ]flags?|warning signs?|concerning (?:features?|signs?))\b"
+    r"|\bred[- ]flags? (?:are |is )?(?:absent|not present|excluded|ruled out)\b",
+    re.IGNORECASE,
+)
+
+
+def _claims_no_absence(text: str) -> str:
+    if _ABSENCE.search(text):
+        raise ValueError(
+            "card text claims an absence ('no red flag'); say what was read and when to examine"
+        )
+    return text
+
+
+#: Text shown on a card.
+CardText = Annotated[Text, AfterValidator(_claims_no_absence)]
 
 
 def _code_as_text(value: Any) -> Any:
@@ -91,7 +111,7 @@ class Code(_Content):
 class Statement(_Content):
     """One clinical sentence and the references it rests on."""
 
-    text: Text
+    text: CardText
     cites: Annotated[list[Id], Field(min_length=1)]
 
 
@@ -367,7 +387,7 @@ class SuggestionTemplate(_Content):
 
 class CardTemplate(_Content):
     indicator: Literal["info", "warning", "critical"]
-    summary: Text
+    summary: CardText
     detail: Annotated[list[Statement], Field(min_length=1)]
     #: References shown as the card's links, in order.
     links: list[Id] = Field(default_factory=list)
