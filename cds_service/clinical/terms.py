@@ -13,7 +13,6 @@ abbreviation marked case sensitive, which matches on ORTH.
 from __future__ import annotations
 
 import itertools
-import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ her his their our your my right left upper lower inner outer central medial late
 _FUNCTION_WORDS = frozenset(_WORDS_KEPT_AS_WRITTEN.split())
 #: A term with more alternatives than this is cut short (the content check reports none today).
 _MAX_PATTERNS_PER_TERM = 64
-_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 
 Tokenize = Callable[[str], list[str]]
 
@@ -212,7 +210,3 @@ def token_pattern(sequence: list[Position | None]) -> list[dict[str, Any]]:
         else:
             pattern.append({attr: {"IN": sorted(values)}})
     return pattern
-
-
-def is_number(text: str) -> bool:
-    return bool(_NUMBER.match(text))
