@@ -20,6 +20,8 @@ from typing import Any
 from .clinical.knowledge import (
     PLACEHOLDERS,
     CardChoice,
+    CardTemplate,
+    CardWhen,
     Code,
     KnowledgeBase,
     Statement,
@@ -61,37 +63,33 @@ class CardIds:
         return self._uuid("suggestion", card_uuid, suggestion_id)
 
 
-def _applicable(assessment: Assessment) -> set[str]:
-    """The card kinds whose findings the assessment holds."""
-    kinds = set()
-    if assessment.escalate:
-        kinds.add("red-flags")
-    if assessment.mimics:
-        kinds.add("mimic-to-rule-out")
-    if assessment.milia:
-        if "neonatal-milia" in assessment.variants:
-            kinds.add("neonatal-milia")
-        elif assessment.triggers:
-            kinds.add("secondary-milia")
-        else:
-            kinds.add("likely-milia")
-    return kinds
+def applies(when: CardWhen, a: Assessment, hook: str) -> bool:
+    """Every fact the content's ``when`` names holds for the assessment and the hook."""
+    if (when.hook == "patient-view") != (hook == "patient-view"):
+        return False
+    facts = {
+        "escalate": a.escalate,
+        "mimics": bool(a.mimics),
+        "milia": a.milia is not None,
+        "triggers": bool(a.triggers),
+        "cautions": bool(a.cautions),
+    }
+    if any(getattr(when, name) not in (None, held) for name, held in facts.items()):
+        return False
+    return not when.variants or bool(set(when.variants) & set(a.variants))
 
 
 def choose_kinds(
-    assessment: Assessment, choice: CardChoice, hook: str = "patient-view"
+    assessment: Assessment,
+    templates: dict[str, CardTemplate],
+    choice: CardChoice,
+    hook: str = "patient-view",
 ) -> list[str]:
-    """The card kinds for an assessment, in the content's order (``card_choice``).
-
-    Order hooks show order cautions only: the chart's milia advice belongs to patient-view, and
-    repeating it at every order would be noise.
-    """
-    if hook != "patient-view":
-        return ["order-caution"] if assessment.cautions else []
-    applicable = _applicable(assessment)
+    """The card kinds whose ``when`` holds, in the content's order (``card_choice``); a kind in
+    ``alone`` ends the list."""
     kinds = []
     for kind in choice.order:
-        if kind in applicable:
+        if applies(templates[kind].when, assessment, hook):
             kinds.append(kind)
             if kind in choice.alone:
                 break
@@ -210,37 +208,40 @@ class CardRenderer:
             for s in statements:
                 detail.statement(s, values, "   ")
 
-    def _sections(self, kind: str, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
+    def _sections(
+        self, sections: Sequence[str], a: Assessment, detail: _Detail, values: dict[str, str]
+    ) -> None:
         kb = self.kb
-        if kind == "red-flags":
-            flags = [(kb.red_flag(h.id), h) for h in a.red_flags]
-            entries = [(f.name, h.detail, f.escalation) for f, h in flags]
-            self._listing(detail, "Red flags in the record", entries, values)
-        if kind in {"red-flags", "mimic-to-rule-out"}:
-            mimics = [(kb.mimic(h.id), h) for h in a.mimics]
-            entries = [
-                (
-                    m.name,
-                    "recorded: " + ", ".join(h.features) if h.features else "",
-                    [*m.differs, *m.action],
-                )
-                for m, h in mimics
-            ]
-            self._listing(detail, "Look-alikes to rule out", entries, values)
-        if kind in {"secondary-milia", "red-flags"}:
-            triggers = [(kb.trigger(h.id), h) for h in a.triggers]
-            entries = [(t.name, h.detail, t.advice) for t, h in triggers]
-            self._listing(detail, "Possible cause in the record", entries, values)
-        if kind == "neonatal-milia":
-            detail.heading("For the parents")
-            for s in kb.management.neonatal:
-                detail.statement(s, values)
-        if kind == "order-caution":
-            for hit in a.cautions:
-                caution = kb.caution(hit.id)
-                detail.heading(caution.name)
-                for s in caution.statements:
+        for section in sections:
+            if section == "red-flags":
+                flags = [(kb.red_flag(h.id), h) for h in a.red_flags]
+                entries = [(f.name, h.detail, f.escalation) for f, h in flags]
+                self._listing(detail, "Red flags in the record", entries, values)
+            elif section == "mimics":
+                mimics = [(kb.mimic(h.id), h) for h in a.mimics]
+                entries = [
+                    (
+                        m.name,
+                        "recorded: " + ", ".join(h.features) if h.features else "",
+                        [*m.differs, *m.action],
+                    )
+                    for m, h in mimics
+                ]
+                self._listing(detail, "Look-alikes to rule out", entries, values)
+            elif section == "triggers":
+                triggers = [(kb.trigger(h.id), h) for h in a.triggers]
+                entries = [(t.name, h.detail, t.advice) for t, h in triggers]
+                self._listing(detail, "Possible cause in the record", entries, values)
+            elif section == "neonatal":
+                detail.heading("For the parents")
+                for s in kb.management.neonatal:
                     detail.statement(s, values)
+            elif section == "cautions":
+                for hit in a.cautions:
+                    caution = kb.caution(hit.id)
+                    detail.heading(caution.name)
+                    for s in caution.statements:
+                        detail.statement(s, values)
 
     def _variants(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
         shown = [self.kb.condition(v) for v in a.variants]
@@ -252,34 +253,27 @@ class CardRenderer:
             for s in variant.about[:1]:
                 detail.statement(s, values, "   ")
 
-    def _management(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
+    def _management(
+        self, parts: Sequence[str], a: Assessment, detail: _Detail, values: dict[str, str]
+    ) -> None:
         kb = self.kb
-        variant = next((kb.condition(v) for v in a.variants if kb.condition(v).management), None)
-        base = next(c for c in kb.conditions if c.kind == "milia")
-        steps = (variant or base).management or [s.id for s in kb.management.ladder]
-        # Steps the content reserves for older patients are left out (age at the time of the hook;
-        # when the age is unknown every step is listed).
-        years = a.age_days / 365.25 if a.age_days is not None else None
-        offered = [
-            kb.step(i)
-            for i in steps
-            if years is None
-            or kb.step(i).age_years_at_least is None
-            or years >= (kb.step(i).age_years_at_least or 0)
-        ]
         # The card stays short: each step's lead statement and its cautions; the whole guidance
         # is on the handout page the card links to.
-        detail.heading("Management, step by step")
-        for number, step in enumerate(offered, start=1):
-            detail.lines.append(f"{number}. **{step.name}**")
-            for s in (step.statements[0], *step.cautions):
-                detail.statement(s, values, "   ")
-        detail.heading("What not to do")
-        for s in kb.management.avoid[: kb.card_choice.short_list]:
-            detail.statement(s, values)
-        detail.heading("Prevention")
-        for s in kb.management.prevention[: kb.card_choice.short_list]:
-            detail.statement(s, values)
+        if "steps" in parts and a.steps:
+            detail.heading("Management, step by step")
+            for number, (step_id, limit) in enumerate(a.steps, start=1):
+                step = kb.step(step_id)
+                detail.lines.append(f"{number}. **{step.name}**" + (f" ({limit})" if limit else ""))
+                for s in (step.statements[0], *step.cautions):
+                    detail.statement(s, values, "   ")
+        lists = {"avoid": ("What not to do", kb.management.avoid)}
+        lists["prevention"] = ("Prevention", kb.management.prevention)
+        for part in parts:
+            if part in lists:
+                title, statements = lists[part]
+                detail.heading(title)
+                for s in statements[: kb.card_choice.short_list]:
+                    detail.statement(s, values)
 
     def _concept(self, codes: Sequence[Code], text: str) -> dict[str, Any]:
         coding = [
@@ -348,10 +342,10 @@ class CardRenderer:
         detail = _Detail(self.kb)
         for statement in template.detail:
             detail.statement(statement, values)
-        self._sections(kind, a, detail, values)
-        if template.with_management:
+        self._sections(template.sections, a, detail, values)
+        if template.management:
             self._variants(a, detail, values)
-            self._management(a, detail, values)
+            self._management(template.management, a, detail, values)
         links = [
             Link(label=ref.short, url=ref.link, type="absolute")
             for ref in (self.kb.reference(r) for r in template.links)
@@ -361,7 +355,7 @@ class CardRenderer:
             Link(label="Patient handout: milia", url=self.base_url + HANDOUT_PATH, type="absolute")
         )
         summary = template.summary.format_map(values)
-        evidence = _evidence(kind, a)
+        evidence = _evidence(template.sections, a)
         card_uuid = ids.card(kind)
         offered = {
             ids.suggestion(card_uuid, s): s
@@ -388,20 +382,21 @@ class CardRenderer:
     def render_all(
         self, assessment: Assessment, hook: str, patient_id: str, ids: CardIds
     ) -> list[RenderedCard]:
-        kinds = choose_kinds(assessment, self.kb.card_choice, hook)
+        kinds = choose_kinds(assessment, self.kb.card_templates, self.kb.card_choice, hook)
         return [self.render(kind, assessment, patient_id, ids) for kind in kinds]
 
 
-def _evidence(kind: str, a: Assessment) -> list[str]:
+def _evidence(sections: Sequence[str], a: Assessment) -> list[str]:
     hits: list[Hit] = []
-    if a.milia and kind not in {"order-caution"}:
+    if a.milia and "cautions" not in sections:
         hits.append(a.milia)
-    hits += {
-        "red-flags": [*a.red_flags, *a.mimics],
-        "mimic-to-rule-out": list(a.mimics),
-        "secondary-milia": list(a.triggers),
-        "order-caution": list(a.cautions),
-    }.get(kind, [])
+    by_section: dict[str, Sequence[Hit]] = {
+        "red-flags": a.red_flags,
+        "mimics": a.mimics,
+        "triggers": a.triggers,
+        "cautions": a.cautions,
+    }
+    hits += [hit for section in sections for hit in by_section.get(section, ())]
     # The entries in words and dates a clinician finds them by, not resource ids.
     described = dict(a.described)
     return list(dict.fromkeys(described.get(ref, ref) for hit in hits for ref in hit.evidence))

@@ -42,6 +42,11 @@ MEDICATION_REQUESTS = Prefetch(
 MEDICATION_STATEMENTS = Prefetch(
     "MedicationStatement?patient={{context.patientId}}", False, "MedicationStatement"
 )
+#: The patient's pregnancy status (LOINC 82810-3): order cautions apply to pregnancy whatever the
+#: site of the order.
+PREGNANCY_STATUS = Prefetch(
+    "Observation?patient={{context.patientId}}&code=http://loinc.org|82810-3", False, "Observation"
+)
 PROCEDURES = Prefetch(
     "Procedure?patient={{context.patientId}}&status=completed", False, "Procedure"
 )
@@ -73,7 +78,8 @@ class ServiceDefinition:
 
 _ORDER_USAGE = (
     "Send the draft orders in context.draftOrders (R4 MedicationRequest or ServiceRequest). "
-    "Prefetch the patient and the patient's Conditions, or grant read access to them on fhirServer."
+    "Prefetch the patient, the patient's Conditions and pregnancy status (LOINC 82810-3), or "
+    "grant read access to them on fhirServer."
 )
 
 SERVICES: tuple[ServiceDefinition, ...] = (
@@ -111,7 +117,11 @@ SERVICES: tuple[ServiceDefinition, ...] = (
             "cautions. Unrelated orders get no card."
         ),
         usage_requirements=_ORDER_USAGE,
-        prefetch={"patient": PATIENT, "conditions": CONDITIONS},
+        prefetch={
+            "patient": PATIENT,
+            "conditions": CONDITIONS,
+            "pregnancyStatus": PREGNANCY_STATUS,
+        },
     ),
     ServiceDefinition(
         id="milia-order-sign",
@@ -123,7 +133,11 @@ SERVICES: tuple[ServiceDefinition, ...] = (
             "periods). Unrelated orders get no card."
         ),
         usage_requirements=_ORDER_USAGE,
-        prefetch={"patient": PATIENT, "conditions": CONDITIONS},
+        prefetch={
+            "patient": PATIENT,
+            "conditions": CONDITIONS,
+            "pregnancyStatus": PREGNANCY_STATUS,
+        },
     ),
 )
 

@@ -155,7 +155,7 @@ def unreadable_term(cards: Path) -> tuple[str, int, str]:
 
 
 def unknown_card_kind_in_choice(cards: Path) -> tuple[str, int, str]:
-    line = edit(cards / "templates.yaml", r"alone: \[red-flags\]", "alone: [red-flag]")
+    line = edit(cards / "templates.yaml", r"alone: \[red-flags,", "alone: [red-flag,")
     return "templates.yaml", line, "unknown card kind 'red-flag'"
 
 

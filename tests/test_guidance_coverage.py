@@ -74,7 +74,8 @@ CHECKLIST: list[tuple[str, str, str, list[str]]] = [
         "causes",
         "long-term heavy steroid creams",
         "triggers",
-        [r"d07ac|d07ad", r"corticosteroid|steroid"],
+        # The class (drugs.yaml) holds the ATC codes D07AC and D07AD.
+        [r'"drug_classes": \["potent-topical-corticosteroids"\]', r"corticosteroid|steroid"],
     ),
     ("causes", "certain medications", "triggers", [r"l01bc02|fluorouracil"]),
     ("causes (clinical)", "ciclosporin", "triggers", [r"l04ad01|ciclosporin"]),
@@ -123,7 +124,7 @@ CHECKLIST: list[tuple[str, str, str, list[str]]] = [
         "red flags (clinical)",
         "neonatal milia persisting beyond about 3 months",
         "red_flags",
-        [r"neonat|newborn|infant", r"age_days_under"],
+        [r"neonat|newborn|infant", r'"ages": \["infant"\]', r'"duration_days_over": 90'],
     ),
     ("red flags (clinical)", "eyelid margin or lash loss", "red_flags", [r"eyelid|lash"]),
     # Mimics

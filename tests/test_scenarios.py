@@ -73,6 +73,12 @@ def test_scenario(client: FlaskClient, scenario: str) -> None:
             assert name in text, f"{kind}: {name} not named"
         for name in names(kb, kind, expected.get(f"not_{kind}", [])):
             assert name not in text, f"{kind}: {name} named but should not be"
+    # Management steps by name: a child never gets a step the content reserves for adults.
+    steps = {s.id: s.name for s in kb.management.ladder}
+    for step in expected.get("steps", []):
+        assert steps[step] in text, f"step {steps[step]} not offered"
+    for step in expected.get("not_steps", []):
+        assert steps[step] not in text, f"step {steps[step]} offered but should not be"
     offered = {s["label"] for c in cards for s in c.get("suggestions", [])}
     for suggestion in expected.get("suggestions", []):
         assert kb.suggestions[suggestion].label in offered, suggestion

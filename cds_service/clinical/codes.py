@@ -38,7 +38,10 @@ def _verhoeff_ok(digits: str) -> bool:
 
 
 def _loinc_ok(code: str) -> bool:
-    # LOINC codes end in a mod-10 check digit after the hyphen.
+    # LOINC codes end in a mod-10 check digit after the hyphen; answer codes (LA...) follow
+    # another scheme, so only their form is checked.
+    if code.startswith("LA"):
+        return True
     body, _, check = code.partition("-")
     total = 0
     for i, ch in enumerate(reversed(body)):
@@ -82,7 +85,7 @@ CODE_SYSTEMS: dict[str, CodeSystem] = {
         ),
         CodeSystem("ATC", ATC, re.compile(r"[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?")),
         CodeSystem("RxNorm", RXNORM, re.compile(r"\d{1,9}")),
-        CodeSystem("LOINC", LOINC, re.compile(r"\d{1,7}-\d"), _loinc_ok),
+        CodeSystem("LOINC", LOINC, re.compile(r"(LA)?\d{1,7}-\d"), _loinc_ok),
         CodeSystem("EDQM Standard Terms", EDQM, re.compile(r"\d{8}")),
     )
 }

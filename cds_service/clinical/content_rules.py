@@ -15,9 +15,13 @@ from pydantic import BaseModel
 from .codes import CODE_SYSTEMS
 from .knowledge import (
     PLACEHOLDERS,
+    CardWhen,
     Code,
+    DrugClass,
     KnowledgeBase,
+    LesionRule,
     OrderCaution,
+    PatientFilter,
     Recognition,
     Site,
     Statement,
@@ -27,15 +31,6 @@ from .knowledge import (
 from .terms import TermError, parse
 from .yamlfile import Location
 
-#: Card kinds the engine renders; the content must define each.
-REQUIRED_CARD_KINDS = (
-    "red-flags",
-    "mimic-to-rule-out",
-    "secondary-milia",
-    "neonatal-milia",
-    "likely-milia",
-    "order-caution",
-)
 #: Longest summary a card may have: "One-sentence, <140-character" (CDS Hooks 2.0).
 SUMMARY_LIMIT = 140
 
@@ -82,6 +77,9 @@ def _unique_ids(kb: KnowledgeBase) -> Iterator[Problem]:
         "red_flags": kb.red_flags,
         "triggers": kb.triggers,
         "order_cautions": kb.order_cautions,
+        "age_bands": kb.age_bands,
+        "patient_states": kb.patient_states,
+        "drug_classes": kb.drug_classes,
     }
     for name, items in collections.items():
         seen: set[str] = set()
@@ -134,17 +132,41 @@ def _dangling(kb: KnowledgeBase) -> Iterator[Problem]:
 
 
 def _templates(kb: KnowledgeBase) -> Iterator[Problem]:
-    for kind in REQUIRED_CARD_KINDS:
-        if kind not in kb.card_templates:
-            yield ("card_templates",), f"card kind '{kind}' is missing"
+    choice = kb.card_choice
     for field in ("order", "alone"):
-        for k, kind in enumerate(getattr(kb.card_choice, field)):
+        for k, kind in enumerate(getattr(choice, field)):
             if kind not in kb.card_templates:
                 yield ("card_choice", field, k), f"unknown card kind '{kind}'"
-    patient_view = [k for k in REQUIRED_CARD_KINDS if k != "order-caution"]
-    for kind in patient_view:
-        if kind not in kb.card_choice.order:
+    for kind in kb.card_templates:
+        if kind not in choice.order:
             yield ("card_choice", "order"), f"card kind '{kind}' has no place in the order"
+    # Safety: a card that escalates comes before every other card and stands alone, so no
+    # reassuring card can appear beside a red flag whatever else the content changes.
+    escalating = [k for k, t in kb.card_templates.items() if t.when.escalate]
+    if not escalating:
+        yield (
+            ("card_templates",),
+            "no card kind has when: {escalate: true}: red flags would not show",
+        )
+    known = [k for k in choice.order if k in kb.card_templates]
+    for kind in escalating:
+        if kind not in choice.alone:
+            yield ("card_choice", "alone"), f"card kind '{kind}' escalates and must stand alone"
+        template = kb.card_templates[kind]
+        if template.indicator == "info":
+            yield ("card_templates", kind, "indicator"), "a card that escalates cannot be 'info'"
+        before = known[: known.index(kind)] if kind in known else []
+        for other in before:
+            calm = kb.card_templates[other].when
+            if not calm.escalate and calm.hook == template.when.hook:
+                yield (
+                    ("card_choice", "order"),
+                    f"card kind '{other}' comes before '{kind}', which escalates: a reassuring "
+                    "card would show beside or instead of the red flags",
+                )
+    for name, template in kb.card_templates.items():
+        if template.indicator == "critical" and not template.when.escalate:
+            yield ("card_templates", name, "indicator"), "critical is only for cards that escalate"
     for name, template in kb.card_templates.items():
         texts: list[tuple[Location, str]] = [
             (("card_templates", name, "summary"), template.summary)
@@ -160,8 +182,8 @@ def _templates(kb: KnowledgeBase) -> Iterator[Problem]:
                 yield where, f"malformed placeholder: {exc}"
                 continue
             for field in sorted(unknown):
-                known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-                yield where, f"unknown placeholder {{{field}}}; known: {known}"
+                listed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                yield where, f"unknown placeholder {{{field}}}; known: {listed}"
         try:
             longest = template.summary.format_map({k: "x" * n for k, n in PLACEHOLDERS.items()})
         except (KeyError, ValueError):
@@ -196,6 +218,10 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
     site_ids = list(_site_ids(kb.sites))
     triggers = {t.id for t in kb.triggers}
     flags = {f.id for f in kb.red_flags}
+    bands = {b.id for b in kb.age_bands}
+    states = {s.id for s in kb.patient_states}
+    drug_classes = {d.id for d in kb.drug_classes}
+    conditions = {c.id for c in kb.conditions}
     for index, concept in enumerate(kb.lexicon.concepts):
         if list(concepts).index(concept.id) != index:
             yield ("lexicon", "concepts", index, "id"), f"duplicate concept id '{concept.id}'"
@@ -229,13 +255,35 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
                 for k, name in enumerate(getattr(node, field)):
                     if name not in triggers:
                         yield (*where, field, k), f"unknown trigger '{name}'"
+            for k, name in enumerate(node.drug_classes):
+                if name not in drug_classes:
+                    yield (*where, "drug_classes", k), f"unknown drug class '{name}'"
+            if not node.routes() and node.patient is None and not node.all_of:
+                yield where, "the rule lists no route and no gate: it can never hold"
         if isinstance(node, OrderCaution):
             for k, name in enumerate(node.sites):
                 if name not in site_ids:
                     yield (*where, "sites", k), f"unknown site '{name}'"
-            for k, name in enumerate(node.patient_concepts):
+        if isinstance(node, PatientFilter):
+            for k, name in enumerate(node.ages):
+                if name not in bands:
+                    yield (*where, "ages", k), f"unknown age band '{name}'"
+            for field in ("states", "not_states"):
+                for k, name in enumerate(getattr(node, field)):
+                    if name not in states:
+                        yield (*where, field, k), f"unknown patient state '{name}'"
+        if isinstance(node, LesionRule):
+            for k, name in enumerate(node.sites):
+                if name not in site_ids:
+                    yield (*where, "sites", k), f"unknown site '{name}'"
+        if isinstance(node, DrugClass):
+            for k, name in enumerate(node.concepts):
                 if name not in concepts:
-                    yield (*where, "patient_concepts", k), f"unknown lexicon concept '{name}'"
+                    yield (*where, "concepts", k), f"unknown lexicon concept '{name}'"
+        if isinstance(node, CardWhen):
+            for k, name in enumerate(node.variants):
+                if name not in conditions:
+                    yield (*where, "variants", k), f"unknown variant '{name}'"
         if isinstance(node, VariantCriteria):
             for k, name in enumerate(node.red_flags):
                 if name not in flags:

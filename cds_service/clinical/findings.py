@@ -85,6 +85,17 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class Lesion:
+    """One milia-like lesion as a note describes it, so that rules can ask for attributes of the
+    same lesion (solitary AND larger than 3 mm), not of several."""
+
+    source: str
+    sizes_mm: tuple[float, ...] = ()
+    solitary: bool = False
+    sites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MedicineUse:
     #: Labels of the vocabulary the medicine matched (triggers, order cautions).
     labels: tuple[str, ...]
@@ -98,12 +109,17 @@ class MedicineUse:
     draft: bool
     #: Body sites named in the dosage, site and notes, with their regions (cheeks: cheek, face).
     sites: tuple[str, ...] = ()
+    #: Refills allowed and the quantity of one fill (grams or millilitres), when the order says.
+    refills: int | None = None
+    quantity: float | None = None
 
 
 @dataclass(frozen=True)
 class Findings:
     mentions: tuple[Mention, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    #: The milia-like lesions the notes describe, one by one.
+    lesions: tuple[Lesion, ...] = ()
     medicines: tuple[MedicineUse, ...] = ()
     age_days: int | None = None
     sex: str | None = None
@@ -339,6 +355,8 @@ class RecordReader:
             site_text=" ".join(site_parts).lower(),
             sites=self.text.sites_in(" ".join(site_parts)),
             days=_days_of_use(resource, dosages, now, draft),
+            refills=_refills(resource),
+            quantity=_quantity(resource),
             source=source,
             status=status,
             draft=draft,
@@ -382,16 +400,27 @@ class RecordReader:
         onsets = [les.onset_within_days for les, _ in current if les.plural]
         sites = [site for les, _ in current for site in les.sites]
         sites += self.sites.with_regions(_coded_sites(record, milia_sources, self.sites))
-        measurements = list(_measurements(record, milia_sources, self.sites))
+        # A size recorded at another place than the milia (a nevus on the back) is not theirs.
+        measurements = [
+            m
+            for m in _measurements(record, milia_sources, self.sites)
+            if m.source in milia_sources
+            or m.site not in self.sites.regions
+            or self.sites.same_region([m.site], sites)
+        ]
         measurements += [
             Measurement(les.sites[0] if les.sites else "unspecified", size, None, src)
             for les, src in current
             for size in les.sizes_mm
             if 0 < size <= _MAX_LESION_MM
         ]
+        lesions = tuple(
+            Lesion(src, tuple(les.sizes_mm), les.solitary, les.sites) for les, src in current
+        )
         return Findings(
             mentions=tuple(dict.fromkeys(mentions)),
             measurements=tuple(measurements),
+            lesions=lesions,
             medicines=meds,
             age_days=age_days,
             sex=getattr(patient, "gender", None) if patient is not None else None,
@@ -569,6 +598,25 @@ def _days_between(start: Any, end: Any) -> int | None:
     if first is None or last is None:
         return None
     return max(0, (last - first).days)
+
+
+#: Units of a fill that measure how much cream or lotion is supplied.
+_AMOUNT_UNITS = {"g", "gm", "gram", "grams", "ml", "mL", "milliliter", "millilitre"}
+
+
+def _refills(resource: Any) -> int | None:
+    dispense = getattr(resource, "dispenseRequest", None)
+    return getattr(dispense, "numberOfRepeatsAllowed", None) if dispense is not None else None
+
+
+def _quantity(resource: Any) -> float | None:
+    """One fill's amount in grams or millilitres (a tube, a bottle), else None."""
+    dispense = getattr(resource, "dispenseRequest", None)
+    amount = getattr(dispense, "quantity", None) if dispense is not None else None
+    if amount is None or amount.value is None:
+        return None
+    unit = (amount.code or amount.unit or "").strip("[]")
+    return float(amount.value) if unit in _AMOUNT_UNITS or unit.lower() in _AMOUNT_UNITS else None
 
 
 def _days_of_use(resource: Any, dosages: Iterable[Any], now: datetime, draft: bool) -> int | None:

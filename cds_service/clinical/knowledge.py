@@ -19,6 +19,8 @@ The schema, file by file (each file holds one top-level key of :class:`Knowledge
 - ``lexicon.yaml``: the concepts recognition uses, with their terms; lesion words; context cues.
 - ``abbreviations.yaml``: shorthand used in notes, with expansions; found wherever the expansion is.
 - ``sites.yaml``: body sites as a hierarchy of regions, with terms and codes.
+- ``patients.yaml``: age bands and patient states (pregnancy, immunosuppression) rules may ask for.
+- ``drugs.yaml``: drug classes by ATC/RxNorm codes and generic and brand names.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ CONTENT_FILES = (
     "lexicon.yaml",
     "abbreviations.yaml",
     "sites.yaml",
+    "patients.yaml",
+    "drugs.yaml",
 )
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -119,8 +123,34 @@ DurationSource = Literal["words", "notes", "conditions"]
 _DURATION_SOURCES: tuple[DurationSource, ...] = ("words", "notes", "conditions")
 
 
+class PatientFilter(_Content):
+    """Who a rule applies to: the patient's age band and states (ids in patients.yaml)."""
+
+    #: Any one of these age bands (patients.yaml age_bands).
+    ages: list[Id] = Field(default_factory=list)
+    #: Every one of these states is recorded (patients.yaml patient_states).
+    states: list[Id] = Field(default_factory=list)
+    #: None of these states is recorded.
+    not_states: list[Id] = Field(default_factory=list)
+    #: With no birth date on record, does an age-limited rule apply? ``applies`` where missing it
+    #: would be unsafe (a red flag), ``does-not-apply`` where it would mislead (a newborn variant).
+    unknown_age: Literal["applies", "does-not-apply"] = "does-not-apply"
+
+
+class LesionRule(_Content):
+    """Attributes that must all hold for ONE milia-like lesion (not spread over several)."""
+
+    size_mm_over: float | None = Field(default=None, gt=0)
+    #: Said to be one lesion ("a solitary papule", "milium"), not several.
+    solitary: bool | None = None
+    #: At one of these sites (ids in sites.yaml, any part of them).
+    sites: list[Id] = Field(default_factory=list)
+
+
 class Recognition(_Content):
-    """How something is recognised in the record. Any one listed route is enough.
+    """How something is recognised in the record. Any one listed route is enough, and then every
+    gate (``patient``, ``all_of``, ``any_of``, ``none_of``, ``needs_*``) must hold. A rule made of
+    gates only (no route) holds when its gates do.
 
     ``text`` phrases are matched in free text by the clinical NLP pipeline, which drops negated,
     hypothetical, historical and family-history mentions.
@@ -138,9 +168,6 @@ class Recognition(_Content):
     #: observations that record the lesion, the dates of problem-list conditions. A stable entry
     #: long on the problem list is a known problem, not an unexplained persistence.
     duration_from: list[DurationSource] = Field(default_factory=lambda: list(_DURATION_SOURCES))
-    #: Applies only to patients at least this old (years) / younger than this (days).
-    age_years_at_least: int | None = Field(default=None, ge=0)
-    age_days_under: int | None = Field(default=None, gt=0)
     #: At least this many lesions recorded.
     count_at_least: int | None = Field(default=None, gt=1)
     #: Historical mentions count too ("history of BCC", a resolved Condition, a past procedure).
@@ -171,6 +198,51 @@ class Recognition(_Content):
     #: A mention said to be considered ("?BCC") counts; false where only a fact may count (a
     #: history of skin cancer is not "rule out BCC").
     count_uncertain: bool = True
+    #: Milia is a confirmed coded Condition on the problem list (a known, diagnosed problem).
+    milia_on_problem_list: bool = False
+    #: Drug classes (ids in drugs.yaml): their codes and names recognise it.
+    drug_classes: list[Id] = Field(default_factory=list)
+    #: Attributes of one and the same milia-like lesion (solitary AND larger than 3 mm).
+    lesion: LesionRule | None = None
+    #: Who the rule applies to.
+    patient: PatientFilter | None = None
+    #: Sub-rules that must all hold / at least one must hold / none may hold.
+    all_of: list[Recognition] = Field(default_factory=list)
+    any_of: list[Recognition] = Field(default_factory=list)
+    none_of: list[Recognition] = Field(default_factory=list)
+
+    def routes(self) -> bool:
+        """The rule lists a route of its own (not only gates)."""
+        return bool(
+            self.codes
+            or self.text
+            or self.concepts
+            or self.drug_classes
+            or self.milia_on_problem_list
+            or self.uncertain_mention
+            or self.triggers
+            or self.sites
+            or self.lesion
+            or self.any_of
+            or any(
+                v is not None
+                for v in (
+                    self.size_mm_over,
+                    self.growth_mm_at_least,
+                    self.duration_days_over,
+                    self.count_at_least,
+                    self.onset_within_days,
+                )
+            )
+        )
+
+    def parts(self) -> list[tuple[str, Recognition]]:
+        """Sub-rules with their path ("all_of.0"), for labels and checks."""
+        return [
+            (f"{name}.{i}", sub)
+            for name in ("all_of", "any_of", "none_of")
+            for i, sub in enumerate(getattr(self, name))
+        ]
 
 
 class Concept(_Content):
@@ -236,7 +308,6 @@ class Reference(_Content):
 class VariantCriteria(_Content):
     """When a milia finding is this variant. All listed conditions must hold."""
 
-    age_days_under: int | None = Field(default=None, gt=0)
     #: The variant needs a trigger of secondary milia in the record.
     needs_trigger: bool = False
     #: Words in the record that name or describe the variant (any one).
@@ -246,6 +317,8 @@ class VariantCriteria(_Content):
     codes: list[Code] = Field(default_factory=list)
     #: Any of these red flags (ids in red-flags.yaml) found makes the variant, whatever else.
     red_flags: list[Id] = Field(default_factory=list)
+    #: Who the variant applies to (age bands, states).
+    patient: PatientFilter | None = None
 
 
 class Condition(Concept):
@@ -312,8 +385,9 @@ class ManagementStep(_Content):
     name: Text
     statements: Annotated[list[Statement], Field(min_length=1)]
     cautions: list[Statement] = Field(default_factory=list)
-    #: Offered only to patients at least this old (years): a child never gets an adult step.
-    age_years_at_least: int | None = Field(default=None, ge=0)
+    #: Offered only to these patients (age bands, states): a child never gets an adult step.
+    #: When the age is unknown, an age-limited step is listed with its limit named.
+    patient: PatientFilter | None = None
 
 
 class Management(_Content):
@@ -336,8 +410,12 @@ class OrderCaution(_Item):
     min_duration_days: int | None = Field(default=None, gt=0)
     #: Show the caution only when the patient's record concerns milia (keeps unrelated orders quiet).
     requires_milia: bool = True
-    #: Show it only when the record says one of these lexicon concepts of the patient now.
-    patient_concepts: list[Id] = Field(default_factory=list)
+    #: Show it only for these patients (pregnancy, an age band), whatever the site of the order.
+    patient: PatientFilter | None = None
+    #: An order with no stated duration counts as long when it allows at least this many refills
+    #: or at least this quantity (grams or millilitres) in one fill.
+    long_when_refills_at_least: int | None = Field(default=None, ge=1)
+    long_when_quantity_at_least: float | None = Field(default=None, gt=0)
     statements: Annotated[list[Statement], Field(min_length=1)]
 
 
@@ -385,16 +463,41 @@ class SuggestionTemplate(_Content):
     pending_days: int = Field(default=90, ge=0)
 
 
+Section = Literal["red-flags", "mimics", "triggers", "neonatal", "cautions"]
+
+
+class CardWhen(_Content):
+    """Facts of an assessment a card kind needs (all must hold)."""
+
+    hook: Literal["patient-view", "order"] = "patient-view"
+    #: A red flag, or a look-alike that may be malignant.
+    escalate: bool | None = None
+    #: Look-alike features or names recorded.
+    mimics: bool | None = None
+    #: The record is consistent with milia.
+    milia: bool | None = None
+    #: One of these variants (ids in conditions.yaml) fits.
+    variants: list[Id] = Field(default_factory=list)
+    #: A cause of secondary milia is recorded.
+    triggers: bool | None = None
+    #: An order caution applies.
+    cautions: bool | None = None
+
+
 class CardTemplate(_Content):
     indicator: Literal["info", "warning", "critical"]
     summary: CardText
     detail: Annotated[list[Statement], Field(min_length=1)]
     #: References shown as the card's links, in order.
     links: list[Id] = Field(default_factory=list)
-    #: Include the management ladder, avoid list and prevention in the detail.
-    with_management: bool = False
+    #: Management the detail shows: the steps offered to this patient, what not to do, prevention.
+    management: list[Literal["steps", "avoid", "prevention"]] = Field(default_factory=list)
     #: One-click suggestions (ids in ``suggestions``), offered with at-most-one selection.
     suggestions: list[Id] = Field(default_factory=list)
+    #: When the card applies: every listed fact of the assessment must hold.
+    when: CardWhen
+    #: The sections of the other files the detail shows, in order.
+    sections: list[Section] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------- the lexicon
@@ -412,6 +515,9 @@ class LesionWords(_Content):
     other: Annotated[list[Text], Field(min_length=1)]
     #: Words that refer back to the lesion just named (read as written, not inflected).
     refer_back: list[Text] = Field(default_factory=list)
+    #: Words that say one lesion ("solitary") or several ("a few"; count words count too).
+    solitary: list[Text] = Field(default_factory=list)
+    several: list[Text] = Field(default_factory=list)
 
 
 class MiliaLikeWords(_Content):
@@ -449,6 +555,8 @@ class TimeWords(_Content):
     numbers: dict[str, float]
     #: Seasons and the month (1-12) in their middle, for "since last winter".
     seasons: dict[str, int]
+    #: Words before a time that says when to look again ("RTC 1 yr"): not a duration.
+    follow_up: list[Text] = Field(default_factory=list)
 
 
 class Lexicon(_Content):
@@ -486,6 +594,42 @@ class Site(_Content):
     parts: list[Site] = Field(default_factory=list)
 
 
+class AgeBand(_Content):
+    """An age range, in days from birth: [days_at_least, days_under)."""
+
+    id: Id
+    name: Text
+    days_at_least: int = Field(default=0, ge=0)
+    days_under: int | None = Field(default=None, gt=0)
+
+    def holds(self, age_days: int) -> bool:
+        return age_days >= self.days_at_least and (
+            self.days_under is None or age_days < self.days_under
+        )
+
+
+class PatientState(_Content):
+    """Something true of the patient now (pregnancy, immunosuppression), by codes, words,
+    observations or the drugs on the medication list."""
+
+    id: Id
+    name: Text
+    recognise: Recognition
+
+
+class DrugClass(_Content):
+    """A class of drugs: ATC class codes (match: prefix), verified ingredient codes, and the
+    generic and brand names written in orders and notes."""
+
+    id: Id
+    name: Text
+    codes: list[Code] = Field(default_factory=list)
+    #: Lexicon concepts holding the generic and brand names.
+    concepts: list[Id] = Field(default_factory=list)
+    #: Words of the route, dose form or instructions that take an order out of the class.
+    not_routes: list[Text] = Field(default_factory=list)
+
+
 class CardChoice(_Content):
     """Which card kinds a patient-view shows, in which order, and which stand alone."""
 
@@ -512,6 +656,9 @@ class KnowledgeBase(_Content):
     lexicon: Lexicon
     abbreviations: list[Abbreviation]
     sites: list[Site]
+    age_bands: list[AgeBand]
+    patient_states: list[PatientState] = Field(default_factory=list)
+    drug_classes: list[DrugClass] = Field(default_factory=list)
 
     def reference(self, ref_id: str) -> Reference:
         return next(r for r in self.references if r.id == ref_id)
@@ -533,6 +680,12 @@ class KnowledgeBase(_Content):
 
     def step(self, step_id: str) -> ManagementStep:
         return next(s for s in self.management.ladder if s.id == step_id)
+
+    def age_band(self, band_id: str) -> AgeBand:
+        return next(b for b in self.age_bands if b.id == band_id)
+
+    def drug_class(self, class_id: str) -> DrugClass:
+        return next(d for d in self.drug_classes if d.id == class_id)
 
 
 # ----------------------------------------------------------------------------------- validation
@@ -614,3 +767,5 @@ def default_content_dir() -> Path:
 
 Meta.model_rebuild()
 Site.model_rebuild()
+Recognition.model_rebuild()
+CardTemplate.model_rebuild()

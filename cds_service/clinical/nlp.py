@@ -53,8 +53,13 @@ def plain_text(value: str) -> str:
 _WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z]|[A-Z]{2,6}\b)")
 
 
+#: "~1 yr", "~3 mm": the tilde means about; apart from the number, both are read.
+_TILDE = re.compile(r"~(?=\d)")
+
+
 def normalise(text: str) -> str:
-    return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", plain_text(text)))
+    text = _TILDE.sub("~ ", plain_text(text))
+    return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", text))
 
 
 #: Passages are cut at sentence ends near this many characters (a sentence longer than twice this,

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from .findings import Findings, Measurement, MedicineUse, Mention
-from .knowledge import KnowledgeBase, Recognition
+from .knowledge import KnowledgeBase, LesionRule, OrderCaution, PatientFilter, Recognition
 from .sites import whole_regions
-from .vocabulary import feature_label, label
+from .vocabulary import feature_label, label, part_label
 
-_DAYS_PER_YEAR = 365.25
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
 
@@ -55,6 +54,11 @@ class Assessment:
     #: Milia is already a coded Condition on the record (confirmed or provisional).
     on_problem_list: bool = False
     age_days: int | None = None
+    #: Patient states recorded (patients.yaml), e.g. pregnancy.
+    states: tuple[Hit, ...] = ()
+    #: Management steps offered to this patient, in order, each with the age limit to name when
+    #: the age is unknown ("" when none).
+    steps: tuple[tuple[str, str], ...] = ()
     #: What was read: free-text notes and coded entries (the cards say so, never "nothing found").
     notes_read: int = 0
     coded_read: int = 0
@@ -84,16 +88,6 @@ class _Match:
     detail: str
 
 
-def _age_allows(recognition: Recognition, age_days: int | None) -> bool:
-    if recognition.age_years_at_least is not None and (
-        age_days is None or age_days < recognition.age_years_at_least * _DAYS_PER_YEAR
-    ):
-        return False
-    return recognition.age_days_under is None or (
-        age_days is not None and age_days < recognition.age_days_under
-    )
-
-
 def _growth(measurements: Sequence[Measurement], at_least: float) -> _Match | None:
     by_site: dict[str, list[Measurement]] = {}
     for m in measurements:
@@ -111,15 +105,44 @@ def _growth(measurements: Sequence[Measurement], at_least: float) -> _Match | No
 class _Evaluator:
     """Evaluates the content's recognition rules against one record's findings."""
 
-    def __init__(
-        self, findings: Findings, milia: Sequence[Mention], whole_regions: frozenset[str]
-    ) -> None:
+    def __init__(self, findings: Findings, milia: Sequence[Mention], kb: KnowledgeBase) -> None:
         self.f = findings
+        self.kb = kb
         self.milia = milia
         #: Regions too wide to say two things are at one site ("face": a cheek and a temple are not).
-        self.whole_regions = whole_regions
+        self.whole_regions = whole_regions(kb.sites)
+        age = findings.age_days
+        #: The patient's age bands (patients.yaml); None when the age is unknown.
+        self.bands = None if age is None else frozenset(b.id for b in kb.age_bands if b.holds(age))
         #: Set once causes are known: rules that need a cause of secondary milia look here.
         self.triggers: tuple[Hit, ...] = ()
+        #: Patient states found, by id; every state is weighed before any rule that names one.
+        self.states: dict[str, Hit] = {}
+        for state in kb.patient_states:
+            match = self.recognise(state.recognise, label("state", state.id))
+            if match is not None:
+                self.states[state.id] = Hit(state.id, match.evidence, match.detail)
+
+    def allows(self, patient: PatientFilter | None) -> _Match | None:
+        """The patient filter holds: an empty match (with the states' evidence), else None."""
+        if patient is None:
+            return _Match((), "")
+        if patient.ages:
+            if self.bands is None:
+                if patient.unknown_age != "applies":
+                    return None
+            elif not self.bands & set(patient.ages):
+                return None
+        if any(s not in self.states for s in patient.states) or any(
+            s in self.states for s in patient.not_states
+        ):
+            return None
+        evidence = tuple(e for s in patient.states for e in self.states[s].evidence)
+        names = [self.kb_state_name(s) for s in patient.states]
+        return _Match(evidence, "; ".join(names))
+
+    def kb_state_name(self, state_id: str) -> str:
+        return next(s.name for s in self.kb.patient_states if s.id == state_id).lower()
 
     def mentions(
         self,
@@ -153,13 +176,45 @@ class _Evaluator:
         return bool(own and own & milia_sites - self.whole_regions)
 
     def recognise(
-        self, recognition: Recognition, wanted: str, history: bool = False
+        self,
+        recognition: Recognition,
+        wanted: str,
+        history: bool = False,
+        medicines: bool = True,
     ) -> _Match | None:
-        """Any one route of ``recognition`` (codes/words, size, growth, duration, count);
-        ``history`` counts historical mentions whatever the recognition says."""
-        f = self.f
-        if not _age_allows(recognition, f.age_days):
+        """The rule holds: its gates (patient, needs_*, all_of, none_of) and, when it lists any,
+        one of its routes. ``history`` counts historical mentions whatever the rule says;
+        ``medicines=False`` leaves the medication list out (drugs named in notes still count)."""
+        gated = self._gates(recognition, wanted, history)
+        if gated is None:
             return None
+        if not recognition.routes():
+            has_gate = recognition.patient is not None or recognition.all_of
+            return gated if has_gate else None
+        found = self._route(recognition, wanted, history, medicines)
+        if found is None:
+            return None
+        evidence = tuple(dict.fromkeys((*found.evidence, *gated.evidence)))
+        return _Match(evidence, found.detail or gated.detail)
+
+    def _gates(self, recognition: Recognition, wanted: str, history: bool) -> _Match | None:
+        f = self.f
+        allowed = self.allows(recognition.patient)
+        if allowed is None:
+            return None
+        evidence, details = list(allowed.evidence), [allowed.detail] if allowed.detail else []
+        for path, part in recognition.parts():
+            if not path.startswith(("all_of", "none_of")):
+                continue
+            match = self.recognise(part, part_label(wanted, path), history)
+            if path.startswith("none_of"):
+                if match is not None:
+                    return None
+                continue
+            if match is None:
+                return None
+            evidence += match.evidence
+            details += [match.detail] if match.detail else []
         if recognition.needs_trigger and not self.triggers:
             return None
         if recognition.needs_triggers and not any(
@@ -172,6 +227,14 @@ class _Evaluator:
             for m in f.with_label(label("concept", c))
         ):
             return None
+        return _Match(tuple(dict.fromkeys(evidence)), "; ".join(details))
+
+    def _route(
+        self, recognition: Recognition, wanted: str, history: bool, medicines: bool
+    ) -> _Match | None:
+        """Any one route of ``recognition`` (codes/words, drugs, size, one lesion, growth,
+        duration, count, any_of)."""
+        f = self.f
         causes = [t for t in self.triggers if t.id in recognition.triggers]
         if causes:
             return _Match(
@@ -207,6 +270,21 @@ class _Evaluator:
             ]
             if unsure:
                 return _Match(_sources(unsure), "a look-alike is being considered")
+        if recognition.milia_on_problem_list:
+            listed = [
+                m
+                for m in self.milia
+                if m.via == "code" and m.status == "present" and m.source.startswith("Condition/")
+            ]
+            if listed:
+                return _Match(_sources(listed), "on the problem list")
+        drugs = self._drugs(recognition, history or recognition.include_history, medicines)
+        if drugs is not None:
+            return drugs
+        if recognition.lesion is not None:
+            one = self._one_lesion(recognition.lesion)
+            if one is not None:
+                return one
         if recognition.size_mm_over is not None:
             large = [m for m in f.measurements if m.size_mm > recognition.size_mm_over]
             if large:
@@ -246,6 +324,65 @@ class _Evaluator:
             and (f.lesion_count or 0) >= recognition.count_at_least
         ):
             return _Match(_sources(self.milia), f"{f.lesion_count} or more lesions")
+        for path, part in recognition.parts():
+            if path.startswith("any_of"):
+                match = self.recognise(part, part_label(wanted, path), history, medicines)
+                if match is not None:
+                    return match
+        return None
+
+    def _drugs(self, recognition: Recognition, history: bool, medicines: bool) -> _Match | None:
+        """A drug of the rule's classes on the medication list or named in a note."""
+        if not recognition.drug_classes:
+            return None
+        statuses = {"present", "historical"} if history else {"present"}
+        uses = [
+            u
+            for u in (self.f.medicines if medicines else ())
+            if not u.draft and u.status in statuses and self.of_classes(u, recognition.drug_classes)
+        ]
+        if uses:
+            return _Match(_sources(uses), uses[0].name)
+        named = [
+            m
+            for c in recognition.drug_classes
+            for m in self.mentions(label("drug-class", c), history, recognition.scope, False)
+        ]
+        if named:
+            return _Match(
+                _sources(named), "recorded: " + ", ".join(dict.fromkeys(m.text for m in named))
+            )
+        return None
+
+    def of_classes(self, use: MedicineUse, classes: Sequence[str]) -> bool:
+        """The medicine belongs to one of the drug classes (and its route does not exclude it)."""
+        for class_id in classes:
+            drugs = self.kb.drug_class(class_id)
+            if label("drug-class", class_id) in use.labels and not _has_word(
+                drugs.not_routes, use.route_text
+            ):
+                return True
+        return False
+
+    def _one_lesion(self, rule: LesionRule) -> _Match | None:
+        """One milia-like lesion with every attribute of ``rule``."""
+        for lesion in self.f.lesions:
+            size = max(lesion.sizes_mm, default=0.0)
+            if rule.size_mm_over is not None and size <= rule.size_mm_over:
+                continue
+            if rule.solitary and not lesion.solitary:
+                continue
+            if rule.sites and not set(rule.sites) & set(lesion.sites):
+                continue
+            words = ["solitary"] if rule.solitary else []
+            words += [_fmt(size)] if rule.size_mm_over is not None else []
+            return _Match((lesion.source,), " ".join(words) or "one lesion")
+        if rule.solitary is None and not rule.sites and rule.size_mm_over is not None:
+            # A coded measurement is one lesion too (its count is not said).
+            large = [m for m in self.f.measurements if m.size_mm > rule.size_mm_over]
+            if large:
+                biggest = max(large, key=lambda m: m.size_mm)
+                return _Match(_sources([biggest]), _fmt(biggest.size_mm))
         return None
 
 
@@ -266,17 +403,19 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
     ]
     if not any(not m.broad for m in milia):
         milia = []  # "Epidermal cyst" (L72.0) alone is not milia: the words must say so too
-    cautions = _cautions(findings, kb, bool(milia))
+    ev = _Evaluator(findings, milia, kb)
+    cautions = _cautions(findings, kb, ev, bool(milia))
+    base = Assessment(
+        cautions=cautions,
+        age_days=findings.age_days,
+        states=tuple(ev.states.values()),
+        notes_read=findings.notes_read,
+        coded_read=findings.coded_read,
+        described=findings.described,
+    )
     if not milia and require_milia:
-        return Assessment(
-            cautions=cautions,
-            age_days=findings.age_days,
-            notes_read=findings.notes_read,
-            coded_read=findings.coded_read,
-            described=findings.described,
-        )
+        return base
 
-    ev = _Evaluator(findings, milia, whole_regions(kb.sites))
     triggers = _triggers(findings, kb, ev)
     ev.triggers = triggers
     red_flags = []
@@ -285,9 +424,16 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
         if match is not None:
             red_flags.append(Hit(flag.id, match.evidence, match.detail))
 
+    # The title of a broader code read as milia (L72.0 "Epidermal cyst" beside milia in words)
+    # names no look-alike: the code is the milia's.
+    titles = {(m.source, m.text) for m in milia if m.broad}
     mimics, malignant = [], []
     for mimic in kb.mimics:
-        named = [m for m in ev.mentions(label("mimic", mimic.id)) if m.status in mimic.named_when]
+        named = [
+            m
+            for m in ev.mentions(label("mimic", mimic.id))
+            if m.status in mimic.named_when and (m.source, m.text) not in titles
+        ]
         features, evidence = [], list(_sources(named))
         for feature in mimic.features:
             match = ev.recognise(feature.recognise, feature_label(mimic.id, feature.id))
@@ -299,21 +445,18 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
             if mimic.malignant_potential:
                 malignant.append(mimic.id)
 
-    variants = _variants(findings, kb, ev, bool(triggers), {h.id for h in red_flags})
+    variants = _variants(kb, ev, bool(triggers), {h.id for h in red_flags})
     coded = [m for m in milia if m.via == "code"]
-    return Assessment(
+    return replace(
+        base,
         milia=Hit("milia", _sources(milia)) if milia else None,
         variants=variants,
         red_flags=tuple(red_flags),
         mimics=tuple(mimics),
         malignant_mimics=tuple(malignant),
         triggers=triggers,
-        cautions=cautions,
         on_problem_list=any(m.source.startswith("Condition/") for m in coded),
-        age_days=findings.age_days,
-        notes_read=findings.notes_read,
-        coded_read=findings.coded_read,
-        described=findings.described,
+        steps=_steps(kb, ev, variants),
     )
 
 
@@ -322,10 +465,22 @@ def _has_word(words: Iterable[str], text: str) -> bool:
     return any(re.search(rf"(?<![\w-]){re.escape(w.lower())}(?![\w-])", text) for w in words)
 
 
-def _drug_matches(use: MedicineUse, routes: Sequence[str], min_days: int | None) -> bool:
-    if routes and not _has_word(routes, use.route_text):
-        return False
-    return min_days is None or (use.days is not None and use.days > min_days)
+def _long_enough(use: MedicineUse, caution: OrderCaution) -> bool:
+    """Meant for longer than the caution's minimum; with no duration stated, refills or a large
+    fill count as long when the content says so."""
+    least = caution.min_duration_days
+    if least is None:
+        return True
+    if use.days is not None:
+        return use.days > least
+    refills, amount = caution.long_when_refills_at_least, caution.long_when_quantity_at_least
+    return (refills is not None and (use.refills or 0) >= refills) or (
+        amount is not None and (use.quantity or 0) >= amount
+    )
+
+
+def _is_drug(use: MedicineUse, wanted: str, recognition: Recognition, ev: _Evaluator) -> bool:
+    return wanted in use.labels or ev.of_classes(use, recognition.drug_classes)
 
 
 def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hit, ...]:
@@ -336,26 +491,32 @@ def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hi
             uses = [
                 u
                 for u in findings.medicines
-                if wanted in u.labels
-                and not u.draft
-                and _drug_matches(u, trigger.routes, trigger.min_use_days)
+                if not u.draft
+                and _is_drug(u, wanted, trigger.recognise, ev)
+                and not (trigger.routes and not _has_word(trigger.routes, u.route_text))
+                and (
+                    trigger.min_use_days is None
+                    or (u.days is not None and u.days > trigger.min_use_days)
+                )
             ]
             if uses:
                 days = max((u.days for u in uses if u.days is not None), default=None)
                 detail = uses[0].name + (f", used for about {days} days" if days else "")
                 hits.append(Hit(trigger.id, _sources(uses), detail))
                 continue
-            # A drug named in a note ("on clobetasol for a year") counts as use too.
-        # A burn or a procedure in the past is exactly what causes secondary milia.
-        match = ev.recognise(trigger.recognise, wanted, history=True)
+        # A drug named in a note ("on clobetasol for a year"), a burn or a procedure in the past:
+        # exactly what causes secondary milia.
+        # The medication list was weighed above, with the trigger's routes and duration.
+        match = ev.recognise(trigger.recognise, wanted, history=True, medicines=False)
         if match is not None:
             hits.append(Hit(trigger.id, match.evidence, match.detail))
     return tuple(hits)
 
 
 def _variants(
-    findings: Findings, kb: KnowledgeBase, ev: _Evaluator, has_trigger: bool, flags: set[str]
+    kb: KnowledgeBase, ev: _Evaluator, has_trigger: bool, flags: set[str]
 ) -> tuple[str, ...]:
+    findings = ev.f
     found = []
     for condition in kb.conditions:
         if condition.kind != "variant":
@@ -364,8 +525,7 @@ def _variants(
         criteria = condition.criteria
         fits = criteria is not None and all(
             (
-                criteria.age_days_under is None
-                or (findings.age_days is not None and findings.age_days < criteria.age_days_under),
+                ev.allows(criteria.patient) is not None,
                 not criteria.needs_trigger or has_trigger,
                 not (criteria.text or criteria.codes)
                 or bool(ev.mentions(label("variant", condition.id))),
@@ -379,30 +539,51 @@ def _variants(
     return tuple(found)
 
 
-def _cautions(findings: Findings, kb: KnowledgeBase, has_milia: bool) -> tuple[Hit, ...]:
+def _steps(
+    kb: KnowledgeBase, ev: _Evaluator, variants: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
+    """The management steps for the first variant that lists its own, else milia's, offered to
+    this patient (age bands, states); with the age unknown, an age-limited step is listed with
+    its limit named rather than withheld."""
+    variant = next((kb.condition(v) for v in variants if kb.condition(v).management), None)
+    base = next(c for c in kb.conditions if c.kind == "milia")
+    ids = (variant or base).management or [s.id for s in kb.management.ladder]
+    offered = []
+    for step_id in ids:
+        patient = kb.step(step_id).patient
+        if ev.allows(patient) is not None:
+            offered.append((step_id, ""))
+        elif patient is not None and ev.bands is None and patient.ages:
+            unaged = patient.model_copy(update={"ages": []})
+            if ev.allows(unaged) is not None:
+                bands = ", ".join(kb.age_band(b).name.lower() for b in patient.ages)
+                offered.append((step_id, f"only for: {bands}"))
+    return tuple(offered)
+
+
+def _cautions(
+    findings: Findings, kb: KnowledgeBase, ev: _Evaluator, has_milia: bool
+) -> tuple[Hit, ...]:
     hits = []
     for caution in kb.order_cautions:
         if caution.requires_milia and not has_milia:
             continue
-        if caution.patient_concepts and not any(
-            m.status == "present"
-            for c in caution.patient_concepts
-            for m in findings.with_label(label("concept", c))
-        ):
+        allowed = ev.allows(caution.patient)
+        if allowed is None:
             continue
         wanted = label("caution", caution.id)
         uses = [
             u
             for u in findings.medicines
             if u.draft
-            and wanted in u.labels
+            and _is_drug(u, wanted, caution.drug, ev)
             and (
                 not (caution.site_text or caution.sites)
                 or _has_word(caution.site_text, u.site_text)
                 or bool(set(caution.sites) & set(u.sites))
             )
-            and _drug_matches(u, (), caution.min_duration_days)
+            and _long_enough(u, caution)
         ]
         if uses:
-            hits.append(Hit(caution.id, _sources(uses), uses[0].name))
+            hits.append(Hit(caution.id, (*_sources(uses), *allowed.evidence), uses[0].name))
     return tuple(hits)

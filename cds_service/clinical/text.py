@@ -73,6 +73,8 @@ _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
+#: How many: said to be one lesion ("solitary"), or several ("a few", "numerous").
+_NUMBERS = ("SOLITARY", "MANY")
 #: A range joined by a hyphen or an en dash ("1-2 mm", "4\u20135 mm").
 _DASHES = "-\u2013"
 _SIZE = re.compile(rf"^(\d+(?:\.\d+)?)(?:\s*[{_DASHES}]\s*(\d+(?:\.\d+)?))?$")
@@ -112,6 +114,8 @@ class TextLesion:
     since_birth: bool = False
     #: The note gives two sizes, the later larger ("1 mm at last visit, 2.5 mm today"): by how much.
     growth_mm: float = 0.0
+    #: Said to be one lesion: "a solitary papule", "milium on the nose" (not "a few milia").
+    solitary: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,11 @@ class TextReader:
         ):
             for term in terms:
                 self._add(self._anchors, term, kind)
+        for kind, terms in zip(
+            _NUMBERS, (lesions.solitary, [*lesions.several, *kb.lexicon.count_words]), strict=True
+        ):
+            for term in terms:
+                self._add(self._anchors, term, kind, False)
         for term in concepts.get("appear", ()):
             self._add(self._anchors, term, "APPEAR", True)
         for site_id, terms in self.sites.terms.items():
@@ -358,6 +367,11 @@ class TextReader:
             [les.start for les in lesions],
             sentence_of,
         )
+        times = [(start, end) for fact, start, end, _ in facts if fact == "TIME"]
+        # "over the last few months": "few" counts months, not lesions.
+        facts = [
+            f for f in facts if not (f[0] in _NUMBERS and any(s <= f[1] < e for s, e in times))
+        ]
         index = _LesionIndex(lesions)
         for fact, start, end, value in facts:
             if fact.startswith("SITE:") and unsaid[start]:
@@ -373,7 +387,7 @@ class TextReader:
                 owner = index.before(start, sentence_of[start]) or owner
             if owner is None:
                 continue
-            if fact in _DESCRIPTORS:
+            if fact in _DESCRIPTORS or fact in _NUMBERS:
                 owner.descriptors.add(fact)
             elif fact.startswith("SITE:"):
                 owner.sites.append(fact.removeprefix("SITE:"))
@@ -467,7 +481,8 @@ class TextReader:
 
     def _drug_entity(self, doc: Any, entity: Any) -> bool:
         return any(
-            lbl.startswith(("trigger:", "caution:")) for lbl in self._entity_labels(doc, entity)
+            lbl.startswith(("trigger:", "caution:", "drug-class:"))
+            for lbl in self._entity_labels(doc, entity)
         )
 
     def _entity_labels(self, doc: Any, entity: Any, sites: bool = False) -> set[str]:
@@ -505,13 +520,13 @@ class TextReader:
         ]
         facts: list[tuple[str, int, int, Any]] = []
         descriptive = filter_spans(
-            [sp for k in (*_DESCRIPTORS, "SIZEWORD") for sp in by_kind.get(k, [])]
+            [sp for k in (*_DESCRIPTORS, *_NUMBERS, "SIZEWORD") for sp in by_kind.get(k, [])]
             + [sp for k, v in by_kind.items() if k.startswith("SITE:") for sp in v]
         )
         kinds = {
             (sp.start, sp.end): k
             for k, v in by_kind.items()
-            if k in _DESCRIPTORS or k == "SIZEWORD" or k.startswith("SITE:")
+            if k in _DESCRIPTORS or k in _NUMBERS or k == "SIZEWORD" or k.startswith("SITE:")
             for sp in v
         }
         for sp in descriptive:
@@ -610,6 +625,7 @@ class TextReader:
                 onset_within_days=min(onset) if onset else None,
                 since_birth=any(t.frame == "birth" for t in lesion.times),
                 growth_mm=_growth(lesion.sizes),
+                solitary=_solitary(lesion),
             )
 
 
@@ -619,6 +635,14 @@ def _growth(sizes: list[float]) -> float:
     if len(sizes) < 2:
         return 0.0
     return max(0.0, sizes[-1] - min(sizes[:-1]))
+
+
+def _solitary(lesion: _Lesion) -> bool:
+    """One lesion: said so, or named in the singular without a word for several."""
+    if "SOLITARY" in lesion.descriptors:
+        return True
+    singular = not lesion.text.endswith(("s", "a", "ae"))  # milia, miliae, papules
+    return singular and "MANY" not in lesion.descriptors
 
 
 def _described(lesion: _Lesion) -> bool:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from .knowledge import TimeWords
 
-Frame = Literal["for", "ago", "within", "every", "birth"]
+Frame = Literal["for", "ago", "within", "every", "birth", "later"]
 
 _DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "year": 365.25}
 _BRITISH = re.compile(r"^(\d{1,3})/(7|52|12)$")
@@ -78,6 +78,8 @@ class TimeExpression:
 
 class TimeReader:
     def __init__(self, words: TimeWords) -> None:
+        #: Words before a time that says when to look again ("RTC 1 yr", "f/u in 6 weeks").
+        self._later = frozenset(w.lower() for w in words.follow_up)
         self._units: dict[str, str] = {}
         for unit, names in words.units.items():
             for name in names:
@@ -109,7 +111,7 @@ class TimeReader:
                 if before in _FOR | _WITHIN | _LAST or after in {"hx", "history", "ago"}:
                     unit = _BRITISH_UNIT[british.group(2)]
                     days = float(british.group(1)) * _DAYS[unit]
-                    frame = _frame(doc, i, i + 1)
+                    frame = _frame(doc, i, i + 1, self._later)
                     yield TimeExpression(i, i + 1, min(days, _MAX_DAYS), frame)
                 continue
             unit_name = self._units.get(text)
@@ -128,7 +130,7 @@ class TimeReader:
             if [t.lower_ for t in doc[end : end + 3]] == ["and", "a", "half"]:
                 amount += 0.5
                 end += 3
-            frame = _frame(doc, start, end)
+            frame = _frame(doc, start, end, self._later)
             yield TimeExpression(start, end, min(amount * _DAYS[unit_name], _MAX_DAYS), frame)
 
     def _since_date(self, doc: Any, i: int) -> TimeExpression | None:
@@ -186,7 +188,10 @@ class TimeReader:
         return None
 
 
-def _frame(doc: Any, start: int, end: int) -> Frame:
+def _frame(doc: Any, start: int, end: int, later: frozenset[str] = frozenset()) -> Frame:
+    before_words = {t.lower_ for t in doc[max(0, start - 3) : start]}
+    if before_words & later:
+        return "later"  # "RTC 1 yr", "f/u in 6 wks": when to look again, not how long
     after = doc[end].lower_ if end < len(doc) else ""
     if after == "ago":
         return "ago"

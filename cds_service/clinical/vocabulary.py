@@ -2,7 +2,8 @@
 
 Items are labelled ``kind:id`` (``condition:milia``, ``mimic:syringoma``, ``feature:basal-cell-
 carcinoma/pearly``, ``red-flag:bleeding-or-crusting``, ``trigger:burns``, ``variant:milia-en-plaque``,
-``caution:topical-retinoid-periocular``). Findings label what they find in the record with these, and
+``caution:topical-retinoid-periocular``, ``state:pregnancy``, ``drug-class:topical-retinoids``); a
+sub-rule adds its path (``red-flag:x/all_of.0``). Findings label what they find in the record with these, and
 reasoning looks them up by the same labels: no disease name appears in Python.
 """
 
@@ -31,10 +32,18 @@ def feature_label(mimic_id: str, feature_id: str) -> str:
     return f"feature:{mimic_id}/{feature_id}"
 
 
-def _entry(item_label: str, recognition: Recognition) -> Entry:
-    return Entry(
+def part_label(item_label: str, path: str) -> str:
+    """The label of a sub-rule of an item's recognition ("red-flag:x/all_of.0")."""
+    return f"{item_label}/{path}"
+
+
+def _entries(item_label: str, recognition: Recognition) -> Iterator[Entry]:
+    """The item's own entry and one per sub-rule (all_of, any_of, none_of), each with its label."""
+    yield Entry(
         item_label, tuple(recognition.codes), tuple(recognition.text), tuple(recognition.concepts)
     )
+    for path, part in recognition.parts():
+        yield from _entries(part_label(item_label, path), part)
 
 
 def entries(kb: KnowledgeBase) -> Iterator[Entry]:
@@ -48,25 +57,32 @@ def entries(kb: KnowledgeBase) -> Iterator[Entry]:
     for mimic in kb.mimics:
         yield Entry(label("mimic", mimic.id), tuple(mimic.codes), tuple(mimic.synonyms))
         for feature in mimic.features:
-            yield _entry(feature_label(mimic.id, feature.id), feature.recognise)
+            yield from _entries(feature_label(mimic.id, feature.id), feature.recognise)
     for flag in kb.red_flags:
-        yield _entry(label("red-flag", flag.id), flag.recognise)
+        yield from _entries(label("red-flag", flag.id), flag.recognise)
     for trigger in kb.triggers:
-        yield _entry(label("trigger", trigger.id), trigger.recognise)
+        yield from _entries(label("trigger", trigger.id), trigger.recognise)
     for caution in kb.order_cautions:
-        yield _entry(label("caution", caution.id), caution.drug)
+        yield from _entries(label("caution", caution.id), caution.drug)
+    for state in kb.patient_states:
+        yield from _entries(label("state", state.id), state.recognise)
+    for drugs in kb.drug_classes:
+        yield Entry(label("drug-class", drugs.id), tuple(drugs.codes), (), tuple(drugs.concepts))
 
 
-def _recognitions(kb: KnowledgeBase) -> Iterator[Recognition]:
-    for flag in kb.red_flags:
-        yield flag.recognise
-    for trigger in kb.triggers:
-        yield trigger.recognise
-    for mimic in kb.mimics:
-        for feature in mimic.features:
-            yield feature.recognise
-    for caution in kb.order_cautions:
-        yield caution.drug
+def recognitions(kb: KnowledgeBase) -> Iterator[Recognition]:
+    """Every recognition rule of the content, sub-rules included."""
+
+    def walk(recognition: Recognition) -> Iterator[Recognition]:
+        yield recognition
+        for _, part in recognition.parts():
+            yield from walk(part)
+
+    roots = [f.recognise for f in kb.red_flags] + [t.recognise for t in kb.triggers]
+    roots += [feature.recognise for m in kb.mimics for feature in m.features]
+    roots += [c.drug for c in kb.order_cautions] + [s.recognise for s in kb.patient_states]
+    for root in roots:
+        yield from walk(root)
 
 
 class Vocabulary:
@@ -104,10 +120,8 @@ class Vocabulary:
     def named_concepts(self) -> set[str]:
         """Concepts rules refer to by name (needs_concepts, uncertain_concepts)."""
         found: set[str] = set()
-        for recognition in _recognitions(self.kb):
+        for recognition in recognitions(self.kb):
             found |= set(recognition.needs_concepts) | set(recognition.uncertain_concepts)
-        for caution in self.kb.order_cautions:
-            found |= set(caution.patient_concepts)
         return found
 
     def phrases(self) -> Iterator[tuple[str, str]]:
