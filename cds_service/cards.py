@@ -307,7 +307,9 @@ class CardRenderer:
             if reasons:
                 resource["reasonReference"] = reasons
             if offer.performer_type:
-                resource["performerType"] = {"text": offer.performer_type}
+                resource["performerType"] = self._concept(
+                    offer.performer_codes, offer.performer_type
+                )
         else:
             resource = {
                 "resourceType": "Condition",

@@ -100,7 +100,8 @@ def test_every_red_flag_mimic_trigger_and_caution_has_a_scenario() -> None:
 
 
 def test_the_referral_an_ehr_files_is_coded(client: FlaskClient) -> None:
-    """The one-click referral carries SNOMED CT 3457005 (Patient referral) and the specialty."""
+    """The one-click referral carries SNOMED CT 3457005 (Patient referral) and the specialty, as
+    text and as SNOMED CT 18803008 (Dermatologist)."""
     response = client.post(
         "/cds-services/milia-patient-view", json=scenario_request("12-red-flag-bleeding")
     )
@@ -113,4 +114,9 @@ def test_the_referral_an_ehr_files_is_coded(client: FlaskClient) -> None:
         "code": "3457005",
         "display": "Patient referral",
     } in (resource["code"]["coding"])
-    assert resource["performerType"] == {"text": "Dermatology"}
+    assert resource["performerType"] == {
+        "coding": [
+            {"system": "http://snomed.info/sct", "code": "18803008", "display": "Dermatologist"}
+        ],
+        "text": "Dermatology",
+    }

@@ -455,8 +455,10 @@ class SuggestionTemplate(_Content):
     #: Codes of the resource's CodeableConcept; only verified ones are sent.
     codes: list[Code] = Field(default_factory=list)
     text: Text
-    #: For a service request: who should perform it (ServiceRequest.performerType, as text).
+    #: For a service request: who should perform it (ServiceRequest.performerType text and codes;
+    #: only verified codes are sent).
     performer_type: Text | None = None
+    performer_codes: list[Code] = Field(default_factory=list)
     recommended: bool = False
     #: Once accepted, the card that offered it stays quiet this long for the patient (the request
     #: is pending); a new red flag still shows it.
