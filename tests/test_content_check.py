@@ -164,6 +164,36 @@ def summary_claiming_absence(cards: Path) -> tuple[str, int, str]:
     return "templates.yaml", line, "card text claims an absence ('no red flag')"
 
 
+def unknown_age_band(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "management.yaml", r"patient: \{ages: \[adult\]\}", "patient: {ages: [grown-up]}"
+    )
+    return "management.yaml", line, "unknown age band 'grown-up'"
+
+
+def unknown_patient_state(cards: Path) -> tuple[str, int, str]:
+    line = edit(cards / "order-cautions.yaml", r"states: \[pregnancy\]", "states: [pregnant]")
+    return "order-cautions.yaml", line, "unknown patient state 'pregnant'"
+
+
+def unknown_drug_class(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "triggers.yaml",
+        r"drug_classes: \[penicillamine\]",
+        "drug_classes: [penicilamine]",
+    )
+    return "triggers.yaml", line, "unknown drug class 'penicilamine'"
+
+
+def reassuring_card_before_the_red_flags(cards: Path) -> tuple[str, int, str]:
+    line = edit(
+        cards / "templates.yaml",
+        r"order: \[red-flags, mimic-to-rule-out",
+        "order: [mimic-to-rule-out, red-flags",
+    )
+    return "templates.yaml", line, "'mimic-to-rule-out' comes before 'red-flags', which escalates"
+
+
 def statement_claiming_absence(cards: Path) -> tuple[str, int, str]:
     line = edit(
         cards / "management.yaml", r"once they have been examined", "when red flags are absent"
@@ -174,6 +204,10 @@ def statement_claiming_absence(cards: Path) -> tuple[str, int, str]:
 BREAKAGES = [
     summary_claiming_absence,
     statement_claiming_absence,
+    unknown_age_band,
+    unknown_patient_state,
+    unknown_drug_class,
+    reassuring_card_before_the_red_flags,
     unknown_lexicon_concept,
     unreadable_term,
     unknown_card_kind_in_choice,

@@ -242,52 +242,35 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
                 parse(term, words, concepts)
             except TermError as exc:
                 yield ("lexicon", "concepts", i, "terms", k), f"term '{term}': {exc}"
+    site_set = set(site_ids)
+    #: (kind of node, its field, the ids it may name, what they are)
+    references: list[tuple[type, str, set[str], str]] = [
+        *((Recognition, f, set(concepts), "lexicon concept") for f in _CONCEPT_FIELDS),
+        *((Recognition, f, triggers, "trigger") for f in ("triggers", "needs_triggers")),
+        (Recognition, "sites", site_set, "site"),
+        (Recognition, "drug_classes", drug_classes, "drug class"),
+        (OrderCaution, "sites", site_set, "site"),
+        (LesionRule, "sites", site_set, "site"),
+        (PatientFilter, "ages", bands, "age band"),
+        (PatientFilter, "states", states, "patient state"),
+        (PatientFilter, "not_states", states, "patient state"),
+        (DrugClass, "concepts", set(concepts), "lexicon concept"),
+        (CardWhen, "variants", conditions, "variant"),
+        (VariantCriteria, "red_flags", flags, "red flag"),
+    ]
     for where, node in walk(kb):
-        if isinstance(node, Recognition):
-            for field in ("concepts", "needs_concepts", "uncertain_concepts"):
+        for kind, field, known, what in references:
+            if isinstance(node, kind):
                 for k, name in enumerate(getattr(node, field)):
-                    if name not in concepts:
-                        yield (*where, field, k), f"unknown lexicon concept '{name}'"
-            for k, name in enumerate(node.sites):
-                if name not in site_ids:
-                    yield (*where, "sites", k), f"unknown site '{name}'"
-            for field in ("triggers", "needs_triggers"):
-                for k, name in enumerate(getattr(node, field)):
-                    if name not in triggers:
-                        yield (*where, field, k), f"unknown trigger '{name}'"
-            for k, name in enumerate(node.drug_classes):
-                if name not in drug_classes:
-                    yield (*where, "drug_classes", k), f"unknown drug class '{name}'"
-            if not node.routes() and node.patient is None and not node.all_of:
-                yield where, "the rule lists no route and no gate: it can never hold"
-        if isinstance(node, OrderCaution):
-            for k, name in enumerate(node.sites):
-                if name not in site_ids:
-                    yield (*where, "sites", k), f"unknown site '{name}'"
-        if isinstance(node, PatientFilter):
-            for k, name in enumerate(node.ages):
-                if name not in bands:
-                    yield (*where, "ages", k), f"unknown age band '{name}'"
-            for field in ("states", "not_states"):
-                for k, name in enumerate(getattr(node, field)):
-                    if name not in states:
-                        yield (*where, field, k), f"unknown patient state '{name}'"
-        if isinstance(node, LesionRule):
-            for k, name in enumerate(node.sites):
-                if name not in site_ids:
-                    yield (*where, "sites", k), f"unknown site '{name}'"
-        if isinstance(node, DrugClass):
-            for k, name in enumerate(node.concepts):
-                if name not in concepts:
-                    yield (*where, "concepts", k), f"unknown lexicon concept '{name}'"
-        if isinstance(node, CardWhen):
-            for k, name in enumerate(node.variants):
-                if name not in conditions:
-                    yield (*where, "variants", k), f"unknown variant '{name}'"
-        if isinstance(node, VariantCriteria):
-            for k, name in enumerate(node.red_flags):
-                if name not in flags:
-                    yield (*where, "red_flags", k), f"unknown red flag '{name}'"
+                    if name not in known:
+                        yield (*where, field, k), f"unknown {what} '{name}'"
+        if isinstance(node, Recognition) and not (
+            node.routes() or node.patient is not None or node.all_of
+        ):
+            yield where, "the rule lists no route and no gate: it can never hold"
+
+
+_CONCEPT_FIELDS = ("concepts", "needs_concepts", "uncertain_concepts")
 
 
 def semantic_problems(kb: KnowledgeBase) -> Iterator[Problem]:
