@@ -28,6 +28,7 @@ from .clinical.knowledge import (
     SuggestionTemplate,
 )
 from .clinical.reasoning import Assessment, Hit
+from .markup import inert
 from .protocol import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
 
 HANDOUT_PATH = "/handouts/milia"
@@ -134,7 +135,8 @@ class _Detail:
 
     def render(self, evidence: Sequence[str]) -> str:
         if evidence:
-            self.lines += ["", f"**Why this card:** based on {', '.join(evidence)}."]
+            based_on = ", ".join(inert(e) for e in evidence)
+            self.lines += ["", f"**Why this card:** based on {based_on}."]
         self.heading("References")
         for ref_id, number in self.numbers.items():
             ref = self.kb.reference(ref_id)
@@ -204,7 +206,8 @@ class CardRenderer:
             return
         detail.heading(title)
         for name, found, statements in entries:
-            detail.lines.append(f"- **{name}**" + (f" ({found})" if found else ""))
+            # What was found quotes the record: inert, so it cannot render as markup.
+            detail.lines.append(f"- **{name}**" + (f" ({inert(found)})" if found else ""))
             for s in statements:
                 detail.statement(s, values, "   ")
 
