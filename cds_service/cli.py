@@ -15,18 +15,11 @@ from pydantic import ValidationError
 from . import __version__, jsonio
 from .clinical.knowledge import default_content_dir, validate_content
 from .errors import CDSError, ContentError
+from .logs import configure_logging
 from .protocol import to_wire
 from .settings import Settings
 
 log = logging.getLogger("cds_service")
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -42,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = _settings(host=args.host, port=args.port, workers=args.workers)
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     try:
         app = create_app(settings)
     except ContentError as exc:
@@ -77,7 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .pipeline import run_hook
 
     settings = _settings(database_url="sqlite://")
-    _configure_logging("WARNING")
+    configure_logging("WARNING")
     try:
         body = jsonio.decode(Path(args.request).read_bytes())
     except OSError as exc:

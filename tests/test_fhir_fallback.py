@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.app import create_app
+from cds_service.fhir.client import is_allowed
 from cds_service.settings import Settings
 from tests.conftest import SCENARIOS, ContractClient, scenario_request, searchset
 from tests.medplum import FhirServer, fhir_server
@@ -351,4 +352,39 @@ def test_a_paging_link_to_another_host_is_not_followed(
     ]
     response = post(client, request)
     assert response.status_code == 412
-    assert "leads away from the allowed fhirServer" in diagnostics(response)
+    assert "leads away from the fhirServer of the request" in diagnostics(response)
+
+
+def test_a_paging_link_to_another_allowlisted_server_is_not_sent_the_token(
+    tmp_path: Path, server: FhirServer, secured: FhirServer
+) -> None:
+    # Both servers are allowlisted; the token was issued for the first one only.
+    client = make_app(tmp_path, [server.url, secured.url]).test_client()
+    request = scenario_request("01-coded-milia-adult")
+    request["fhirServer"] = server.url
+    request["fhirAuthorization"] = {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "milia-cds",
+    }
+    request["prefetch"]["conditions"]["link"] = [
+        {"relation": "next", "url": f"{secured.url}/Condition?patient=p01"}
+    ]
+    secured.forget_requests()
+    response = post(client, request)
+    assert response.status_code == 412
+    assert "leads away from the fhirServer of the request" in diagnostics(response)
+    assert secured.requests_seen() == []
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["/fhir/../Patient", "/fhir/%2e%2e/Patient", "/fhir/%2E%2E/%2e%2E/x", "/fhir%2f..%2fadmin"],
+)
+def test_a_paging_link_cannot_climb_out_of_the_allowed_path(link: str) -> None:
+    # The allowlist allows the /fhir base; dot segments, encoded or not, are resolved first.
+    allowed = ["https://ehr.example.org/fhir"]
+    assert not is_allowed("https://ehr.example.org" + link, allowed)
+    assert is_allowed("https://ehr.example.org/fhir/./Condition?_page=2", allowed)

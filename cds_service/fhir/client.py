@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -46,9 +46,24 @@ class FetchLimits:
     concurrency: int = 6
 
 
+def _without_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 on a percent-decoded path: "/fhir/../admin" is "/admin"."""
+    out: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(out) > 1:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    return "/".join(out)
+
+
 def _normalised(url: str) -> tuple[str, str, str]:
+    """Scheme, host and path as a server reads them: percent-encoding decoded ("%2e%2e" is "..")
+    and dot segments removed, so a link cannot climb out of an allowed path."""
     parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/") + "/"
+    path = _without_dot_segments(unquote(parts.path).replace("\\", "/"))
+    return parts.scheme.lower(), parts.netloc.lower(), path.rstrip("/") + "/"
 
 
 def is_allowed(url: str, allowlist: Sequence[str]) -> bool:
@@ -140,8 +155,10 @@ class FhirFetcher:
         pages = 1 if job.start else 0
         received = 0
         while url:
-            if not is_allowed(url, call.allowlist):
-                raise FetchFailed("a paging link leads away from the allowed fhirServer")
+            # The token was issued for this fhirServer: a paging link may not lead to another
+            # one, even an allowlisted one.
+            if not (is_allowed(url, (call.server,)) and is_allowed(url, call.allowlist)):
+                raise FetchFailed("a paging link leads away from the fhirServer of the request")
             if pages >= self.limits.max_pages:
                 raise FetchFailed(f"the result has more than {self.limits.max_pages} pages")
             content = self._get(
