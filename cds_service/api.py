@@ -180,6 +180,30 @@ def _log_request(response: Response) -> Response:
     return response
 
 
+#: Pages are self-contained (inline style, no script, no image): nothing else may load, and no
+#: other site may frame them.
+_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", _PAGE_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+    else:
+        # JSON answers: never rendered as a page, never framed, and cards (patient data) never
+        # kept by a shared cache.
+        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        if request.path.startswith("/cds-services/"):
+            headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def _authenticate() -> None:
     """Every CDS call but the CORS preflight carries the EHR's JWT (CDS Hooks 2.0 §5)."""
     if request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
@@ -197,3 +221,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_authenticate)
     app.register_error_handler(Exception, render_error)
     app.after_request(_log_request)
+    app.after_request(_security_headers)

@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from cds_service.app import create_app
 from cds_service.settings import Settings
+from tests.conftest import scenario_request
 
 SANDBOX = "https://sandbox.cds-hooks.org"
 
@@ -77,3 +78,21 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert body["database"] == "ok"
     assert body["knowledgeBase"]["contentVersion"]
     assert body["knowledgeBase"]["reviewDate"]
+
+
+def test_pages_and_answers_carry_security_headers(client: FlaskClient) -> None:
+    page = client.get("/handouts/milia")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # no script may run on a page
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    answer = client.post(
+        "/cds-services/milia-patient-view", json=scenario_request("01-coded-milia-adult")
+    )
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Cache-Control"] == "no-store"  # cards hold patient data
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    discovery = client.get("/cds-services")
+    assert discovery.headers["X-Content-Type-Options"] == "nosniff"
