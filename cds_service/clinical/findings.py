@@ -393,6 +393,8 @@ class RecordReader:
             if m.label.startswith(("condition:", "variant:")) and m.status != "historical"
         }
         age_days = (now.date() - birth).days if isinstance(birth, date) else None
+        if age_days is not None and age_days < 0:
+            age_days = None  # a birth date in the future says nothing about the age
         current = [(les, src) for les, st, src in tally.lesions if st != "historical"]
         days = [les.days for les, _ in current if les.days is not None]
         if age_days is not None and any(les.since_birth for les, _ in current):
@@ -581,6 +583,16 @@ _DATE_FIELDS = (
 )
 
 
+#: Longest duration a medicine is counted for (a value of 1e308 years is an error, not a fact).
+_MAX_USE_DAYS = 200 * 365
+
+
+def _whole_days(value: float) -> int:
+    if value != value or value < 0:  # NaN or negative
+        return 0
+    return int(min(value, _MAX_USE_DAYS))
+
+
 def _days_per(unit: str) -> float:
     """Days in one UCUM time unit (d, wk, mo, a) or its spelled-out name."""
     unit = unit.lower()
@@ -646,14 +658,14 @@ def _days_of_use(resource: Any, dosages: Iterable[Any], now: datetime, draft: bo
                 "months": 30,
                 "a": 365,
             }
-            estimates.append(int(float(repeat.boundsDuration.value) * scale.get(unit, 1)))
+            estimates.append(_whole_days(float(repeat.boundsDuration.value) * scale.get(unit, 1)))
     dispense = getattr(resource, "dispenseRequest", None)
     if dispense is not None and dispense.expectedSupplyDuration is not None:
         supply = dispense.expectedSupplyDuration
         if supply.value is not None:
             repeats = (dispense.numberOfRepeatsAllowed or 0) + 1
             unit = (supply.code or supply.unit or "d").lower()
-            estimates.append(int(float(supply.value) * _days_per(unit) * repeats))
+            estimates.append(_whole_days(float(supply.value) * _days_per(unit) * repeats))
     period = getattr(resource, "effectivePeriod", None)
     if period is not None:
         days = _days_between(period.start, period.end or now)

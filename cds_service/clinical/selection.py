@@ -55,6 +55,8 @@ class RelevanceFilter:
                 if not isinstance(coding, dict):
                     continue
                 system, code = coding.get("system"), coding.get("code")
+                if not isinstance(system, str) or not isinstance(code, str):
+                    continue  # not a coding: strict validation reports it if the resource is kept
                 if (system, code) in exact:
                     return True
                 prefixes = classes.get(system) if isinstance(system, str) else None

@@ -15,6 +15,25 @@ from pydantic import ValidationError
 from ..errors import InvalidRequest, describe_validation_error
 
 
+#: Deeper than any real resource (a nested extension is about 6 levels); the models validate
+#: recursively, so a deeper one would exhaust the stack rather than fail validation.
+MAX_DEPTH = 48
+
+
+def _too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    level: list[Any] = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
 def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
     """Validate one resource; an invalid one is the caller's error, named by ``where``."""
     resource_type = data.get("resourceType")
@@ -22,8 +41,10 @@ def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
         raise InvalidRequest(f"{where}: resourceType is missing")
     try:
         model = get_fhir_model_class(resource_type)
-    except KeyError:
+    except (KeyError, ValueError):
         raise InvalidRequest(f"{where}: unknown FHIR R4 resourceType '{resource_type}'") from None
+    if _too_deep(data):
+        raise InvalidRequest(f"{where}: nested more than {MAX_DEPTH} levels deep")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,146 @@
+"""Hostile and malformed input, one class per row: each is answered 4xx naming the problem, or 200
+when the service can answer, never 500. The time each takes is measured in bench/, not here."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import scenario_request, searchset
+
+PV = "/cds-services/milia-patient-view"
+SIGN = "/cds-services/milia-order-sign"
+
+
+def chart() -> dict[str, Any]:
+    return scenario_request("01-coded-milia-adult")
+
+
+def with_condition_code(code: Any) -> dict[str, Any]:
+    request = chart()
+    request["prefetch"]["conditions"]["entry"][0]["resource"]["code"]["coding"][0]["code"] = code
+    return request
+
+
+def nested_extensions(depth: int) -> dict[str, Any]:
+    request = chart()
+    top: dict[str, Any] = {"url": "http://example.org/x"}
+    current = top
+    for _ in range(depth):
+        inner: dict[str, Any] = {"url": "http://example.org/x"}
+        current["extension"] = [inner]
+        current = inner
+    current["valueString"] = "end"
+    note = {
+        "resourceType": "Observation",
+        "id": "deep",
+        "status": "final",
+        "code": {"text": "Skin exam"},
+        "valueString": "Milia on the cheeks.",
+        "extension": [top],
+    }
+    request["prefetch"]["skinObservations"] = searchset(note)
+    return request
+
+
+def overflowing_duration() -> dict[str, Any]:
+    request = chart()
+    patient = request["context"]["patientId"]
+    request["prefetch"]["medicationRequests"] = searchset(
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m1",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": f"Patient/{patient}"},
+            "medicationCodeableConcept": {"text": "Clobetasol 0.05% cream"},
+            "dosageInstruction": [
+                {"timing": {"repeat": {"boundsDuration": {"value": 1e308, "code": "a"}}}}
+            ],
+        }
+    )
+    return request
+
+
+def unknown_draft_order() -> dict[str, Any]:
+    request = scenario_request("27-order-select-retinoid-periocular")
+    request["hook"] = "order-sign"
+    request["context"].pop("selections", None)
+    request["context"]["draftOrders"]["entry"].append({"resource": {"resourceType": "Frobnicate"}})
+    return request
+
+
+def mutate(edit: Callable[[dict[str, Any]], None]) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        request = copy.deepcopy(chart())
+        edit(request)
+        return request
+
+    return build
+
+
+# (name, path, request builder, statuses accepted, words the answer must hold)
+CASES: list[tuple[str, str, Callable[[], Any], set[int], str]] = [
+    ("code is an object", PV, lambda: with_condition_code({"a": 1}), {400}, "code"),
+    ("code is a number", PV, lambda: with_condition_code(12345), {400}, "code"),
+    (
+        "coding is a string",
+        PV,
+        mutate(
+            lambda r: r["prefetch"]["conditions"]["entry"][0]["resource"]["code"].update(coding="x")
+        ),
+        {400},
+        "coding",
+    ),
+    (
+        "entry is a string",
+        PV,
+        mutate(lambda r: r["prefetch"]["conditions"].update(entry="x")),
+        {400},
+        "entry",
+    ),
+    ("extensions nested 300 deep", PV, lambda: nested_extensions(300), {400}, "levels deep"),
+    ("a duration of 1e308 years", PV, overflowing_duration, {200}, ""),
+    ("a draft order of an unknown type", SIGN, unknown_draft_order, {200}, ""),
+    (
+        "context is a list",
+        PV,
+        mutate(lambda r: r.update(context=[1, 2])),
+        {400},
+        "context",
+    ),
+    (
+        "prefetch value is a number",
+        PV,
+        mutate(lambda r: r["prefetch"].update(conditions=7)),
+        {400},
+        "conditions",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "build", "statuses", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_hostile_input_is_answered_not_crashed_on(
+    client: FlaskClient, path: str, build: Callable[[], Any], statuses: set[int], words: str
+) -> None:
+    response = client.post(path, json=build())
+    assert response.status_code in statuses, response.get_json()
+    body = response.get_json()
+    if response.status_code >= 400:
+        assert body["resourceType"] == "OperationOutcome"
+        assert words in body["issue"][0]["diagnostics"]
+
+
+def test_a_birth_date_in_the_future_is_no_age_and_no_newborn(client: FlaskClient) -> None:
+    request = scenario_request("76-newborn-pearly-white-milia")
+    request["prefetch"]["patient"]["birthDate"] = "2099-01-01"
+    cards = client.post(PV, json=request).get_json()["cards"]
+    assert cards and not any("newborn" in c["summary"].lower() for c in cards)
+    # With no usable age, "pearly" weighs as for an adult (red-flags.yaml: unknown_age applies).
+    assert [c["indicator"] for c in cards] == ["warning"]
