@@ -12,7 +12,7 @@ from flask_cors import CORS
 from . import api
 from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .cards import CardRenderer
-from .clinical.findings import RecordReader
+from .clinical.findings import ReadingLimits, RecordReader
 from .clinical.knowledge import default_content_dir, load_knowledge
 from .clinical.selection import RelevanceFilter
 from .clinical.text import text_reader
@@ -82,6 +82,14 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     )
 
 
+def reading_limits(settings: Settings) -> ReadingLimits:
+    return ReadingLimits(
+        settings.text_max_chars_per_note,
+        settings.text_max_chars_per_request,
+        settings.text_cpu_budget_ms,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
@@ -97,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         knowledge=knowledge,
         services=ServiceRegistry(),
         store=store,
-        reader=RecordReader(vocabulary, reader),
+        reader=RecordReader(vocabulary, reader, reading_limits(settings)),
         renderer=CardRenderer(knowledge, settings.base_url),
         auth=auth,
         suppression=Suppression(store, knowledge, _secret(settings)),

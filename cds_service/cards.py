@@ -133,7 +133,15 @@ class _Detail:
     def heading(self, title: str) -> None:
         self.lines += ["", f"**{title}**", ""]
 
-    def render(self, evidence: Sequence[str]) -> str:
+    def render(self, evidence: Sequence[str], notes_cut: int = 0) -> str:
+        if notes_cut:
+            # Said, never hidden: what was read is weighed, but the rest of the record was not.
+            plural = "notes were" if notes_cut != 1 else "note was"
+            self.lines += [
+                "",
+                f"**Not read in full:** {notes_cut} {plural} too long to read in full; "
+                "the findings above rest on the part read, so review the record itself.",
+            ]
         if evidence:
             based_on = ", ".join(inert(e) for e in evidence)
             self.lines += ["", f"**Why this card:** based on {based_on}."]
@@ -374,7 +382,7 @@ class CardRenderer:
         card = Card(
             uuid=card_uuid,
             summary=summary,
-            detail=detail.render(evidence),
+            detail=detail.render(evidence, a.notes_cut),
             indicator=template.indicator,
             source=self.source,
             suggestions=suggestions or None,

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     #: Parallel fetches for one hook call.
     fhir_concurrency: int = Field(default=6, ge=1, le=32)
 
+    #: Free text read per note and per request (characters), and the processor time reading may
+    #: take per request (ms). Text beyond is not read, and the card says so.
+    text_max_chars_per_note: int = Field(default=20_000, ge=1000)
+    text_max_chars_per_request: int = Field(default=150_000, ge=1000)
+    text_cpu_budget_ms: int = Field(default=1500, ge=50)
+
     @field_validator("cors_origins", "fhir_server_allowlist", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

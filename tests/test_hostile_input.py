@@ -144,3 +144,47 @@ def test_a_birth_date_in_the_future_is_no_age_and_no_newborn(client: FlaskClient
     assert cards and not any("newborn" in c["summary"].lower() for c in cards)
     # With no usable age, "pearly" weighs as for an adult (red-flags.yaml: unknown_age applies).
     assert [c["indicator"] for c in cards] == ["warning"]
+
+
+# ----------------------------------------------------------------------------- reading limits
+
+
+def with_note(text: str) -> dict[str, Any]:
+    request = scenario_request("03-text-only-milia")
+    observation = request["prefetch"]["skinObservations"]["entry"][0]["resource"]
+    observation["valueString"] = text
+    return request
+
+
+def limited_client(tmp_path: Any, **limits: int) -> FlaskClient:
+    from cds_service.app import create_app
+    from cds_service.settings import Settings
+    from tests.conftest import ContractClient
+
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path}/x.db", auth_mode="development", **limits)
+    )
+    app.test_client_class = ContractClient
+    return app.test_client()
+
+
+EXAM = "Full skin exam. Scalp clear. Trunk: several seborrhoeic keratoses, unchanged. "
+
+
+def test_a_note_over_the_limit_is_read_in_part_and_the_card_says_so(tmp_path: Any) -> None:
+    client = limited_client(tmp_path, text_max_chars_per_note=2000)
+    # The red flag is in the part read; the rest of the note is not read, and the card says so.
+    note = "Milium on the L cheek that bleeds when touched. " + EXAM * 100
+    cards = client.post(PV, json=with_note(note)).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["warning"]
+    assert "1 note was too long to read in full" in cards[0]["detail"]
+
+
+def test_repeated_words_and_the_time_budget_keep_a_call_bounded(tmp_path: Any) -> None:
+    client = limited_client(tmp_path, text_cpu_budget_ms=50, text_max_chars_per_note=200_000)
+    pathological = "Milia on the nose. " + "no " * 60_000
+    response = client.post(PV, json=with_note(pathological))
+    assert response.status_code == 200
+    long_note = "Milia on the nose. " + EXAM * 2000
+    cards = client.post(PV, json=with_note(long_note)).get_json()["cards"]
+    assert cards and "too long to read in full" in cards[0]["detail"]

@@ -15,7 +15,9 @@ What is read, and from where:
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +29,8 @@ from .nlp import plain_text
 from .sites import SiteIndex
 from .text import LesionKind, MentionStatus, TextLesion, TextReader
 from .vocabulary import Vocabulary, label
+
+log = logging.getLogger(__name__)
 
 _MILIA_LABEL = label("condition", "milia")
 
@@ -139,6 +143,8 @@ class Findings:
     growth_written_mm: float | None = None
     #: How many free-text notes and coded entries were read (cards say what they rest on).
     notes_read: int = 0
+    #: Notes not read in full: over the reading limits (the card says so).
+    notes_cut: int = 0
     coded_read: int = 0
     #: Each record entry read, in words a clinician finds it by ("exam note of 2026-11-20").
     described: tuple[tuple[str, str], ...] = ()
@@ -213,22 +219,56 @@ def _site(resource: Any, index: SiteIndex) -> str:
 # ---------------------------------------------------------------------------------------- reader
 
 
+@dataclass(frozen=True)
+class ReadingLimits:
+    """How much free text one request may have read (settings: ``text_*``)."""
+
+    chars_per_note: int = 20_000
+    chars_per_request: int = 150_000
+    cpu_ms: int = 1500
+
+
 @dataclass
 class _Tally:
-    """What one read of a record has seen so far: milia-like lesions in text, and which entries
-    were read as text and as codes."""
+    """What one read of a record has seen so far: milia-like lesions in text, which entries were
+    read as text and as codes, and what is left of the reading budget."""
 
+    limits: ReadingLimits = field(default_factory=ReadingLimits)
     lesions: list[tuple[TextLesion, MentionStatus, str]] = field(default_factory=list)
     texts: set[str] = field(default_factory=set)
     codes: set[str] = field(default_factory=set)
+    #: Notes not read in full (too long, or over the request's budget).
+    cut: set[str] = field(default_factory=set)
+    chars_read: int = 0
+    deadline: float = field(default_factory=time.process_time)
+
+    def __post_init__(self) -> None:
+        self.deadline = time.process_time() + self.limits.cpu_ms / 1000
+
+    def take(self, text: str, source: str) -> str:
+        """The part of ``text`` the budget allows to be read ("" when none)."""
+        room = min(self.limits.chars_per_note, self.limits.chars_per_request - self.chars_read)
+        if time.process_time() > self.deadline:
+            room = 0
+        if len(text) > room:
+            self.cut.add(source)
+            text = text[: max(room, 0)]
+        self.chars_read += len(text)
+        return text
 
 
 class RecordReader:
     """Reads a :class:`ClinicalRecord` into :class:`Findings`; built once per worker."""
 
-    def __init__(self, vocabulary: Vocabulary, text_reader: TextReader) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        text_reader: TextReader,
+        limits: ReadingLimits | None = None,
+    ) -> None:
         self.vocabulary = vocabulary
         self.text = text_reader
+        self.limits = limits or ReadingLimits()
         self.sites = text_reader.sites
 
     # -- mentions
@@ -254,9 +294,14 @@ class RecordReader:
     def _written(
         self, texts: Iterable[str], status: MentionStatus, source: str, tally: _Tally
     ) -> Iterator[Mention]:
-        for text in texts:
+        for whole in texts:
             tally.texts.add(source)
-            reading = self.text.read(text)
+            text = tally.take(whole, source)
+            if not text:
+                continue
+            reading = self.text.read(text, tally.deadline)
+            if not reading.complete:
+                tally.cut.add(source)
             for mention in reading.mentions:
                 # A historical resource keeps its status; otherwise the words' own status stands
                 # (a provisional Condition's text is not "in doubt" unless its words say so).
@@ -366,7 +411,7 @@ class RecordReader:
 
     def read(self, record: ClinicalRecord) -> Findings:
         now = record.now
-        tally = _Tally()
+        tally = _Tally(self.limits)
         mentions: list[Mention] = []
         for condition in record.of_type("Condition"):
             mentions += self._condition(condition, tally)
@@ -419,6 +464,10 @@ class RecordReader:
         lesions = tuple(
             Lesion(src, tuple(les.sizes_mm), les.solitary, les.sites) for les, src in current
         )
+        if tally.cut:
+            log.warning(
+                "free text over the reading limits: %d notes not read in full", len(tally.cut)
+            )
         return Findings(
             mentions=tuple(dict.fromkeys(mentions)),
             measurements=tuple(measurements),
@@ -437,6 +486,7 @@ class RecordReader:
             milia_sites=tuple(dict.fromkeys(sites)),
             growth_written_mm=max((les.growth_mm for les, _ in current), default=None),
             notes_read=len(tally.texts),
+            notes_cut=len(tally.cut),
             coded_read=len(tally.codes - tally.texts),
             described=tuple(_describe(record)),
         )

@@ -57,8 +57,13 @@ _WRAPPED = re.compile(r"(?<=[A-Za-z0-9,])[ \t]*\n[ \t]*(?=[a-z]|[A-Z]{2,6}\b)")
 _TILDE = re.compile(r"~(?=\d)")
 
 
+#: A word repeated many times in a row ("no no no no ..."): kept three times. Every repeat of a
+#: cue would be weighed against every other by ConText, and three say all there is to say.
+_REPEATED = re.compile(r"\b(\w+)((?:[\s,;.]+\1\b){2})(?:[\s,;.]+\1\b)+", re.IGNORECASE)
+
+
 def normalise(text: str) -> str:
-    text = _TILDE.sub("~ ", plain_text(text))
+    text = _REPEATED.sub(r"\1\2", _TILDE.sub("~ ", plain_text(text)))
     return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", text))
 
 

@@ -62,6 +62,8 @@ class Assessment:
     #: What was read: free-text notes and coded entries (the cards say so, never "nothing found").
     notes_read: int = 0
     coded_read: int = 0
+    #: Notes not read in full (over the reading limits).
+    notes_cut: int = 0
     #: Record entries in words and dates ("exam note of 2026-11-20"), by reference.
     described: tuple[tuple[str, str], ...] = ()
 
@@ -411,6 +413,7 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
         states=tuple(ev.states.values()),
         notes_read=findings.notes_read,
         coded_read=findings.coded_read,
+        notes_cut=findings.notes_cut,
         described=findings.described,
     )
     if not milia and require_milia:

@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import itertools
 import re
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ class TextLesion:
 class TextReading:
     mentions: tuple[TextMention, ...] = ()
     lesions: tuple[TextLesion, ...] = ()
+    #: False when the time budget ended the reading before the last passage.
+    complete: bool = True
 
 
 # ------------------------------------------------------------------------------------ the reader
@@ -284,29 +287,37 @@ class TextReader:
 
     # -- reading
 
-    def read(self, text: str) -> TextReading:
+    def read(self, text: str, deadline: float | None = None) -> TextReading:
         """What ``text`` says (cached by a digest of the text: the same notes are read again at
-        every hook of a chart, and only the digest and the findings are kept, never the text)."""
+        every hook of a chart, and only the digest and the findings are kept, never the text).
+        Past ``deadline`` (``time.process_time()``) no further passage is read; the reading says
+        it is incomplete and is not cached."""
         key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._read(text)
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = cached
+            cached = self._read(text, deadline)
+            if cached.complete:
+                if len(self._cache) >= _CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = cached
         return cached
 
-    def _read(self, text: str) -> TextReading:
+    def _read(self, text: str, deadline: float | None) -> TextReading:
         """A long note is read in passages of whole sentences: ConText weighs every cue against
         every mention of its document, so one document per passage keeps the work linear in the
         length of the note. A lesion named in one passage is not the referent of the next."""
         pieces = passages(normalise(text))
         if len(pieces) == 1:
             return self._read_passage(pieces[0])
-        readings = [self._read_passage(p) for p in pieces]
+        readings: list[TextReading] = []
+        for piece in pieces:
+            if deadline is not None and readings and time.process_time() > deadline:
+                break
+            readings.append(self._read_passage(piece))
         return TextReading(
             tuple(m for r in readings for m in r.mentions),
             tuple(les for r in readings for les in r.lesions),
+            complete=len(readings) == len(pieces),
         )
 
     def _read_passage(self, text: str) -> TextReading:

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from ..errors import InvalidRequest, describe_validation_error
 
-
 #: Deeper than any real resource (a nested extension is about 6 levels); the models validate
 #: recursively, so a deeper one would exhaust the stack rather than fail validation.
 MAX_DEPTH = 48
