@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     knowledge = load_knowledge(settings.content_dir or default_content_dir())
     vocabulary = Vocabulary(knowledge)
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.database_timeout_ms)
     store.ensure_schema()
     auth = init_auth(settings, store)
     reader = text_reader(knowledge, frozenset(vocabulary.phrases()))

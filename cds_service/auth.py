@@ -28,7 +28,7 @@ import requests
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import Unauthorized, describe_validation_error
+from .errors import DatabaseUnavailable, Unauthorized, describe_validation_error
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -188,8 +188,8 @@ class ReplayGuard:
         expires = datetime.fromtimestamp(expires_at, UTC)
         try:
             return self.store.remember_token(digest, expires)
-        except Exception as exc:
-            log.warning("replay cache in memory: database unavailable (%s)", type(exc).__name__)
+        except DatabaseUnavailable:
+            log.warning("replay cache in memory: database unavailable")
         with self._lock:
             now = time.time()
             for key in [k for k, until in self._memory.items() if until < now]:

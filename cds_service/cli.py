@@ -115,7 +115,7 @@ def cmd_feedback_report(args: argparse.Namespace) -> int:
     from .store import Store
 
     settings = _settings()
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.database_timeout_ms)
     try:
         shown, outcomes = store.report_rows()
     except CDSError as exc:

@@ -63,6 +63,10 @@ class ServiceUnavailable(CDSError):
     issue_code = "transient"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database did not answer within its budget (down, locked, or refusing the write)."""
+
+
 class ContentError(CDSError):
     """The knowledge base in ``cards/`` is invalid; the service refuses to start on it."""
 

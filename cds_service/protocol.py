@@ -24,6 +24,11 @@ from pydantic import (
 )
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+#: An identifier a client sends back and the service stores (a card id, a reason code): printable,
+#: and no longer than the column that holds it.
+StoredId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 #: "One-sentence, <140-character" (CDS Hooks 2.0 §Card).
 Summary = Annotated[str, StringConstraints(min_length=1, max_length=139)]
 #: A JSON object; ``extension`` is reserved on every object and its value MUST be an object.
@@ -201,14 +206,14 @@ class DiscoveryResponse(_Response):
 
 
 class AcceptedSuggestion(_Request):
-    id: NonEmptyStr
+    id: StoredId
 
 
 class FeedbackReason(_Request):
     """The chosen override reason. Clients (the sandbox among them) may omit ``display``."""
 
-    system: NonEmptyStr
-    code: NonEmptyStr
+    system: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    code: StoredId
     display: str | None = None
 
 
@@ -224,7 +229,7 @@ class OverrideReasonFeedback(_Request):
 
 
 class FeedbackEntry(_Request):
-    card: NonEmptyStr
+    card: StoredId
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None
     overrideReason: OverrideReasonFeedback | None = None
@@ -235,7 +240,10 @@ class FeedbackEntry(_Request):
     def _rfc3339(cls, value: Any) -> datetime:
         if not isinstance(value, str) or not _RFC3339.match(value):
             raise ValueError("must be an RFC 3339 date-time such as 2021-12-11T10:05:31Z")
-        return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
+        try:
+            return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise ValueError("is out of the range of dates this service can store") from None
 
     @model_validator(mode="after")
     def _outcome_rules(self) -> FeedbackEntry:

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     #: Largest request body accepted, in bytes (a 2,000-Observation prefetch is about 2.5 MB).
     body_limit_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: How long one database statement, lock wait or connection may take (ms): a locked or slow
+    #: database must not hold a hook call (cards are then shown with snoozes unknown).
+    database_timeout_ms: int = Field(default=300, ge=10, le=60_000)
     #: Folder of the knowledge base; the content shipped with the package when unset.
     content_dir: Path | None = None
     log_level: str = "INFO"

@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import ServiceUnavailable
+from .errors import DatabaseUnavailable
 from .protocol import FeedbackEntry
 
 log = logging.getLogger(__name__)
@@ -151,19 +151,37 @@ def _aware(value: datetime) -> datetime:
 
 
 class Store:
-    def __init__(self, database_url: str, connect_timeout_s: int = 3) -> None:
+    def __init__(self, database_url: str, timeout_ms: int = 300) -> None:
+        # A database that does not answer, or a lock held on a table or the file, must not hold a
+        # hook call: every connection, lock wait and statement has a budget.
         connect_args: dict[str, Any] = {}
         if database_url.startswith("postgresql"):
-            # A database that does not answer must not hold a hook call for long.
-            connect_args["connect_timeout"] = connect_timeout_s
+            connect_args["connect_timeout"] = max(1, round(timeout_ms / 1000))
+            connect_args["options"] = (
+                f"-c lock_timeout={timeout_ms} -c statement_timeout={timeout_ms}"
+            )
+        elif database_url.startswith("sqlite"):
+            connect_args["timeout"] = timeout_ms / 1000
+        self.timeout_ms = timeout_ms
         self.engine: Engine = create_engine(
             database_url, pool_pre_ping=True, connect_args=connect_args
         )
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", self._sqlite_pragmas)
         self._schema_ready = False
         self._last_purge = 0.0
         self._upsert: Any = None
+
+    def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets the gunicorn workers read while one writes; the busy timeout waits out a
+        # writer's lock, within the budget.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL never corrupts the file and survives a crash of the service; only a
+        # power loss can drop the last commits. It spares an fsync per hook call.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(self.timeout_ms)}")
+        cursor.close()
 
     # ------------------------------------------------------------------------------ schema
 
@@ -176,6 +194,9 @@ class Store:
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
+                # Another instance may be migrating: wait for it, whatever the hook budget.
+                conn.execute(text("SET LOCAL lock_timeout = 0"))
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -196,7 +217,7 @@ class Store:
 
     def _require(self) -> None:
         if not self.ensure_schema():
-            raise ServiceUnavailable("the database is unavailable; retry later")
+            raise DatabaseUnavailable("the database is unavailable; retry later")
 
     def ping(self) -> bool:
         try:
@@ -229,8 +250,7 @@ class Store:
                         self._snooze(conn, shown.patient_key, snooze, now)
                 return stored
         except SQLAlchemyError as exc:
-            log.error("feedback not stored: database error %s", type(exc).__name__)
-            raise ServiceUnavailable("feedback could not be stored; retry later") from None
+            raise _unavailable("feedback", exc) from None
 
     def _shown(self, conn: Any, card_uuid: str) -> ShownCard | None:
         row = conn.execute(
@@ -294,12 +314,15 @@ class Store:
         and count them as shown. Raises when the database is down."""
         self._require()
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            self._purge(conn)
-            snoozes = self._active_snoozes(conn, patient_key)
-            shown = [card for card in cards if keep(card, snoozes.get(card.card_kind))]
-            if shown:
-                conn.execute(self._shown_upsert, [_shown_row(card, now) for card in shown])
+        try:
+            with self.engine.begin() as conn:
+                self._purge(conn)
+                snoozes = self._active_snoozes(conn, patient_key)
+                shown = [card for card in cards if keep(card, snoozes.get(card.card_kind))]
+                if shown:
+                    conn.execute(self._shown_upsert, [_shown_row(card, now) for card in shown])
+        except SQLAlchemyError as exc:
+            raise _unavailable("cards shown", exc) from None
         return shown
 
     @property
@@ -325,10 +348,13 @@ class Store:
         """Record a token id; False when it was already recorded (a replay). Raises when the
         database cannot be reached, so the caller can decide how to fail."""
         self._require()
-        with self.engine.begin() as conn:
-            self._purge(conn)
-            row = {"token_key": token_key, "expires_at": expires_at}
-            return self._insert_unique(conn, seen_tokens_table, row, "token_key") == 1
+        try:
+            with self.engine.begin() as conn:
+                self._purge(conn)
+                row = {"token_key": token_key, "expires_at": expires_at}
+                return self._insert_unique(conn, seen_tokens_table, row, "token_key") == 1
+        except SQLAlchemyError as exc:
+            raise _unavailable("token ids", exc) from None
 
     # --------------------------------------------------------------------------- helpers
 
@@ -427,12 +453,8 @@ def _feedback_row(
     }
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the gunicorn workers read while one writes; the timeout waits out a writer's lock.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # In WAL mode NORMAL never corrupts the file and survives a crash of the service; only a power
-    # loss can drop the last commits. It spares an fsync per hook call (cards shown are counted).
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _unavailable(what: str, exc: SQLAlchemyError) -> DatabaseUnavailable:
+    """The store's one error for "the database did not do it": down, locked past the budget, or
+    refusing the statement. Logged by class only (a message may quote the data)."""
+    log.error("database error on %s: %s", what, type(exc).__name__)
+    return DatabaseUnavailable(f"the database could not record {what}; retry later")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from .auth import Caller
 from .cards import CardIds, RenderedCard
 from .clinical.knowledge import KnowledgeBase
+from .errors import DatabaseUnavailable
 from .protocol import Card, FeedbackEntry
 from .store import ShownCard, Snooze, Store
 
@@ -53,11 +54,8 @@ class Suppression:
                 candidates,
                 lambda _card, snooze: not _held_back(snooze, red_flags),
             )
-        except Exception as exc:
-            log.warning(
-                "snoozes unknown, cards shown not recorded: database unavailable (%s)",
-                type(exc).__name__,
-            )
+        except DatabaseUnavailable:
+            log.warning("snoozes unknown, cards shown not recorded: database unavailable")
             return [r.card for r in rendered]
         kept = {card.card_uuid for card in shown}
         if len(kept) < len(rendered):

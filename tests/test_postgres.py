@@ -123,3 +123,53 @@ def test_a_database_down_at_start_up_is_survived(
     assert client.get("/readyz").status_code == 503
     proxy.restore()
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_lock_held_on_a_table_does_not_hold_hook_calls(database: str) -> None:
+    import threading
+    import time
+
+    import psycopg
+
+    from tests.postgres import SERVER
+
+    client = client_for(sqlalchemy_url(database))
+    request = scenario_request("07-secondary-steroid")
+    card = client.post(PV, json=request).get_json()["cards"][0]
+    info = psycopg.conninfo.conninfo_to_dict(SERVER)
+    info["dbname"] = database
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with psycopg.connect(**info) as conn:  # type: ignore[arg-type]
+            conn.execute("LOCK TABLE shown_cards, snoozes, feedback IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        response = client.post(PV, json=request)
+        waited = time.monotonic() - started
+        # The hook answers with its cards (snoozes unknown) once the lock budget is spent; the
+        # bound here is generous, the budget itself is CDS_DATABASE_TIMEOUT_MS (300 ms).
+        assert response.status_code == 200 and response.get_json()["cards"]
+        assert waited < 5, waited
+        feedback = client.post(FEEDBACK, json=overridden(card["uuid"]))
+        assert feedback.status_code == 503
+        assert feedback.get_json()["resourceType"] == "OperationOutcome"
+    finally:
+        release.set()
+        holder.join()
+    assert client.post(FEEDBACK, json=overridden(card["uuid"])).status_code == 200
+
+
+def test_feedback_values_the_columns_cannot_hold_are_400_not_503(database: str) -> None:
+    client = client_for(sqlalchemy_url(database))
+    for card in ("x" * 5000, "a\x00b"):
+        entry = overridden(card)
+        response = client.post(FEEDBACK, json=entry)
+        assert response.status_code == 400, response.get_json()
+        assert "feedback.0.card" in response.get_json()["issue"][0]["diagnostics"]

@@ -148,3 +148,40 @@ def test_card_ids_depend_on_the_secret(tmp_path: Path, secret: str) -> None:
 
     assert card_id(secret) == card_id(secret)
     assert card_id(secret) != card_id(secret + "!")
+
+
+def test_a_locked_sqlite_file_does_not_hold_hook_calls(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from cds_service.app import create_app
+    from tests.conftest import ContractClient
+
+    path = tmp_path / "locked.sqlite3"
+    app = create_app(Settings(database_url=f"sqlite:///{path}", auth_mode="development"))
+    app.test_client_class = ContractClient
+    client = app.test_client()
+    request = scenario_request("07-secondary-steroid")
+    card = client.post(PV, json=request).get_json()["cards"][0]
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        response = client.post(PV, json=request)
+        assert response.status_code == 200 and response.get_json()["cards"]
+        assert time.monotonic() - started < 5  # the budget is 300 ms; the bound is generous
+        feedback = {
+            "feedback": [
+                {
+                    "card": card["uuid"],
+                    "outcome": "overridden",
+                    "overrideReason": {"userComment": "seen"},
+                    "outcomeTimestamp": "2026-11-26T10:00:00Z",
+                }
+            ]
+        }
+        assert client.post(PV + "/feedback", json=feedback).status_code == 503
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    app.extensions["cds"].store.engine.dispose()
