@@ -251,6 +251,23 @@ def test_slow_server_is_cut_at_the_budget(tmp_path: Path, server: FhirServer) ->
     assert "did not answer within" in diagnostics(response)
 
 
+def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
+    tmp_path: Path, server: FhirServer
+) -> None:
+    # One byte every 100 ms: no single read times out, but the hook's budget does. The threads
+    # that were reading must be free for the next call, to the same (now healthy) server.
+    client = make_app(tmp_path, [server.url], timeout=300, budget=400).test_client()
+    request = without_prefetch(scenario_request("01-coded-milia-adult"), server)
+    server.faults(trickleMs=100)
+    try:
+        for _ in range(3):
+            assert post(client, request).status_code == 412
+    finally:
+        server.faults()
+    healthy = post(client, request)
+    assert healthy.status_code == 200, diagnostics(healthy)
+
+
 @pytest.mark.parametrize(
     ("fault", "reason"),
     [({"status": 500}, "answered 500"), ({"invalidJson": True}, "not valid JSON")],

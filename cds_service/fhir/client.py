@@ -216,8 +216,14 @@ class FhirFetcher:
             ) from None
 
     def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> bytes:
+        """The body, read as it arrives: ``read1`` returns whatever bytes are there, so a server
+        that trickles its answer is cut at the deadline instead of holding this thread (and a
+        place in the pool) until a whole chunk has come."""
         chunks, size = [], 0
-        for chunk in response.iter_content(chunk_size=64 * 1024):
+        while True:
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > max_bytes:
                 raise FetchFailed(

@@ -12,7 +12,8 @@
 //   - paging: searches answer at most --page-size entries with a `next` link (the engine has none);
 //   - absolute fullUrls in Bundles;
 //   - a bearer-token check when --token is given (the engine has no auth): 401 without it;
-//   - test controls, never part of FHIR: POST /$test/faults {"delayMs", "status", "invalidJson"}
+//   - test controls, never part of FHIR: POST /$test/faults {"delayMs", "status", "invalidJson",
+//     "trickleMs": the answer is sent one byte every trickleMs}
 //     makes the following FHIR requests slow or failing, DELETE /$test/faults resets it, and
 //     GET /$test/requests lists the requests seen (path and Authorization header) for assertions.
 import http from 'node:http';
@@ -117,6 +118,16 @@ async function handle(req, res) {
   if (faults.delayMs) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
   if (faults.status) return send(res, faults.status, outcome('exception', 'injected fault'), cors);
   if (faults.invalidJson) return send(res, 200, '{"resourceType": "Bundle", "entry": [', cors);
+  if (faults.trickleMs) {
+    const text = JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [] }) + ' '.repeat(2000);
+    res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Length': Buffer.byteLength(text), ...cors });
+    for (const ch of text) {
+      if (res.destroyed) return;
+      res.write(ch);
+      await new Promise((resolve) => setTimeout(resolve, faults.trickleMs));
+    }
+    return res.end();
+  }
   if (TOKEN && req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, outcome('login', 'bearer token required'), cors);
 
   if (url.pathname === '/metadata') return send(res, 200, capability, cors);
