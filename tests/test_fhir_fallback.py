@@ -251,6 +251,20 @@ def test_slow_server_is_cut_at_the_budget(tmp_path: Path, server: FhirServer) ->
     assert "did not answer within" in diagnostics(response)
 
 
+def test_invalid_data_from_the_fhir_server_is_412_not_the_callers_400(
+    tmp_path: Path, server: FhirServer
+) -> None:
+    client = make_app(tmp_path, [server.url]).test_client()
+    request = without_prefetch(scenario_request("01-coded-milia-adult"), server, "patient")
+    server.faults(invalidResource=True)
+    try:
+        response = post(client, request)
+    finally:
+        server.faults()
+    assert response.status_code == 412
+    assert "the FHIR server sent invalid data for 'conditions'" in diagnostics(response)
+
+
 def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
     tmp_path: Path, server: FhirServer
 ) -> None:
@@ -270,7 +284,10 @@ def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
 
 @pytest.mark.parametrize(
     ("fault", "reason"),
-    [({"status": 500}, "answered 500"), ({"invalidJson": True}, "not valid JSON")],
+    [
+        ({"status": 500}, "answered 500"),
+        ({"invalidJson": True}, "not valid JSON"),
+    ],
 )
 def test_broken_answers_are_412_naming_the_reason(
     client: FlaskClient, server: FhirServer, fault: dict[str, Any], reason: str

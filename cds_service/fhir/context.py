@@ -116,6 +116,7 @@ def gather(
     resources: dict[str, list[FHIRAbstractModel]] = {}
     patient = None
     skipped = 0
+    from_server = {job.key for job in jobs}
     for key, value in values.items():
         is_read = service.prefetch[key].is_read
         for index, raw in enumerate(value.resources):
@@ -124,7 +125,15 @@ def gather(
                 continue
             if is_read and raw.get("resourceType") == "Patient":
                 raw = {k: raw[k] for k in PATIENT_FIELDS if k in raw}
-            model = parse_resource(raw, f"prefetch.{key}[{index}]")
+            try:
+                model = parse_resource(raw, f"prefetch.{key}[{index}]")
+            except InvalidRequest as exc:
+                if key not in from_server:
+                    raise
+                # What the FHIR server sent is wrong, not the caller's request.
+                raise PreconditionFailed(
+                    f"the FHIR server sent invalid data for '{key}': {exc.message}"
+                ) from None
             if is_read and model.get_resource_type() == "Patient":
                 patient = model
             else:
