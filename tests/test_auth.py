@@ -245,6 +245,25 @@ def hs256_with_public_key(path: str) -> str:
     return b".".join([*segments, jwt.utils.base64url_encode(signature)]).decode()
 
 
+def raw_token(path: str, header: dict[str, Any] | None = None, **claims: Any) -> str:
+    """An ES384 token signed by the EHR's key, built by hand: PyJWT refuses to encode the wrong
+    types an attacker can still send (a list for iss, a number for kid)."""
+    now = int(time.time())
+    payload = {
+        "iss": EHR,
+        "aud": BASE + path,
+        "exp": now + 300,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        **claims,
+    }
+    head = {"alg": "ES384", "typ": "JWT", "kid": "ec-1", **(header or {})}
+    segments = [jwt.utils.base64url_encode(json.dumps(x).encode()) for x in (head, payload)]
+    signing = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA384)
+    signature = signing.sign(b".".join(segments), EC_KEY)
+    return b".".join([*segments, jwt.utils.base64url_encode(signature)]).decode()
+
+
 def alg_none(path: str) -> str:
     now = int(time.time())
     payload = {
@@ -297,6 +316,15 @@ NEGATIVE: list[tuple[str, Callable[[str], str | None], str]] = [
         lambda p: token(p, exp=int(time.time()) + 7200),
         "longer than an hour",
     ),
+    # Claims of the wrong JSON type: refused like any other bad token, never a 500.
+    ("exp is text", lambda p: token(p, exp="tomorrow"), ""),
+    ("iat is text", lambda p: token(p, iat="now"), ""),
+    ("iss is a list", lambda p: raw_token(p, iss=[EHR]), ""),
+    ("aud is a number", lambda p: token(p, aud=42), ""),
+    ("jti is an object", lambda p: token(p, jti={"a": 1}), ""),
+    ("tenant is a list", lambda p: token(p, iss=TENANTED, tenant=["hospital-a"]), ""),
+    ("kid is a number", lambda p: raw_token(p, header={"kid": 7}), ""),
+    ("exp is huge", lambda p: token(p, exp=10**30), ""),
 ]
 
 
