@@ -49,7 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", settings.workers)
-            self.cfg.set("worker_class", "sync")
+            # Threads with a read deadline per request: slow clients cannot starve the workers
+            # (cds_service/serving.py).
+            self.cfg.set("worker_class", "cds_service.serving.BoundedThreadWorker")
+            self.cfg.set("threads", settings.threads)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", settings.log_level.lower())
             # Each worker opens its own database connections after the fork.
@@ -58,8 +61,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         def load(self) -> Any:
             return app
 
+    from .serving import BoundedThreadWorker
+
+    BoundedThreadWorker.read_timeout_s = settings.request_read_timeout_ms / 1000
     log.info(
-        "serving on http://%s:%d with %d workers", settings.host, settings.port, settings.workers
+        "serving on http://%s:%d with %d workers of %d threads",
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.threads,
     )
     Server().run()
     return 0

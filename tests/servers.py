@@ -51,8 +51,10 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 @contextmanager
-def service_instance(port: int, env: dict[str, str], directory: Path) -> Iterator[str]:
-    """``cds-service serve`` (gunicorn, one worker) on 127.0.0.1:port."""
+def service_instance(
+    port: int, env: dict[str, str], directory: Path, workers: int = 1
+) -> Iterator[str]:
+    """``cds-service serve`` (gunicorn, ``workers`` workers) on 127.0.0.1:port."""
     log = directory / f"instance-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -64,7 +66,7 @@ def service_instance(port: int, env: dict[str, str], directory: Path) -> Iterato
                 "--port",
                 str(port),
                 "--workers",
-                "1",
+                str(workers),
             ],
             env={**os.environ, **env},
             stdout=out,

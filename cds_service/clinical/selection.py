@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from typing import Any
 
 from . import fields
@@ -41,6 +42,7 @@ class RelevanceFilter:
         self._words = frozenset(reader.first_words() | LESION_WORDS)
         self._reader = reader
         self._decided: dict[bytes, bool] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         kind = resource.get("resourceType")
@@ -71,9 +73,10 @@ class RelevanceFilter:
         if known is None:
             known = self._decide(kind, text)
             # A chart repeats the same displays ("Heart rate") hundreds of times.
-            if len(self._decided) >= _REMEMBERED:
-                self._decided.pop(next(iter(self._decided)))
-            self._decided[key] = known
+            with self._lock:  # the worker's threads share the memory
+                if len(self._decided) >= _REMEMBERED:
+                    self._decided.pop(next(iter(self._decided)), None)
+                self._decided[key] = known
         return known
 
     def _decide(self, kind: str, text: str) -> bool:

@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import itertools
 import re
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -243,6 +244,7 @@ class TextReader:
             self._add(self._anchors, word, "SIZEWORD")
         self._time = TimeReader(kb.lexicon.time)
         self._cache: dict[bytes, TextReading] = {}
+        self._lock = threading.RLock()
 
     # -- building
 
@@ -293,13 +295,16 @@ class TextReader:
         Past ``deadline`` (``time.process_time()``) no further passage is read; the reading says
         it is incomplete and is not cached."""
         key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._read(text, deadline)
-            if cached.complete:
-                if len(self._cache) >= _CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = cached
+        # One reading at a time per worker: the pipeline's components and the cache are shared
+        # by the worker's threads (reading is CPU-bound: the GIL would serialise it anyway).
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._read(text, deadline)
+                if cached.complete:
+                    if len(self._cache) >= _CACHE_SIZE:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[key] = cached
         return cached
 
     def _read(self, text: str, deadline: float | None) -> TextReading:

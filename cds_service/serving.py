@@ -1,0 +1,93 @@
+"""The gunicorn worker the service runs on: threads, a deadline for reading each request, and errors
+as OperationOutcome JSON.
+
+A sync worker reads a request with a blocking socket: a client that sends its body one byte at a
+time holds the worker, and two such clients stop a two-worker service (``/healthz`` included). Here
+each worker serves several connections on threads, and a request (head and body) must arrive within
+``CDS_REQUEST_READ_TIMEOUT_MS``; a slower client is cut off, and its thread goes back to the pool.
+Errors gunicorn answers itself (a request line or headers too long, a malformed request) are
+OperationOutcome JSON like every other error of the service, never an HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import time
+from typing import Any
+
+from gunicorn import util
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+
+class _DeadlineSocket:
+    """A client socket whose reads must finish within ``limit_s`` of the first read of a request;
+    sending a response starts the clock again for the next request on the connection."""
+
+    def __init__(self, sock: socket.socket, limit_s: float) -> None:
+        self._sock = sock
+        self._limit = limit_s
+        self._deadline: float | None = None
+
+    def recv(self, size: int, *flags: int) -> bytes:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self._limit
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self._sock], [], [], remaining)[0]:
+            raise TimeoutError("the request was not received within the read deadline")
+        return self._sock.recv(size, *flags)
+
+    def send(self, data: bytes, *flags: int) -> int:
+        self._deadline = None
+        return self._sock.send(data, *flags)
+
+    def sendall(self, data: bytes, *flags: int) -> None:
+        self._deadline = None
+        self._sock.sendall(data, *flags)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _operation_outcome_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    body = json.dumps(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "invalid" if 400 <= status_int < 500 else "exception",
+                    "diagnostics": f"{reason}: {mesg}" if mesg else reason,
+                }
+            ],
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode("latin1")
+    util.write_nonblock(sock, head + body)
+
+
+class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker with a read deadline per request and JSON errors."""
+
+    #: Set from settings before the workers start (``cds-service serve``).
+    read_timeout_s: float = 10.0
+
+    def init_process(self) -> None:
+        # gunicorn writes its own errors through util.write_error: JSON here, in this process.
+        util.write_error = _operation_outcome_error
+        super().init_process()
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            client, address = listener.accept()
+        except OSError:
+            return  # another worker took it, or the client left
+        self.nr_conns += 1
+        client.setblocking(True)
+        bounded = _DeadlineSocket(client, self.read_timeout_s)
+        conn = TConn(self.cfg, bounded, address, listener.getsockname())
+        self.enqueue_req(conn)

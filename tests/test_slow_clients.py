@@ -1,0 +1,96 @@
+"""Slow clients against the real server (gunicorn, the service's own worker class): clients that
+send their request a byte at a time on every worker do not stop the service, and are cut off at
+the read deadline; errors gunicorn answers itself are OperationOutcome JSON."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.servers import free_port, service_instance
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("slow")
+    env = {
+        "CDS_AUTH_MODE": "development",
+        "CDS_DATABASE_URL": f"sqlite:///{directory}/slow.sqlite3",
+        "CDS_THREADS": "4",
+        "CDS_REQUEST_READ_TIMEOUT_MS": "3000",
+        "CDS_LOG_LEVEL": "WARNING",
+    }
+    with service_instance(free_port(), env, directory, workers=2) as url:
+        yield url
+
+
+def slow_client(url: str, stop: threading.Event, closed: list[float]) -> None:
+    """A request whose body comes one byte every 0.2 s; notes when the server closes on it."""
+    host, port = url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /cds-services/milia-patient-view HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        )
+        try:
+            while not stop.is_set():
+                sock.sendall(b" ")
+                time.sleep(0.2)
+        except OSError:
+            closed.append(time.monotonic() - started)
+
+
+def test_slow_clients_on_every_worker_do_not_stop_the_service(served: str) -> None:
+    stop, closed = threading.Event(), []
+    # Two workers: six slow clients are more than the workers and most of their threads.
+    clients = [threading.Thread(target=slow_client, args=(served, stop, closed)) for _ in range(6)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(1)
+        for _ in range(5):
+            started = time.monotonic()
+            response = requests.get(served + "/healthz", timeout=5)
+            assert response.status_code == 200
+            assert time.monotonic() - started < 2  # generous: it answers in milliseconds
+            time.sleep(0.2)
+        # The read deadline (3 s here) closes every slow connection; the bound is generous.
+        deadline = time.monotonic() + 15
+        while len(closed) < len(clients) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(closed) == len(clients), closed
+    finally:
+        stop.set()
+        for client in clients:
+            client.join()
+
+
+def test_errors_gunicorn_answers_itself_are_operation_outcome_json(served: str) -> None:
+    host, port = served.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 4"), head
+    assert b"Content-Type: application/json" in head
+    assert b'"resourceType": "OperationOutcome"' in body
+    assert b"<html" not in body
+
+
+def test_the_server_still_answers_hooks(served: str) -> None:
+    from tests.conftest import scenario_request
+
+    response = requests.post(
+        served + "/cds-services/milia-patient-view",
+        json=scenario_request("01-coded-milia-adult"),
+        timeout=10,
+    )
+    assert response.status_code == 200 and response.json()["cards"]
