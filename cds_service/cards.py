@@ -310,7 +310,9 @@ class CardRenderer:
                 "intent": "proposal",
                 "code": self._concept(offer.codes, offer.text),
                 "subject": subject,
-                "reasonCode": [self._concept(milia.codes, reason)],
+                # Only codes that mean milia itself: a broader one (L72.0 "Epidermal cyst")
+                # would file the request under a diagnosis the record may not hold.
+                "reasonCode": [self._concept([c for c in milia.codes if not c.broader], reason)],
             }
             reasons = [
                 {"reference": r} for r in evidence if r.startswith(("Condition/", "Observation/"))

@@ -260,3 +260,48 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     (cards / "triggers.yaml").unlink()
     result = check(cards)
     assert f"{cards / 'triggers.yaml'}:1: missing content file" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("file", "pattern", "replacement", "message"),
+    [
+        (
+            "templates.yaml",
+            r"when: \{escalate: true\}",
+            "when: {escalate: true, triggers: false}",
+            "a card that escalates must apply on escalate alone",
+        ),
+        (
+            "patients.yaml",
+            r"days_at_least: 4383\n    days_under: 6575",
+            "days_at_least: 6575\n    days_under: 4383",
+            "age band 'adolescent' is empty",
+        ),
+        (
+            "order-cautions.yaml",
+            r"      drug_classes: \[potent-topical-corticosteroids\]",
+            "      drug_classes: [potent-topical-corticosteroids]\n      patient: {states: [pregnancy]}",
+            "a drug rule cannot hold gates",
+        ),
+        (
+            "mimics.yaml",
+            r"lesion: \{size_mm_over: 3, solitary: true\}",
+            "lesion: {}",
+            "an empty lesion rule would match any lesion",
+        ),
+        (
+            "templates.yaml",
+            r"when: \{milia: true, variants: \[neonatal-milia\]\}",
+            "when: {variants: [neonatal-milia]}",
+            "a card for a variant needs milia: true",
+        ),
+    ],
+)
+def test_rules_that_would_mislead_are_refused(
+    tmp_path: Path, file: str, pattern: str, replacement: str, message: str
+) -> None:
+    cards = copy_cards(tmp_path)
+    edit(cards / file, pattern, replacement)
+    result = check(cards)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr, result.stdout + result.stderr

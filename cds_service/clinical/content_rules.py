@@ -273,6 +273,63 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
 _CONCEPT_FIELDS = ("concepts", "needs_concepts", "uncertain_concepts")
 
 
+def _rule_shapes(kb: KnowledgeBase) -> Iterator[Problem]:
+    """Rules that say something other than what they seem to (a reviewer's traps)."""
+    for where, node in walk(kb):
+        if isinstance(node, LesionRule) and not (
+            node.size_mm_over is not None or node.solitary is not None or node.sites
+        ):
+            yield where, "an empty lesion rule would match any lesion"
+        if isinstance(node, PatientFilter) and node.unknown_age == "applies" and not node.ages:
+            yield (
+                (*where, "unknown_age"),
+                "unknown_age needs ages: it says what an unknown age means",
+            )
+        if (
+            isinstance(node, Recognition)
+            and node.duration_days_over is not None
+            and not node.duration_from
+        ):
+            yield (*where, "duration_from"), "duration_from is empty: the duration is never read"
+        if isinstance(node, DrugClass) and not (node.codes or node.concepts):
+            yield where, "a drug class needs codes or concepts"
+        if isinstance(node, OrderCaution):
+            if node.min_duration_days is None and (
+                node.long_when_refills_at_least or node.long_when_quantity_at_least
+            ):
+                yield where, "long_when_* needs min_duration_days: it says what counts as long"
+            if node.drug.gates():
+                yield (
+                    (*where, "drug"),
+                    "a drug rule cannot hold gates: put `patient` on the caution",
+                )
+        if isinstance(node, CardWhen) and node.variants and node.milia is not True:
+            yield (*where, "variants"), "a card for a variant needs milia: true"
+    for index, trigger in enumerate(kb.triggers):
+        if trigger.kind == "drug" and trigger.recognise.gates():
+            yield (
+                ("triggers", index, "recognise"),
+                "a drug cause cannot hold gates: the medication list is read by drug and route",
+            )
+    for index, band in enumerate(kb.age_bands):
+        if band.days_under is not None and band.days_under <= band.days_at_least:
+            yield (
+                ("age_bands", index),
+                f"age band '{band.id}' is empty (days_under <= days_at_least)",
+            )
+    for name, template in kb.card_templates.items():
+        when = template.when
+        others = (when.mimics, when.milia, when.triggers, when.cautions)
+        if when.escalate and (
+            any(v is not None for v in others) or when.variants or when.hook != "patient-view"
+        ):
+            yield (
+                ("card_templates", name, "when"),
+                "a card that escalates must apply on escalate alone: any other condition could "
+                "hide a red flag",
+            )
+
+
 def semantic_problems(kb: KnowledgeBase) -> Iterator[Problem]:
     yield from _unique_ids(kb)
     yield from _lexicon(kb)
@@ -280,3 +337,4 @@ def semantic_problems(kb: KnowledgeBase) -> Iterator[Problem]:
     yield from _dangling(kb)
     yield from _templates(kb)
     yield from _verified_codes_to_match(kb)
+    yield from _rule_shapes(kb)

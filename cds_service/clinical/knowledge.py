@@ -148,9 +148,9 @@ class LesionRule(_Content):
 
 
 class Recognition(_Content):
-    """How something is recognised in the record. Any one listed route is enough, and then every
-    gate (``patient``, ``all_of``, ``any_of``, ``none_of``, ``needs_*``) must hold. A rule made of
-    gates only (no route) holds when its gates do.
+    """How something is recognised in the record. Any one listed route is enough (``any_of`` is
+    a route: one of its sub-rules), and then every gate (``patient``, ``all_of``, ``none_of``,
+    ``needs_*``) must hold. A rule made of gates only (no route) holds when its gates do.
 
     ``text`` phrases are matched in free text by the clinical NLP pipeline, which drops negated,
     hypothetical, historical and family-history mentions.
@@ -178,9 +178,10 @@ class Recognition(_Content):
     concepts: list[Id] = Field(default_factory=list)
     #: Concepts that count only when said to be considered ("r/o basal cell", "?SCC").
     uncertain_concepts: list[Id] = Field(default_factory=list)
-    #: What the words must be said of. patient: anywhere in the record; lesion: the milia-like
-    #: lesion (not another lesion of the same note); site: the milia-like lesion or its site region.
-    scope: Literal["patient", "lesion", "site"] = "patient"
+    #: What the words must be said of. patient: anywhere in the record; lesion: not another lesion
+    #: of the same note; milia: the milia-like lesion itself (named in the sentence or just
+    #: before); site: the milia-like lesion or its site region.
+    scope: Literal["patient", "lesion", "milia", "site"] = "patient"
     #: The milia-like lesion is at one of these sites (ids in sites.yaml, any part of them counts).
     sites: list[Id] = Field(default_factory=list)
     #: Many milia-like lesions appeared within this many days ("came up over ten days", "new ones
@@ -234,6 +235,17 @@ class Recognition(_Content):
                     self.onset_within_days,
                 )
             )
+        )
+
+    def gates(self) -> bool:
+        """The rule lists a gate (a condition every match must meet)."""
+        return bool(
+            self.patient is not None
+            or self.all_of
+            or self.none_of
+            or self.needs_trigger
+            or self.needs_triggers
+            or self.needs_concepts
         )
 
     def parts(self) -> list[tuple[str, Recognition]]:
@@ -317,8 +329,10 @@ class VariantCriteria(_Content):
     codes: list[Code] = Field(default_factory=list)
     #: Any of these red flags (ids in red-flags.yaml) found makes the variant, whatever else.
     red_flags: list[Id] = Field(default_factory=list)
-    #: Who the variant applies to (age bands, states).
+    #: Who the variant applies to (age bands, states); a variant named in words must fit too.
     patient: PatientFilter | None = None
+    #: Any rule of the rule language (morphology, counts with a time, vetoes) that must hold.
+    rule: Recognition | None = None
 
 
 class Condition(Concept):

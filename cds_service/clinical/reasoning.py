@@ -140,11 +140,8 @@ class _Evaluator:
         ):
             return None
         evidence = tuple(e for s in patient.states for e in self.states[s].evidence)
-        names = [self.kb_state_name(s) for s in patient.states]
-        return _Match(evidence, "; ".join(names))
-
-    def kb_state_name(self, state_id: str) -> str:
-        return next(s.name for s in self.kb.patient_states if s.id == state_id).lower()
+        # What was found, in the record's words or codes ("recorded: kidney transplant").
+        return _Match(evidence, "; ".join(self.states[s].detail for s in patient.states))
 
     def mentions(
         self,
@@ -169,6 +166,8 @@ class _Evaluator:
             return True
         if scope == "lesion":
             return mention.lesion != "other"
+        if scope == "milia":
+            return mention.lesion == "milia"
         if mention.lesion == "milia" and mention.same_sentence:
             return True
         milia_sites = set(self.f.milia_sites)
@@ -187,19 +186,20 @@ class _Evaluator:
         """The rule holds: its gates (patient, needs_*, all_of, none_of) and, when it lists any,
         one of its routes. ``history`` counts historical mentions whatever the rule says;
         ``medicines=False`` leaves the medication list out (drugs named in notes still count)."""
-        gated = self._gates(recognition, wanted, history)
+        gated = self._gates(recognition, wanted, history, medicines)
         if gated is None:
             return None
         if not recognition.routes():
-            has_gate = recognition.patient is not None or recognition.all_of
-            return gated if has_gate else None
+            return gated if recognition.gates() else None
         found = self._route(recognition, wanted, history, medicines)
         if found is None:
             return None
         evidence = tuple(dict.fromkeys((*found.evidence, *gated.evidence)))
         return _Match(evidence, found.detail or gated.detail)
 
-    def _gates(self, recognition: Recognition, wanted: str, history: bool) -> _Match | None:
+    def _gates(
+        self, recognition: Recognition, wanted: str, history: bool, medicines: bool
+    ) -> _Match | None:
         f = self.f
         allowed = self.allows(recognition.patient)
         if allowed is None:
@@ -208,7 +208,7 @@ class _Evaluator:
         for path, part in recognition.parts():
             if not path.startswith(("all_of", "none_of")):
                 continue
-            match = self.recognise(part, part_label(wanted, path), history)
+            match = self.recognise(part, part_label(wanted, path), history, medicines)
             if path.startswith("none_of"):
                 if match is not None:
                     return None
@@ -524,11 +524,15 @@ def _variants(
     for condition in kb.conditions:
         if condition.kind != "variant":
             continue
-        named = ev.mentions(label("condition", condition.id))
         criteria = condition.criteria
+        # A variant named in words must still be this patient's ("neonatal milia" in an adult).
+        named = criteria is None or ev.allows(criteria.patient) is not None
+        named = named and bool(ev.mentions(label("condition", condition.id)))
         fits = criteria is not None and all(
             (
                 ev.allows(criteria.patient) is not None,
+                criteria.rule is None
+                or ev.recognise(criteria.rule, label("variant-rule", condition.id)) is not None,
                 not criteria.needs_trigger or has_trigger,
                 not (criteria.text or criteria.codes)
                 or bool(ev.mentions(label("variant", condition.id))),

@@ -534,6 +534,7 @@ class TextReader:
             )
             for sp in lesion_spans
         ]
+        lesions = _joined(lesions)
         facts: list[tuple[str, int, int, Any]] = []
         descriptive = filter_spans(
             [sp for k in (*_DESCRIPTORS, *_NUMBERS, "SIZEWORD") for sp in by_kind.get(k, [])]
@@ -651,6 +652,27 @@ def _growth(sizes: list[float]) -> float:
     if len(sizes) < 2:
         return 0.0
     return max(0.0, sizes[-1] - min(sizes[:-1]))
+
+
+def _joined(lesions: list[_Lesion]) -> list[_Lesion]:
+    """ "milium-like papule", "milia type spot": a milia word right before a generic lesion word
+    is one lesion (what is said of either is said of it), named by the generic word."""
+    out: list[_Lesion] = []
+    for lesion in lesions:
+        before = out[-1] if out else None
+        if (
+            before is not None
+            and before.kind == _MILIA
+            and lesion.kind == _GENERIC
+            and lesion.start - before.end <= 1
+            and lesion.sentence == before.sentence
+        ):
+            out[-1] = dataclasses.replace(
+                lesion, kind=_MILIA, start=before.start, text=f"{before.text} {lesion.text}"
+            )
+            continue
+        out.append(lesion)
+    return out
 
 
 def _solitary(lesion: _Lesion) -> bool:

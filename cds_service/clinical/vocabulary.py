@@ -54,6 +54,8 @@ def entries(kb: KnowledgeBase) -> Iterator[Entry]:
         if condition.criteria is not None:
             criteria = condition.criteria
             yield Entry(label("variant", condition.id), tuple(criteria.codes), tuple(criteria.text))
+            if criteria.rule is not None:
+                yield from _entries(label("variant-rule", condition.id), criteria.rule)
     for mimic in kb.mimics:
         yield Entry(label("mimic", mimic.id), tuple(mimic.codes), tuple(mimic.synonyms))
         for feature in mimic.features:
@@ -81,6 +83,7 @@ def recognitions(kb: KnowledgeBase) -> Iterator[Recognition]:
     roots = [f.recognise for f in kb.red_flags] + [t.recognise for t in kb.triggers]
     roots += [feature.recognise for m in kb.mimics for feature in m.features]
     roots += [c.drug for c in kb.order_cautions] + [s.recognise for s in kb.patient_states]
+    roots += [c.criteria.rule for c in kb.conditions if c.criteria and c.criteria.rule]
     for root in roots:
         yield from walk(root)
 
