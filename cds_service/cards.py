@@ -246,7 +246,8 @@ class CardRenderer:
             elif section == "neonatal":
                 detail.heading("For the parents")
                 for s in kb.management.neonatal:
-                    detail.statement(s, values)
+                    if a.fits(s.patient):
+                        detail.statement(s, values)
             elif section == "cautions":
                 for hit in a.cautions:
                     caution = kb.caution(hit.id)
@@ -276,14 +277,15 @@ class CardRenderer:
                 step = kb.step(step_id)
                 detail.lines.append(f"{number}. **{step.name}**" + (f" ({limit})" if limit else ""))
                 for s in (step.statements[0], *step.cautions):
-                    detail.statement(s, values, "   ")
+                    if a.fits(s.patient):
+                        detail.statement(s, values, "   ")
         lists = {"avoid": ("What not to do", kb.management.avoid)}
         lists["prevention"] = ("Prevention", kb.management.prevention)
         for part in parts:
             if part in lists:
                 title, statements = lists[part]
                 detail.heading(title)
-                for s in statements[: kb.card_choice.short_list]:
+                for s in [s for s in statements if a.fits(s.patient)][: kb.card_choice.short_list]:
                     detail.statement(s, values)
 
     def _concept(self, codes: Sequence[Code], text: str) -> dict[str, Any]:

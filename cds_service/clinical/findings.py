@@ -415,7 +415,7 @@ class RecordReader:
         mentions: list[Mention] = []
         for condition in record.of_type("Condition"):
             mentions += self._condition(condition, tally)
-        for observation in record.of_type("Observation"):
+        for observation in _latest_answers(record.of_type("Observation")):
             mentions += self._observation(observation, tally)
         for procedure in record.of_type("Procedure"):
             mentions += self._procedure(procedure, tally)
@@ -490,6 +490,27 @@ class RecordReader:
             coded_read=len(tally.codes - tally.texts),
             described=tuple(_describe(record)),
         )
+
+
+def _latest_answers(observations: Iterable[Any]) -> list[Any]:
+    """Observations, except coded answers to a question answered again later: a pregnancy status
+    of "pregnant" in 2023 is superseded by "not pregnant" in 2026."""
+    observations = list(observations)
+    latest: dict[tuple[str, str], datetime] = {}
+    for obs in observations:
+        question = next(_codings(obs.code), None) if obs.valueCodeableConcept else None
+        when = _instant(obs.effectiveDateTime) or _instant(obs.issued)
+        if question is not None and when is not None:
+            key = question[:2]
+            latest[key] = max(latest.get(key, when), when)
+    kept = []
+    for obs in observations:
+        question = next(_codings(obs.code), None) if obs.valueCodeableConcept else None
+        when = _instant(obs.effectiveDateTime) or _instant(obs.issued)
+        if question is not None and when is not None and when < latest[question[:2]]:
+            continue  # answered again since
+        kept.append(obs)
+    return kept
 
 
 # ------------------------------------------------------------------------------- measured facts

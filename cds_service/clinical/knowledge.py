@@ -117,6 +117,8 @@ class Statement(_Content):
 
     text: CardText
     cites: Annotated[list[Id], Field(min_length=1)]
+    #: Shown only to these patients (age bands, states): make-up advice is not for a baby.
+    patient: PatientFilter | None = None
 
 
 DurationSource = Literal["words", "notes", "conditions"]
@@ -348,6 +350,9 @@ class Feature(_Content):
     id: Id
     label: Text
     recognise: Recognition
+    #: A setting that makes the look-alike likelier (Down syndrome, acne elsewhere) without saying
+    #: anything of the lesion: named with the look-alike's other features, never enough alone.
+    supporting: bool = False
 
 
 NamedStatus = Literal["present", "uncertain"]
@@ -785,3 +790,4 @@ Meta.model_rebuild()
 Site.model_rebuild()
 Recognition.model_rebuild()
 CardTemplate.model_rebuild()
+Statement.model_rebuild()

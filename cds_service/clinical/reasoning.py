@@ -12,7 +12,7 @@ historical only). Order cautions need milia too unless the content says otherwis
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -56,6 +56,13 @@ class Assessment:
     age_days: int | None = None
     #: Patient states recorded (patients.yaml), e.g. pregnancy.
     states: tuple[Hit, ...] = ()
+    #: The patient's age bands (patients.yaml); None when the age is unknown.
+    age_bands: frozenset[str] | None = None
+
+    def fits(self, patient: PatientFilter | None) -> bool:
+        """Whether a statement or step limited to ``patient`` is for this patient."""
+        return fits(patient, self.age_bands, {s.id for s in self.states})
+
     #: Management steps offered to this patient, in order, each with the age limit to name when
     #: the age is unknown ("" when none).
     steps: tuple[tuple[str, str], ...] = ()
@@ -82,6 +89,23 @@ def _sources(mentions: Iterable[Mention | Measurement | MedicineUse]) -> tuple[s
 
 def _fmt(mm: float) -> str:
     return f"{mm:g} mm"
+
+
+def fits(
+    patient: PatientFilter | None, bands: frozenset[str] | None, states: Collection[str]
+) -> bool:
+    """Whether a patient of these age bands (None: age unknown) and states passes the filter."""
+    if patient is None:
+        return True
+    if patient.ages:
+        if bands is None:
+            if patient.unknown_age != "applies":
+                return False
+        elif not bands & set(patient.ages):
+            return False
+    return all(s in states for s in patient.states) and not any(
+        s in states for s in patient.not_states
+    )
 
 
 @dataclass(frozen=True)
@@ -129,15 +153,7 @@ class _Evaluator:
         """The patient filter holds: an empty match (with the states' evidence), else None."""
         if patient is None:
             return _Match((), "")
-        if patient.ages:
-            if self.bands is None:
-                if patient.unknown_age != "applies":
-                    return None
-            elif not self.bands & set(patient.ages):
-                return None
-        if any(s not in self.states for s in patient.states) or any(
-            s in self.states for s in patient.not_states
-        ):
+        if not fits(patient, self.bands, self.states):
             return None
         evidence = tuple(e for s in patient.states for e in self.states[s].evidence)
         # What was found, in the record's words or codes ("recorded: kidney transplant").
@@ -411,6 +427,7 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
         cautions=cautions,
         age_days=findings.age_days,
         states=tuple(ev.states.values()),
+        age_bands=ev.bands,
         notes_read=findings.notes_read,
         coded_read=findings.coded_read,
         notes_cut=findings.notes_cut,
@@ -437,13 +454,14 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
             for m in ev.mentions(label("mimic", mimic.id))
             if m.status in mimic.named_when and (m.source, m.text) not in titles
         ]
-        features, evidence = [], list(_sources(named))
+        features, evidence, telling = [], list(_sources(named)), False
         for feature in mimic.features:
             match = ev.recognise(feature.recognise, feature_label(mimic.id, feature.id))
             if match is not None:
                 features.append(feature.label)
                 evidence += match.evidence
-        if named or features:
+                telling = telling or not feature.supporting
+        if named or telling:
             mimics.append(Hit(mimic.id, tuple(dict.fromkeys(evidence)), features=tuple(features)))
             if mimic.malignant_potential:
                 malignant.append(mimic.id)
