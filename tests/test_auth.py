@@ -149,6 +149,19 @@ def client(tmp_path: Path, keys: KeyServer) -> FlaskClient:
     return make_app(tmp_path, keys).test_client()
 
 
+def default_claims(path: str, **claims: Any) -> dict[str, Any]:
+    """The claims an EHR sends to ``path``, with ``claims`` overriding them."""
+    now = int(time.time())
+    return {
+        "iss": EHR,
+        "aud": BASE + path,
+        "exp": now + 300,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        **claims,
+    }
+
+
 def token(
     path: str,
     *,
@@ -159,16 +172,7 @@ def token(
     header: dict[str, Any] | None = None,
     **claims: Any,
 ) -> str:
-    now = int(time.time())
-    payload = {
-        "iss": iss,
-        "aud": BASE + path,
-        "exp": now + 300,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-        **claims,
-    }
-    payload = {k: v for k, v in payload.items() if v is not None}
+    payload = {k: v for k, v in default_claims(path, iss=iss, **claims).items() if v is not None}
     headers = {"typ": "JWT", "kid": kid, **(header or {})}
     return jwt.encode(payload, key, algorithm=alg, headers=headers)
 
@@ -230,14 +234,7 @@ def hs256_with_public_key(path: str) -> str:
     public = EC_KEY.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    now = int(time.time())
-    payload = {
-        "iss": EHR,
-        "aud": BASE + path,
-        "exp": now + 300,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-    }
+    payload = default_claims(path)
     signing = jwt.algorithms.HMACAlgorithm(jwt.algorithms.HMACAlgorithm.SHA256)
     header = {"alg": "HS256", "typ": "JWT", "kid": "ec-1"}
     segments = [jwt.utils.base64url_encode(json.dumps(x).encode()) for x in (header, payload)]
@@ -248,15 +245,7 @@ def hs256_with_public_key(path: str) -> str:
 def raw_token(path: str, header: dict[str, Any] | None = None, **claims: Any) -> str:
     """An ES384 token signed by the EHR's key, built by hand: PyJWT refuses to encode the wrong
     types an attacker can still send (a list for iss, a number for kid)."""
-    now = int(time.time())
-    payload = {
-        "iss": EHR,
-        "aud": BASE + path,
-        "exp": now + 300,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-        **claims,
-    }
+    payload = default_claims(path, **claims)
     head = {"alg": "ES384", "typ": "JWT", "kid": "ec-1", **(header or {})}
     segments = [jwt.utils.base64url_encode(json.dumps(x).encode()) for x in (head, payload)]
     signing = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA384)
@@ -265,14 +254,7 @@ def raw_token(path: str, header: dict[str, Any] | None = None, **claims: Any) ->
 
 
 def alg_none(path: str) -> str:
-    now = int(time.time())
-    payload = {
-        "iss": EHR,
-        "aud": BASE + path,
-        "exp": now + 300,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-    }
+    payload = default_claims(path)
     return jwt.encode(payload, None, algorithm="none", headers={"kid": "ec-1", "typ": "JWT"})
 
 

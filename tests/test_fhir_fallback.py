@@ -27,6 +27,13 @@ SERVICES = {
     "order-sign": "milia-order-sign",
 }
 TOKEN = "test-token-7f3a"  # the suite's own token for its own server, nothing real
+FHIR_AUTHORIZATION = {
+    "access_token": TOKEN,
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "milia-cds",
+}
 
 
 def scenario_resources() -> list[dict[str, Any]]:
@@ -177,13 +184,7 @@ def test_token_is_sent_when_given_and_never_otherwise(tmp_path: Path, secured: F
     assert "refused access (401)" in diagnostics(refused)
     assert all(r["authorization"] is None for r in secured.requests_seen())
 
-    request["fhirAuthorization"] = {
-        "access_token": TOKEN,
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": "patient/*.read",
-        "subject": "milia-cds",
-    }
+    request["fhirAuthorization"] = dict(FHIR_AUTHORIZATION)
     answered = post(client, request)
     assert answered.status_code == 200
     assert [c["indicator"] for c in answered.get_json()["cards"]] == ["info"]
@@ -396,13 +397,7 @@ def test_a_paging_link_to_another_allowlisted_server_is_not_sent_the_token(
     client = make_app(tmp_path, [server.url, secured.url]).test_client()
     request = scenario_request("01-coded-milia-adult")
     request["fhirServer"] = server.url
-    request["fhirAuthorization"] = {
-        "access_token": TOKEN,
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": "patient/*.read",
-        "subject": "milia-cds",
-    }
+    request["fhirAuthorization"] = dict(FHIR_AUTHORIZATION)
     request["prefetch"]["conditions"]["link"] = [
         {"relation": "next", "url": f"{secured.url}/Condition?patient=p01"}
     ]

@@ -547,6 +547,8 @@ class MiliaLikeWords(_Content):
     firm: Annotated[list[Text], Field(min_length=1)]
     cannot_express: Annotated[list[Text], Field(min_length=1)]
     other_colour: Annotated[list[Text], Field(min_length=1)]
+    #: A measured size up to this (mm) describes a lesion as small, as the `small` words do.
+    small_mm_at_most: float = Field(default=3, gt=0)
 
 
 ContextCategory = Literal[

@@ -240,6 +240,8 @@ class TextReader:
             ],
         )
         self._size_words = dict(kb.lexicon.size_words)
+        #: A size this small describes a lesion as milia-like ("1 mm white papule").
+        self._small_mm = kb.lexicon.milia_like.small_mm_at_most
         for word in self._size_words:
             self._add(self._anchors, word, "SIZEWORD")
         self._time = TimeReader(kb.lexicon.time)
@@ -552,7 +554,7 @@ class TextReader:
                 size = self._size_words.get(sp.text.lower())
                 if size is not None:
                     facts.append(("SIZE", sp.start, sp.end, size))
-                    if size <= 3:
+                    if size <= self._small_mm:
                         facts.append(("SMALL", sp.start, sp.end, None))
                 continue
             if kind == "OTHERCOLOUR" and {
@@ -564,7 +566,7 @@ class TextReader:
             size = _size_mm(sp)
             if size is not None:
                 facts.append(("SIZE", sp.start, sp.end, size))
-                if size <= 3:
+                if size <= self._small_mm:
                     facts.append(("SMALL", sp.start, sp.end, None))
         appearing = {sentence_of[sp.start] for sp in by_kind.get("APPEAR", [])}
         for expression in self._time.read(doc):
