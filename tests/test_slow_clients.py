@@ -21,7 +21,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {
         "CDS_AUTH_MODE": "development",
         "CDS_DATABASE_URL": f"sqlite:///{directory}/slow.sqlite3",
-        "CDS_THREADS": "4",
+        "CDS_THREADS": "8",
         "CDS_REQUEST_READ_TIMEOUT_MS": "3000",
         "CDS_LOG_LEVEL": "WARNING",
     }
@@ -48,7 +48,7 @@ def slow_client(url: str, stop: threading.Event, closed: list[float]) -> None:
 
 def test_slow_clients_on_every_worker_do_not_stop_the_service(served: str) -> None:
     stop, closed = threading.Event(), []
-    # Two workers: six slow clients are more than the workers and most of their threads.
+    # Two workers of eight threads: six slow clients are more than the workers.
     clients = [threading.Thread(target=slow_client, args=(served, stop, closed)) for _ in range(6)]
     for client in clients:
         client.start()
