@@ -8,12 +8,20 @@ from html import escape
 from .clinical.knowledge import KnowledgeBase, Statement
 
 
-def _section(title: str, statements: Iterable[Statement]) -> str:
-    items = "".join(f"<li>{escape(s.text)}</li>" for s in statements)
-    return f"<h2>{escape(title)}</h2><ul>{items}</ul>"
+def _limit(kb: KnowledgeBase, statement: Statement) -> str:
+    """Who a piece of advice is for, in words, when the content limits it ("adults only")."""
+    patient = statement.patient
+    if patient is None or not patient.ages:
+        return ""
+    names = ", ".join(kb.age_band(b).name.lower() for b in patient.ages)
+    return f" (for: {names})"
 
 
 def render_handout(kb: KnowledgeBase) -> str:
+    def _section(title: str, statements: Iterable[Statement]) -> str:
+        items = "".join(f"<li>{escape(s.text + _limit(kb, s))}</li>" for s in statements)
+        return f"<h2>{escape(title)}</h2><ul>{items}</ul>"
+
     milia = next(c for c in kb.conditions if c.kind == "milia")
     management = kb.management
     cited = dict.fromkeys(
