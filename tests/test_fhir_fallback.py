@@ -288,6 +288,8 @@ def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
     [
         ({"status": 500}, "answered 500"),
         ({"invalidJson": True}, "not valid JSON"),
+        # Nested deeper than any parser should follow: an error, not a crash.
+        ({"deepJson": True}, "not valid JSON"),
     ],
 )
 def test_broken_answers_are_412_naming_the_reason(

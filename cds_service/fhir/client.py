@@ -10,7 +10,6 @@ into a 412 for required data or a logged gap for optional data.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -166,8 +166,9 @@ class FhirFetcher:
             )
             received += len(content)
             try:
-                body = json.loads(content)
-            except (ValueError, UnicodeDecodeError):
+                # orjson: its depth limit makes a deeply nested answer an error, not a crash.
+                body = orjson.loads(content)
+            except (orjson.JSONDecodeError, UnicodeDecodeError):
                 raise FetchFailed("the FHIR server's answer is not valid JSON") from None
             try:
                 value = read_value(job.key, job.spec, body, True, source="the FHIR server")

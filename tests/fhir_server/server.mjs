@@ -14,7 +14,7 @@
 //   - a bearer-token check when --token is given (the engine has no auth): 401 without it;
 //   - test controls, never part of FHIR: POST /$test/faults {"delayMs", "status", "invalidJson",
 //     "trickleMs": the answer is sent one byte every trickleMs, "invalidResource": a searchset
-//     holding an invalid Condition}
+//     holding an invalid Condition, "deepJson": JSON nested 5,000 deep}
 //     makes the following FHIR requests slow or failing, DELETE /$test/faults resets it, and
 //     GET /$test/requests lists the requests seen (path and Authorization header) for assertions.
 import http from 'node:http';
@@ -119,6 +119,7 @@ async function handle(req, res) {
   if (faults.delayMs) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
   if (faults.status) return send(res, faults.status, outcome('exception', 'injected fault'), cors);
   if (faults.invalidJson) return send(res, 200, '{"resourceType": "Bundle", "entry": [', cors);
+  if (faults.deepJson) return send(res, 200, '['.repeat(5000) + ']'.repeat(5000), cors);
   if (faults.invalidResource) {
     const bad = { resourceType: 'Condition', id: 'bad', subject: { reference: 'Patient/x' }, code: { text: 'Milia' }, onsetDateTime: 'not a date' };
     return send(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: bad }] }, cors);
