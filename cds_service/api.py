@@ -106,8 +106,9 @@ def readyz() -> Response:
         "status": "ready" if database else "not-ready",
         "knowledgeBase": {
             "contentVersion": meta.content_version,
-            "reviewDate": meta.review_date.isoformat(),
+            "edited": meta.edited.isoformat(),
             "status": meta.status,
+            "provenance": meta.provenance,
         },
         "database": "ok" if database else "unreachable",
     }

@@ -117,9 +117,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_cors(app, settings)
     api.init_app(app)
     log.info(
-        "ready: content %s (reviewed %s), database %s",
+        "ready: content %s (%s), database %s",
         knowledge.meta.content_version,
-        knowledge.meta.review_date,
+        knowledge.meta.provenance,
         store.engine.dialect.name,
     )
     return app

@@ -24,6 +24,7 @@ from .clinical.knowledge import (
     CardWhen,
     Code,
     KnowledgeBase,
+    Reference,
     Statement,
     SuggestionTemplate,
 )
@@ -124,7 +125,9 @@ class _Detail:
     numbers: dict[str, int] = field(default_factory=dict)
 
     def marks(self, cites: Iterable[str]) -> str:
-        return "".join(f"[{self.numbers.setdefault(r, len(self.numbers) + 1)}]" for r in cites)
+        # Peer-reviewed and verified sources first: the evidence a clinician weighs most.
+        ordered = sorted(cites, key=lambda r: _weight(self.kb.reference(r)))
+        return "".join(f"[{self.numbers.setdefault(r, len(self.numbers) + 1)}]" for r in ordered)
 
     def statement(self, statement: Statement, values: dict[str, str], prefix: str = "") -> None:
         text = statement.text.format_map(values)
@@ -147,15 +150,35 @@ class _Detail:
             self.lines += ["", f"**Why this card:** based on {based_on}."]
         self.heading("References")
         for ref_id, number in self.numbers.items():
-            ref = self.kb.reference(ref_id)
-            self.lines.append(f"{number}. {ref.citation}" + (f" <{ref.link}>" if ref.link else ""))
+            self.lines.append(f"{number}. {_cited(self.kb.reference(ref_id))}")
         meta = self.kb.meta
         self.lines += [
             "",
-            f"_Milia guidance {meta.content_version}, reviewed {meta.review_date.isoformat()} "
-            f"({meta.status}). Decision support, not a diagnosis._",
+            f"_Milia guidance {meta.content_version} ({meta.provenance}). "
+            "Decision support, not a diagnosis._",
         ]
         return "\n".join(self.lines).strip()
+
+
+_KINDS = {"peer-reviewed": 0, "reference-work": 1, "consumer": 2}
+_VERIFICATION = {"verified": 0, "partly-verified": 1, "unverified": 2}
+
+
+def _weight(ref: Reference) -> tuple[int, int]:
+    return _KINDS[ref.kind], _VERIFICATION[ref.verification]
+
+
+def _cited(ref: Reference) -> str:
+    """A reference as the card lists it, saying how far it was verified: an unverified citation
+    is never linked as if it were the paper."""
+    if ref.verification == "verified":
+        return ref.citation + (f" <{ref.link}>" if ref.link else "")
+    if ref.verification == "partly-verified":
+        return ref.citation + (
+            f" <{ref.link}> (page seen; details not confirmed)" if ref.link else ""
+        )
+    search = f"; search: <{ref.link}>" if ref.link else ""
+    return f"{ref.citation} (citation not verified{search})"
 
 
 def _what_was_read(notes: int, coded: int) -> str:

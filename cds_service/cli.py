@@ -117,7 +117,7 @@ def cmd_check_content(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
         return 1
     meta = kb.meta
-    print(f"content {meta.content_version} ({meta.status}, reviewed {meta.review_date}) is valid")
+    print(f"content {meta.content_version} ({meta.provenance}) is valid")
     return 0
 
 

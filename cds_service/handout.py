@@ -49,7 +49,7 @@ def render_handout(kb: KnowledgeBase) -> str:
         + _section("When to see a doctor", management.see_clinician)
         + _section("Milia in newborns", management.neonatal)
         + f"<h2>Sources</h2><ol>{references}</ol>"
-        + f"<p><small>Milia guidance {escape(meta.content_version)}, reviewed "
-        f"{meta.review_date.isoformat()}. General information, not a diagnosis: ask your "
+        + f"<p><small>Milia guidance {escape(meta.content_version)} "
+        f"({escape(meta.provenance)}). General information, not a diagnosis: ask your "
         "doctor about your own skin.</small></p></body></html>"
     )

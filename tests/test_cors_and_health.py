@@ -77,7 +77,9 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert body["status"] == "ready"
     assert body["database"] == "ok"
     assert body["knowledgeBase"]["contentVersion"]
-    assert body["knowledgeBase"]["reviewDate"]
+    assert body["knowledgeBase"]["edited"]
+    # The content's status as it is: no clinician has signed this version off.
+    assert body["knowledgeBase"]["provenance"] == "draft, awaiting dermatology review"
 
 
 def test_pages_and_answers_carry_security_headers(client: FlaskClient) -> None:

@@ -194,8 +194,18 @@ def _templates(kb: KnowledgeBase) -> Iterator[Problem]:
                 f"summary can reach {len(longest)} characters with the longest placeholders; "
                 f"it must stay under {SUMMARY_LIMIT}",
             )
-    if kb.meta.review_date > date.today():
-        yield ("meta", "review_date"), "review_date is in the future"
+    meta = kb.meta
+    if meta.edited > date.today():
+        yield ("meta", "edited"), "edited is in the future"
+    if meta.status != "draft" and meta.sign_off is None:
+        yield ("meta", "status"), f"status '{meta.status}' needs a sign_off (role and date)"
+    if meta.sign_off is not None and meta.sign_off.date > date.today():
+        yield ("meta", "sign_off", "date"), "the sign-off date is in the future"
+    if meta.sign_off is not None and meta.sign_off.date < meta.edited:
+        yield (
+            ("meta", "sign_off", "date"),
+            "the sign-off is older than the last edit: review this version, or set status: draft",
+        )
 
 
 def _verified_codes_to_match(kb: KnowledgeBase) -> Iterator[Problem]:

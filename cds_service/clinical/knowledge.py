@@ -273,12 +273,29 @@ class Concept(_Content):
 # ------------------------------------------------------------------------------------- content
 
 
+class SignOff(_Content):
+    """A clinical review recorded for this content version: who (their role) and when."""
+
+    role: Text
+    date: date
+    name: str | None = None
+
+
 class Meta(_Content):
     content_version: Text
-    review_date: date
-    reviewed_by: Text
+    #: When the content last changed.
+    edited: date
     status: Literal["draft", "reviewed", "approved"]
+    #: The dermatology review of this version; until it is recorded, the status is draft.
+    sign_off: SignOff | None = None
     source: Source
+
+    @property
+    def provenance(self) -> str:
+        """The content's status as it is, for every card and page."""
+        if self.sign_off is None:
+            return "draft, awaiting dermatology review"
+        return f"{self.status}: reviewed by a {self.sign_off.role.lower()} on {self.sign_off.date}"
 
 
 class Topic(_Content):
@@ -305,6 +322,8 @@ class Reference(_Content):
     search: str | None = None
     #: Which guidance point(s) this reference comes from: "guidance" or "clinical".
     origin: Literal["guidance", "clinical"]
+    #: What the source is: cards cite peer-reviewed sources first.
+    kind: Literal["peer-reviewed", "reference-work", "consumer"]
     note: str | None = None
 
     @property
