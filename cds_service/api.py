@@ -23,6 +23,7 @@ from .errors import (
     UnsupportedMediaType,
     operation_outcome,
 )
+from .guidance import GUIDANCE_PATH
 from .pipeline import Runtime, parse_feedback, run_hook
 from .protocol import FeedbackAck, to_wire
 
@@ -90,6 +91,11 @@ def feedback(service_id: str) -> Response:
 def handout() -> Response:
     page = current_app.extensions["cds.handout"]
     return Response(page, mimetype="text/html")
+
+
+@bp.get(GUIDANCE_PATH)
+def guidance() -> Response:
+    return Response(current_app.extensions["cds.guidance"], mimetype="text/html")
 
 
 @bp.get("/healthz")

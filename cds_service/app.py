@@ -18,6 +18,7 @@ from .clinical.selection import RelevanceFilter
 from .clinical.text import text_reader
 from .clinical.vocabulary import Vocabulary
 from .fhir.client import FetchLimits, FhirFetcher
+from .guidance import render_guidance
 from .handout import render_handout
 from .pipeline import Runtime
 from .services import ServiceRegistry
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["cds.settings"] = settings
     app.extensions["cds.handout"] = render_handout(knowledge)
+    app.extensions["cds.guidance"] = render_guidance(knowledge)
     init_cors(app, settings)
     api.init_app(app)
     log.info(

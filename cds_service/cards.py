@@ -29,6 +29,7 @@ from .clinical.knowledge import (
     SuggestionTemplate,
 )
 from .clinical.reasoning import Assessment, Hit
+from .guidance import GUIDANCE_PATH
 from .markup import inert
 from .protocol import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
 
@@ -386,7 +387,11 @@ class CardRenderer:
         if template.management:
             self._variants(a, detail, values)
             self._management(template.management, a, detail, values)
-        links = [
+        links = []
+        if template.guidance is not None:
+            url = f"{self.base_url}{GUIDANCE_PATH}#{template.guidance.section}"
+            links.append(Link(label=template.guidance.label, url=url, type="absolute"))
+        links += [
             Link(label=ref.short, url=ref.link, type="absolute")
             for ref in (self.kb.reference(r) for r in template.links)
             if ref.link

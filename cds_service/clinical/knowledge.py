@@ -524,6 +524,23 @@ class CardWhen(_Content):
     cautions: bool | None = None
 
 
+class GuidanceLink(_Content):
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+    #: A section of the guidance page.
+    section: Literal[
+        "about",
+        "variants",
+        "red-flags",
+        "look-alikes",
+        "causes",
+        "management",
+        "avoid",
+        "prevention",
+        "see-clinician",
+        "newborns",
+    ]
+
+
 class CardTemplate(_Content):
     indicator: Literal["info", "warning", "critical"]
     summary: CardText
@@ -534,6 +551,8 @@ class CardTemplate(_Content):
     management: list[Literal["steps", "avoid", "prevention"]] = Field(default_factory=list)
     #: One-click suggestions (ids in ``suggestions``), offered with at-most-one selection.
     suggestions: list[Id] = Field(default_factory=list)
+    #: The section of the guidance page (/guidance/milia) the card links to, and the link's label.
+    guidance: GuidanceLink | None = None
     #: When the card applies: every listed fact of the assessment must hold.
     when: CardWhen
     #: The sections of the other files the detail shows, in order.
