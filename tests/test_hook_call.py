@@ -83,7 +83,7 @@ def test_coded_milia_condition_gives_one_info_card_from_the_knowledge_base(
     assert "**Why this card:** based on the condition" in card["detail"]
     assert "Condition/c1" not in card["detail"]
     version = client.get("/readyz").get_json()["knowledgeBase"]["contentVersion"]
-    assert f"Milia guidance {version}, reviewed" in card["detail"]  # provenance
+    assert f"Milia guidance {version} (draft, awaiting dermatology review)" in card["detail"]
     assert "https://doi.org/10.1016/j.jaad.2008.07.034" in {link["url"] for link in card["links"]}
     assert card["uuid"]
 
