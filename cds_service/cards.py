@@ -124,6 +124,9 @@ class _Detail:
     kb: KnowledgeBase
     lines: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
+    #: Findings listed so far, and the names of those only named (a card stays one screen).
+    items: int = 0
+    more: list[str] = field(default_factory=list)
 
     def marks(self, cites: Iterable[str]) -> str:
         # Peer-reviewed and verified sources first: the evidence a clinician weighs most.
@@ -138,6 +141,11 @@ class _Detail:
         self.lines += ["", f"**{title}**", ""]
 
     def render(self, evidence: Sequence[str], notes_cut: int = 0) -> str:
+        if self.more:
+            self.lines += [
+                "",
+                f"**Also in the record:** {'; '.join(self.more)}.",
+            ]
         if notes_cut:
             # Said, never hidden: what was read is weighed, but the rest of the record was not.
             plural = "notes were" if notes_cut != 1 else "note was"
@@ -161,6 +169,8 @@ class _Detail:
         return "\n".join(self.lines).strip()
 
 
+#: Findings a card lists (red flags, look-alikes, causes together); the rest are counted.
+_MAX_ITEMS = 3
 _KINDS = {"peer-reviewed": 0, "reference-work": 1, "consumer": 2}
 _VERIFICATION = {"verified": 0, "partly-verified": 1, "unverified": 2}
 
@@ -170,16 +180,14 @@ def _weight(ref: Reference) -> tuple[int, int]:
 
 
 def _cited(ref: Reference) -> str:
-    """A reference as the card lists it, saying how far it was verified: an unverified citation
-    is never linked as if it were the paper."""
+    """A reference as the card lists it: its short label and how far it was verified. Links are
+    the card's own links and the guidance page's full citations, so nothing unverified is linked
+    as if it were the paper."""
     if ref.verification == "verified":
-        return ref.citation + (f" <{ref.link}>" if ref.link else "")
+        return ref.short
     if ref.verification == "partly-verified":
-        return ref.citation + (
-            f" <{ref.link}> (page seen; details not confirmed)" if ref.link else ""
-        )
-    search = f"; search: <{ref.link}>" if ref.link else ""
-    return f"{ref.citation} (citation not verified{search})"
+        return f"{ref.short} (seen, not confirmed)"
+    return f"{ref.short} (citation not verified)"
 
 
 def _what_was_read(notes: int, coded: int) -> str:
@@ -233,15 +241,26 @@ class CardRenderer:
         entries: Sequence[tuple[str, str, Sequence[Statement]]],
         values: dict[str, str],
     ) -> None:
-        """A heading, then each (name, what was found, statements) as a bullet with sub-bullets."""
+        """A heading, then one line per (name, what was found, statements): the name, what the
+        record says (quoted), and what to do now (the first statement); the rest is on the
+        guidance page the card links to."""
         if not entries:
             return
-        detail.heading(title)
+        if detail.items < _MAX_ITEMS:
+            detail.heading(title)
         for name, found, statements in entries:
+            if detail.items >= _MAX_ITEMS:
+                detail.more.append(name)
+                continue
             # What was found quotes the record: inert, so it cannot render as markup.
-            detail.lines.append(f"- **{name}**" + (f" ({inert(found)})" if found else ""))
-            for s in statements:
-                detail.statement(s, values, "   ")
+            line = f"- **{name}**" + (f" ({inert(found)})" if found else "")
+            if statements and detail.items == 0:
+                # What to do now, for the first finding; the others are named, and what to do
+                # for each is one click away on the guidance page.
+                first = statements[0]
+                line += f": {first.text.format_map(values)} {detail.marks(first.cites)}"
+            detail.lines.append(line)
+            detail.items += 1
 
     def _sections(
         self, sections: Sequence[str], a: Assessment, detail: _Detail, values: dict[str, str]
@@ -258,7 +277,7 @@ class CardRenderer:
                     (
                         m.name,
                         "recorded: " + ", ".join(h.features) if h.features else "",
-                        [*m.differs, *m.action],
+                        [*m.action, *m.differs],
                     )
                     for m, h in mimics
                 ]
@@ -269,9 +288,9 @@ class CardRenderer:
                 self._listing(detail, "Possible cause in the record", entries, values)
             elif section == "neonatal":
                 detail.heading("For the parents")
-                for s in kb.management.neonatal:
-                    if a.fits(s.patient):
-                        detail.statement(s, values)
+                told = [s for s in kb.management.neonatal if a.fits(s.patient)]
+                for s in told[: kb.card_choice.short_list]:
+                    detail.statement(s, values)
             elif section == "cautions":
                 for hit in a.cautions:
                     caution = kb.caution(hit.id)
@@ -280,37 +299,33 @@ class CardRenderer:
                         detail.statement(s, values)
 
     def _variants(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
-        shown = [self.kb.condition(v) for v in a.variants]
-        if not shown:
-            return
-        detail.heading("The record fits")
-        for variant in shown:
-            detail.lines.append(f"- **{variant.name}**")
-            for s in variant.about[:1]:
-                detail.statement(s, values, "   ")
+        shown = [self.kb.condition(v).name for v in a.variants]
+        if shown:
+            detail.lines += ["", f"**The record fits:** {', '.join(shown)}."]
 
     def _management(
         self, parts: Sequence[str], a: Assessment, detail: _Detail, values: dict[str, str]
     ) -> None:
+        """The next steps by name (the steps this patient may be offered, at most a few) and the
+        first thing not to do; every step, caution and prevention tip is on the guidance page."""
         kb = self.kb
-        # The card stays short: each step's lead statement and its cautions; the whole guidance
-        # is on the handout page the card links to.
         if "steps" in parts and a.steps:
-            detail.heading("Management, step by step")
-            for number, (step_id, limit) in enumerate(a.steps, start=1):
-                step = kb.step(step_id)
-                detail.lines.append(f"{number}. **{step.name}**" + (f" ({limit})" if limit else ""))
-                for s in (step.statements[0], *step.cautions):
-                    if a.fits(s.patient):
-                        detail.statement(s, values, "   ")
-        lists = {"avoid": ("What not to do", kb.management.avoid)}
+            steps = [
+                kb.step(step_id).name + (f" ({limit})" if limit else "")
+                for step_id, limit in a.steps[: kb.card_choice.short_list]
+            ]
+            more = len(a.steps) - len(steps)
+            tail = f"; {more} more in the guidance" if more > 0 else ""
+            numbered = "; ".join(f"{n}. {name}" for n, name in enumerate(steps, start=1))
+            detail.lines += ["", f"**Next steps:** {numbered}{tail}."]
+        lists = {"avoid": ("Do not", kb.management.avoid)}
         lists["prevention"] = ("Prevention", kb.management.prevention)
         for part in parts:
             if part in lists:
                 title, statements = lists[part]
-                detail.heading(title)
-                for s in [s for s in statements if a.fits(s.patient)][: kb.card_choice.short_list]:
-                    detail.statement(s, values)
+                for s in [s for s in statements if a.fits(s.patient)][:1]:
+                    text = s.text.format_map(values)
+                    detail.lines += ["", f"**{title}:** {text} {detail.marks(s.cites)}"]
 
     def _concept(self, codes: Sequence[Code], text: str) -> dict[str, Any]:
         coding = [

@@ -120,3 +120,18 @@ def test_the_referral_an_ehr_files_is_coded(client: FlaskClient) -> None:
         ],
         "text": "Dermatology",
     }
+
+
+#: "If a guideline cannot fit on a single screen, clinicians are unlikely to use it" (Bates et
+#: al. 2003): the detail of every card fits one screen, the rest is behind the guidance link.
+DETAIL_LIMIT = 1200
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_card_fits_one_screen(client: FlaskClient, scenario: str) -> None:
+    folder = Path(FIXTURES / "scenarios" / scenario)
+    expected = yaml.safe_load((folder / "expected.yaml").read_text())
+    request = scenario_request(scenario)
+    service = expected.get("service") or SERVICES[request["hook"]]
+    for card in client.post(f"/cds-services/{service}", json=request).get_json()["cards"]:
+        assert len(card["detail"]) <= DETAIL_LIMIT, (len(card["detail"]), card["summary"])
