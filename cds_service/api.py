@@ -18,6 +18,7 @@ from .auth import ANONYMOUS
 from .cards import HANDOUT_PATH
 from .errors import (
     CDSError,
+    InvalidRequest,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
@@ -46,10 +47,24 @@ def _body() -> Any:
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         shown = mimetype or "none"
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {shown}")
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
     try:
-        data = request.get_data()
+        # One byte more than the limit: a chunked body has no length to check beforehand, and
+        # must be refused when too long, never cut silently.
+        if request.content_length is None:  # chunked: the server's own input stream
+            data = request.environ["wsgi.input"].read(limit + 1)
+        else:
+            data = request.stream.read(limit + 1)
     except RequestEntityTooLarge:
         raise _too_large() from None
+    except Exception as exc:  # the server's body reader (gunicorn ParseException, OSError)
+        if type(exc).__module__.startswith(("gunicorn", "werkzeug")) or isinstance(exc, OSError):
+            raise InvalidRequest(
+                f"the request body could not be read ({type(exc).__name__})"
+            ) from None
+        raise
+    if len(data) > limit:
+        raise _too_large()
     body = jsonio.decode(data)
     if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
         g.hook_instance = body["hookInstance"]

@@ -7,7 +7,8 @@ import logging
 import re
 import sys
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+#: C0 and C1 controls (NEL \x85 ends a line too; CSI \x9b drives terminals) and Unicode breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _escaped(text: str) -> str:

@@ -12,9 +12,10 @@ import re
 
 #: Characters with a meaning in CommonMark/GFM inline syntax, escaped with a backslash.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-#: GFM autolinks "www." and "scheme://" in plain text, whatever the escaping: a zero-width space
-#: after "www" and before "//" keeps the characters and breaks the link.
-_AUTOLINK = re.compile(r"(?i)(www)(\.)|(:)(//)")
+#: Renderers link "www.", "scheme:", "name@host" and bare domains ("evil.com/x") in plain text,
+#: whatever the escaping: a zero-width space after every dot, at-sign and colon (ASCII or
+#: full-width) keeps the characters a clinician reads and breaks every such link.
+_LINKABLE = re.compile(r"([.@:\uff0e\uff1a\uff20])(?=\S)")
 _ZERO_WIDTH_SPACE = "\u200b"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
@@ -28,9 +29,4 @@ def inert(text: str, limit: int = 200) -> str:
         text = text[: limit - 1].rstrip() + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MARKDOWN.sub(r"\\\1", text)
-    return _AUTOLINK.sub(
-        lambda m: (
-            f"{m[1]}{_ZERO_WIDTH_SPACE}{m[2]}" if m[1] else f"{m[3]}{_ZERO_WIDTH_SPACE}{m[4]}"
-        ),
-        text,
-    )
+    return _LINKABLE.sub(lambda m: m[1] + _ZERO_WIDTH_SPACE, text)

@@ -219,7 +219,7 @@ class FeedbackReason(_Request):
 
 class OverrideReasonFeedback(_Request):
     reason: FeedbackReason | None = None
-    userComment: str | None = Field(default=None, repr=False)
+    userComment: str | None = Field(default=None, repr=False, max_length=4000)
 
     @model_validator(mode="after")
     def _reason_or_comment(self) -> OverrideReasonFeedback:
@@ -231,7 +231,7 @@ class OverrideReasonFeedback(_Request):
 class FeedbackEntry(_Request):
     card: StoredId
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: Annotated[list[AcceptedSuggestion], Field(max_length=100)] | None = None
     overrideReason: OverrideReasonFeedback | None = None
     outcomeTimestamp: datetime
 
@@ -255,7 +255,9 @@ class FeedbackEntry(_Request):
 
 
 class FeedbackRequest(_Request):
-    feedback: Annotated[list[FeedbackEntry], Field(min_length=1)]
+    #: One EHR call reports the cards of one hook call: a few entries, never thousands (stored in
+    #: one transaction, which must stay within the database budget).
+    feedback: Annotated[list[FeedbackEntry], Field(min_length=1, max_length=100)]
 
 
 class FeedbackAck(_Response):

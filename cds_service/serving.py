@@ -65,7 +65,9 @@ def _operation_outcome_error(sock: Any, status_int: int, reason: str, mesg: str)
     ).encode()
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
+        "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n\r\n"
     ).encode("latin1")
     util.write_nonblock(sock, head + body)
 

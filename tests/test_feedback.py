@@ -86,3 +86,19 @@ def test_database_down_is_503_and_readyz_says_so(tmp_path: Path) -> None:
     (tmp_path / "missing-dir").mkdir()
     assert post(client, ACCEPTED).status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_feedback_call_is_a_few_entries_and_short_comments(client: FlaskClient) -> None:
+    entry = {
+        "card": "c",
+        "outcome": "overridden",
+        "overrideReason": {"userComment": "seen"},
+        "outcomeTimestamp": "2026-11-26T10:00:00Z",
+    }
+    many = {"feedback": [{**entry, "card": f"card-{i}"} for i in range(101)]}
+    response = client.post("/cds-services/milia-patient-view/feedback", json=many)
+    assert response.status_code == 400
+    assert "feedback" in response.get_json()["issue"][0]["diagnostics"]
+    long_comment = {"feedback": [{**entry, "overrideReason": {"userComment": "x" * 5000}}]}
+    response = client.post("/cds-services/milia-patient-view/feedback", json=long_comment)
+    assert response.status_code == 400

@@ -419,3 +419,7 @@ def test_a_paging_link_cannot_climb_out_of_the_allowed_path(link: str) -> None:
     allowed = ["https://ehr.example.org/fhir"]
     assert not is_allowed("https://ehr.example.org" + link, allowed)
     assert is_allowed("https://ehr.example.org/fhir/./Condition?_page=2", allowed)
+    # Segment parameters ("..;") are servers' dot segments too; the default port is no port.
+    assert not is_allowed("https://ehr.example.org/fhir/..;/admin", allowed)
+    assert is_allowed("https://ehr.example.org:443/fhir/Condition?_page=2", allowed)
+    assert not is_allowed("https://ehr.example.org:8443/fhir/Condition", allowed)

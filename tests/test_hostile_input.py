@@ -74,6 +74,15 @@ def unknown_draft_order() -> dict[str, Any]:
     return request
 
 
+def colons_in_medication() -> dict[str, Any]:
+    # One long token: the tokenizer tries its prefixes and suffixes one by one (was 30 s).
+    request = overflowing_duration()
+    medication = request["prefetch"]["medicationRequests"]["entry"][0]["resource"]
+    medication["medicationCodeableConcept"]["text"] = "tretinoin " + ":" * 20_000
+    medication["dosageInstruction"] = [{"text": ":" * 20_000}]
+    return request
+
+
 def mutate(edit: Callable[[dict[str, Any]], None]) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         request = copy.deepcopy(chart())
@@ -113,6 +122,32 @@ CASES: list[tuple[str, str, Callable[[], Any], set[int], str]] = [
         {400},
         "context",
     ),
+    (
+        "Bundle entry is a number",
+        PV,
+        mutate(lambda r: r["prefetch"]["conditions"].update(entry=12)),
+        {400},
+        "entry must be an array",
+    ),
+    (
+        "Bundle link is a number",
+        PV,
+        mutate(lambda r: r["prefetch"]["conditions"].update(link=12)),
+        {400},
+        "link must be an array",
+    ),
+    (
+        "an OperationOutcome entry whose issue is a number",
+        PV,
+        mutate(
+            lambda r: r["prefetch"]["conditions"]["entry"].append(
+                {"resource": {"resourceType": "OperationOutcome", "issue": 12}}
+            )
+        ),
+        {200},
+        "",
+    ),
+    ("a medication text of 20,000 colons", PV, lambda: colons_in_medication(), {200}, ""),
     (
         "prefetch value is a number",
         PV,

@@ -35,11 +35,12 @@ def test_a_request_value_cannot_start_a_log_line(
 ) -> None:
     request = scenario_request("01-coded-milia-adult")
     request["hook"] = "patient-view\n" + FORGED
-    request["hookInstance"] = "abc\r\n" + FORGED
+    request["hookInstance"] = "abc\r\n" + FORGED + "\x85" + FORGED + "\u2028" + FORGED
     response = client.post("/cds-services/milia-patient-view%0a" + FORGED, json=request)
     assert response.status_code in {400, 404}
     response = client.post("/cds-services/milia-patient-view", json=request)
     assert response.status_code == 400
+    # str.splitlines() also breaks at NEL (\x85) and U+2028: none may appear unescaped.
     lines = log_text.getvalue().splitlines()
     assert lines, "the calls were logged"
     assert not any(line.startswith(FORGED) for line in lines)

@@ -25,6 +25,11 @@ HOSTILE = [
     "**bold** _it_ `code` ~~gone~~",
     "line one\n# heading\n- item",
     "<script>alert(1)</script>",
+    "refill at evil.com/phish or email rx@evil.com",
+    "mailto:a@evil.com",
+    "evil.co.uk",
+    "wWw.evil.com",
+    "http\uff1a//evil.com",
 ]
 
 

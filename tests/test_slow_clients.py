@@ -24,6 +24,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "CDS_THREADS": "8",
         "CDS_REQUEST_READ_TIMEOUT_MS": "3000",
         "CDS_LOG_LEVEL": "WARNING",
+        "CDS_BODY_LIMIT_BYTES": "100000",
     }
     with service_instance(free_port(), env, directory, workers=2) as url:
         yield url
@@ -81,8 +82,30 @@ def test_errors_gunicorn_answers_itself_are_operation_outcome_json(served: str) 
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 4"), head
     assert b"Content-Type: application/json" in head
+    assert b"X-Content-Type-Options: nosniff" in head
     assert b'"resourceType": "OperationOutcome"' in body
     assert b"<html" not in body
+
+
+def raw(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_broken_chunked_body_is_400_json(served: str) -> None:
+    answer = raw(
+        served,
+        b"POST /cds-services/milia-patient-view HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\nab\r\n0\r\n\r\n",
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b"OperationOutcome" in body
 
 
 def test_the_server_still_answers_hooks(served: str) -> None:
@@ -94,3 +117,19 @@ def test_the_server_still_answers_hooks(served: str) -> None:
         timeout=10,
     )
     assert response.status_code == 200 and response.json()["cards"]
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_cut(served: str) -> None:
+    payload = b'{"hook": "patient-view", "pad": "' + b"x" * 150_000 + b'"}'
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(payload[i : i + 8192]), payload[i : i + 8192])
+        for i in range(0, len(payload), 8192)
+    )
+    answer = raw(
+        served,
+        b"POST /cds-services/milia-patient-view HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]

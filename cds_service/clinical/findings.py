@@ -299,7 +299,7 @@ class RecordReader:
             text = tally.take(whole, source)
             if not text:
                 continue
-            reading = self.text.read(text, tally.deadline)
+            reading = self.text.read(text, tally.deadline, len(text))
             if not reading.complete:
                 tally.cut.add(source)
             for mention in reading.mentions:

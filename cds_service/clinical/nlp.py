@@ -62,8 +62,21 @@ _TILDE = re.compile(r"~(?=\d)")
 _REPEATED = re.compile(r"\b(\w+)((?:[\s,;.]+\1\b){2})(?:[\s,;.]+\1\b)+", re.IGNORECASE)
 
 
-def normalise(text: str) -> str:
-    text = _REPEATED.sub(r"\1\2", _TILDE.sub("~ ", plain_text(text)))
+#: One character repeated ("::::::", "......"): kept three times. A long run is one token whose
+#: prefixes and suffixes the tokenizer tries one by one, at a cost growing with its square.
+_RUN = re.compile(r"(\W)\1{3,}")
+#: A "word" longer than any word (a pasted blob, a URL): cut into pieces the tokenizer reads in
+#: linear time.
+_LONG_TOKEN = re.compile(r"\S{60}(?=\S)")
+#: The most text one reading looks at unless the caller says otherwise (notes: the settings'
+#: per-note limit, applied and reported by the record reader).
+MAX_TEXT = 20_000
+
+
+def normalise(text: str, limit: int = MAX_TEXT) -> str:
+    text = _RUN.sub(r"\1\1\1", plain_text(text[: limit * 4]))
+    text = _LONG_TOKEN.sub(lambda m: m[0] + " ", text)[:limit]
+    text = _REPEATED.sub(r"\1\2", _TILDE.sub("~ ", text))
     return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", text))
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .matchers import TermMatcher
 from .nlp import (
+    MAX_TEXT,
     build_pipeline,
     context_of,
     normalise,
@@ -291,7 +292,7 @@ class TextReader:
 
     # -- reading
 
-    def read(self, text: str, deadline: float | None = None) -> TextReading:
+    def read(self, text: str, deadline: float | None = None, limit: int = MAX_TEXT) -> TextReading:
         """What ``text`` says (cached by a digest of the text: the same notes are read again at
         every hook of a chart, and only the digest and the findings are kept, never the text).
         Past ``deadline`` (``time.process_time()``) no further passage is read; the reading says
@@ -302,18 +303,18 @@ class TextReader:
         with self._lock:
             cached = self._cache.get(key)
             if cached is None:
-                cached = self._read(text, deadline)
+                cached = self._read(text, deadline, limit)
                 if cached.complete:
                     if len(self._cache) >= _CACHE_SIZE:
                         self._cache.pop(next(iter(self._cache)))
                     self._cache[key] = cached
         return cached
 
-    def _read(self, text: str, deadline: float | None) -> TextReading:
+    def _read(self, text: str, deadline: float | None, limit: int) -> TextReading:
         """A long note is read in passages of whole sentences: ConText weighs every cue against
         every mention of its document, so one document per passage keeps the work linear in the
         length of the note. A lesion named in one passage is not the referent of the next."""
-        pieces = passages(normalise(text))
+        pieces = passages(normalise(text, limit))
         if len(pieces) == 1:
             return self._read_passage(pieces[0])
         readings: list[TextReading] = []

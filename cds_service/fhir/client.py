@@ -46,10 +46,14 @@ class FetchLimits:
     concurrency: int = 6
 
 
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
 def _without_dot_segments(path: str) -> str:
-    """RFC 3986 §5.2.4 on a percent-decoded path: "/fhir/../admin" is "/admin"."""
+    """RFC 3986 §5.2.4 on a percent-decoded path: "/fhir/../admin" is "/admin". A segment's
+    parameters are dropped first (servers such as Tomcat read "..;x" as "..")."""
     out: list[str] = []
-    for segment in path.split("/"):
+    for segment in (part.split(";", 1)[0] for part in path.split("/")):
         if segment == "..":
             if len(out) > 1:
                 out.pop()
@@ -63,7 +67,11 @@ def _normalised(url: str) -> tuple[str, str, str]:
     and dot segments removed, so a link cannot climb out of an allowed path."""
     parts = urlsplit(url)
     path = _without_dot_segments(unquote(parts.path).replace("\\", "/"))
-    return parts.scheme.lower(), parts.netloc.lower(), path.rstrip("/") + "/"
+    scheme, host = parts.scheme.lower(), parts.netloc.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default and host.endswith(f":{default}"):
+        host = host.removesuffix(f":{default}")  # https://host:443 is https://host
+    return scheme, host, path.rstrip("/") + "/"
 
 
 def is_allowed(url: str, allowlist: Sequence[str]) -> bool:

@@ -150,8 +150,11 @@ def _draft_orders(request: HookRequest) -> list[FHIRAbstractModel]:
     carry STU3-shaped dosages, and an order we cannot read only costs that order's cautions.
     """
     bundle = request.context.get("draftOrders")
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    if entries is not None and not isinstance(entries, list):
+        raise InvalidRequest("context.draftOrders.entry must be an array")
     orders = []
-    for index, entry in enumerate(bundle.get("entry") or () if isinstance(bundle, dict) else ()):
+    for index, entry in enumerate(entries or ()):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue

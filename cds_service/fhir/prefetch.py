@@ -30,9 +30,14 @@ class PrefetchValue:
     bundle: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array field as a list; any other JSON type as an empty list (checked elsewhere)."""
+    return value if isinstance(value, list) else []
+
+
 def next_link(bundle: Mapping[str, Any]) -> str | None:
     """The URL of a searchset Bundle's next page, if it has one."""
-    for link in bundle.get("link") or ():
+    for link in _list(bundle.get("link")):
         if (
             isinstance(link, dict)
             and link.get("relation") == "next"
@@ -43,7 +48,10 @@ def next_link(bundle: Mapping[str, Any]) -> str | None:
 
 
 def _has_error(outcome: Mapping[str, Any]) -> bool:
-    return any(i.get("severity") in _ERROR_SEVERITIES for i in outcome.get("issue") or ())
+    return any(
+        isinstance(i, dict) and i.get("severity") in _ERROR_SEVERITIES
+        for i in _list(outcome.get("issue"))
+    )
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,13 @@ def read_value(
         return PrefetchValue(key, True, resources=(value,))
     if kind != "Bundle":
         raise InvalidRequest(f"{where} must be a searchset Bundle, not a {kind}")
+    entries = value.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        raise InvalidRequest(f"{where}.entry must be an array")
+    if value.get("link") is not None and not isinstance(value.get("link"), list):
+        raise InvalidRequest(f"{where}.link must be an array")
     resources = []
-    for index, entry in enumerate(value.get("entry") or ()):
+    for index, entry in enumerate(entries or ()):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             raise InvalidRequest(f"{where}.entry[{index}] has no resource")
