@@ -11,10 +11,13 @@ OperationOutcome JSON like every other error of the service, never an HTML page.
 
 from __future__ import annotations
 
+import errno
 import json
 import select
+import selectors
 import socket
 import time
+from functools import partial
 from typing import Any
 
 from gunicorn import util
@@ -35,7 +38,9 @@ class _DeadlineSocket:
             self._deadline = time.monotonic() + self._limit
         remaining = self._deadline - time.monotonic()
         if remaining <= 0 or not select.select([self._sock], [], [], remaining)[0]:
-            raise TimeoutError("the request was not received within the read deadline")
+            # Closed like a reset connection: gunicorn logs it at debug level, so slow clients
+            # cannot flood the log with tracebacks.
+            raise ConnectionResetError(errno.ECONNRESET, "request not received in time")
         return self._sock.recv(size, *flags)
 
     def send(self, data: bytes, *flags: int) -> int:
@@ -89,7 +94,13 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         except OSError:
             return  # another worker took it, or the client left
         self.nr_conns += 1
-        client.setblocking(True)
         bounded = _DeadlineSocket(client, self.read_timeout_s)
         conn = TConn(self.cfg, bounded, address, listener.getsockname())
-        self.enqueue_req(conn)
+        # A new connection waits on the poller, not on a thread, until it sends something: idle
+        # connections cost no thread and are closed after the keep-alive time.
+        conn.sock.setblocking(False)
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(
+            conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+        )

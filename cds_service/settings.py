@@ -28,9 +28,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     #: Threads per worker: connections served at once by each worker (slow clients wait on
     #: threads, not on workers).
-    threads: int = Field(default=8, ge=1, le=256)
+    threads: int = Field(default=16, ge=1, le=256)
     #: A request (head and body) must arrive within this time (ms), or the connection is closed.
-    request_read_timeout_ms: int = Field(default=10_000, ge=100)
+    request_read_timeout_ms: int = Field(default=5_000, ge=100)
     #: The URL EHRs call, e.g. https://cds.example.org; JWT ``aud`` and links are built from it.
     public_base_url: str | None = None
     database_url: str = "sqlite:///cds-service.sqlite3"

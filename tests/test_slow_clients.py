@@ -133,3 +133,18 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut(served: str) -> None:
         + b"0\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+def test_idle_connections_take_no_thread(served: str) -> None:
+    host, port = served.removeprefix("http://").split(":")
+    # Far more idle connections than threads (2 workers x 8 here): they wait on the poller.
+    idle = [socket.create_connection((host, int(port))) for _ in range(60)]
+    try:
+        time.sleep(0.5)
+        for _ in range(3):
+            started = time.monotonic()
+            assert requests.get(served + "/healthz", timeout=5).status_code == 200
+            assert time.monotonic() - started < 2  # generous: it answers in milliseconds
+    finally:
+        for sock in idle:
+            sock.close()
