@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cds_service.app import create_app  # noqa: E402
-from cds_service.settings import Settings  # noqa: E402
-from tests.conftest import scenario_request  # noqa: E402
+from cds_service.app import create_app
+from cds_service.settings import Settings
+from tests.conftest import scenario_request
 
 EXAM = (
     "Full skin exam. Scalp: clear. Face: several 1-2 mm milia below both eyes, no bleeding. "
@@ -30,6 +30,8 @@ CASES = {
     "60 KB of 'no x, '": "no x, " * 10_000,
     "60 KB of '3 mm '": "3 mm " * 12_000,
     "200 KB ordinary skin exam": EXAM * (200_000 // len(EXAM)),
+    "200 KB of one colon": ":" * 200_000,
+    "20 KB medication text of colons": "",
 }
 
 
@@ -42,6 +44,22 @@ def main() -> None:
         request = copy.deepcopy(base)
         note = request["prefetch"]["skinObservations"]["entry"][0]["resource"]
         note["valueString"] = "Milia on the nose. " + text
+        if not text:  # the medication list: read through its own path (names, sites)
+            patient = request["context"]["patientId"]
+            medication = {
+                "resourceType": "MedicationRequest",
+                "id": "m1",
+                "status": "active",
+                "intent": "order",
+                "subject": {"reference": f"Patient/{patient}"},
+                "medicationCodeableConcept": {"text": "tretinoin " + ":" * 20_000},
+                "dosageInstruction": [{"text": ":" * 20_000}],
+            }
+            request["prefetch"]["medicationRequests"] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": medication}],
+            }
         started = time.process_time()
         response = client.post("/cds-services/milia-patient-view", json=request)
         print(f"| {name} | {response.status_code} | {time.process_time() - started:.2f} |")
