@@ -11,11 +11,10 @@ import traceback
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from . import jsonio
 from .auth import ANONYMOUS
-from .cards import HANDOUT_PATH
 from .errors import (
     CDSError,
     InvalidRequest,
@@ -25,6 +24,7 @@ from .errors import (
     operation_outcome,
 )
 from .guidance import GUIDANCE_PATH
+from .handout import HANDOUT_PATH
 from .pipeline import Runtime, parse_feedback, run_hook
 from .protocol import FeedbackAck, to_wire
 
@@ -103,8 +103,12 @@ def feedback(service_id: str) -> Response:
 
 
 @bp.get(HANDOUT_PATH)
-def handout() -> Response:
-    page = current_app.extensions["cds.handout"]
+@bp.get(HANDOUT_PATH + "/<handout_id>")
+def handout(handout_id: str | None = None) -> Response:
+    path = HANDOUT_PATH + (f"/{handout_id}" if handout_id else "")
+    page = current_app.extensions["cds.handouts"].get(path)
+    if page is None:
+        raise NotFound()
     return Response(page, mimetype="text/html")
 
 

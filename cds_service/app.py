@@ -19,7 +19,7 @@ from .clinical.text import text_reader
 from .clinical.vocabulary import Vocabulary
 from .fhir.client import FetchLimits, FhirFetcher
 from .guidance import render_guidance
-from .handout import render_handout
+from .handout import render_handouts
 from .pipeline import Runtime
 from .services import ServiceRegistry
 from .settings import Settings
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings
-    app.extensions["cds.handout"] = render_handout(knowledge)
+    app.extensions["cds.handouts"] = render_handouts(knowledge)
     app.extensions["cds.guidance"] = render_guidance(knowledge)
     init_cors(app, settings)
     api.init_app(app)

@@ -23,6 +23,7 @@ from .clinical.knowledge import (
     CardTemplate,
     CardWhen,
     Code,
+    Handout,
     KnowledgeBase,
     Reference,
     Statement,
@@ -30,10 +31,10 @@ from .clinical.knowledge import (
 )
 from .clinical.reasoning import Assessment, Hit
 from .guidance import GUIDANCE_PATH
+from .handout import handout_path
 from .markup import inert
 from .protocol import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
 
-HANDOUT_PATH = "/handouts/milia"
 _HL7 = "http://terminology.hl7.org/CodeSystem"
 
 
@@ -206,8 +207,9 @@ class CardRenderer:
         self.base_url = base_url
         src = kb.meta.source
         topic = Coding(system=src.topic.system, code=src.topic.code, display=src.topic.display)
-        # Without a URL of its own, the source points to the handout, which names version and sources.
-        self.source = Source(label=src.label, url=src.url or base_url + HANDOUT_PATH, topic=topic)
+        # Without a URL of its own, the source points to the guidance page: the whole content,
+        # its version, status and references.
+        self.source = Source(label=src.label, url=src.url or base_url + GUIDANCE_PATH, topic=topic)
         reasons = kb.override_reasons
         self.override_reasons = [
             OverrideReason(system=reasons.system, code=r.code, display=r.display)
@@ -327,6 +329,16 @@ class CardRenderer:
                     text = s.text.format_map(values)
                     detail.lines += ["", f"**{title}:** {text} {detail.marks(s.cites)}"]
 
+    def _handout(self, a: Assessment) -> Handout:
+        """The handout for this patient: the first for one of the record's variants, else the
+        first whose patient filter fits, else the general one."""
+        handouts = self.kb.handouts
+        for handout in handouts:
+            if set(handout.variants) & set(a.variants):
+                return handout
+        fitting = (h for h in handouts if h.patient is not None and a.fits(h.patient))
+        return next(fitting, handouts[0])
+
     def _concept(self, codes: Sequence[Code], text: str) -> dict[str, Any]:
         coding = [
             {"system": c.system, "code": c.code, "display": c.display} for c in codes if c.verified
@@ -411,8 +423,13 @@ class CardRenderer:
             for ref in (self.kb.reference(r) for r in template.links)
             if ref.link
         ]
+        handout = self._handout(a)
         links.append(
-            Link(label="Patient handout: milia", url=self.base_url + HANDOUT_PATH, type="absolute")
+            Link(
+                label=f"Patient handout: {handout.title}",
+                url=self.base_url + handout_path(self.kb, handout),
+                type="absolute",
+            )
         )
         summary = template.summary.format_map(values)
         evidence = _evidence(template.sections, a)

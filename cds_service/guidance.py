@@ -12,7 +12,7 @@ from .clinical.knowledge import KnowledgeBase, PatientFilter, Reference, Stateme
 
 GUIDANCE_PATH = "/guidance/milia"
 
-_ENVIRONMENT = Environment(
+ENVIRONMENT = Environment(
     loader=PackageLoader("cds_service", "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
@@ -103,7 +103,7 @@ def render_guidance(kb: KnowledgeBase) -> str:
         "see_clinician": cite(list(management.see_clinician)),
         "neonatal": cite(list(management.neonatal)),
     }
-    template = _ENVIRONMENT.get_template("guidance.html")
+    template = ENVIRONMENT.get_template("guidance.html")
     return template.render(
         meta=kb.meta, sections=sections, references=cite.references(), title="Milia: guidance"
     )

@@ -98,9 +98,3 @@ def test_pages_and_answers_carry_security_headers(client: FlaskClient) -> None:
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
     discovery = client.get("/cds-services")
     assert discovery.headers["X-Content-Type-Options"] == "nosniff"
-
-
-def test_the_handout_says_who_limited_advice_is_for(client: FlaskClient) -> None:
-    page = client.get("/handouts/milia").get_data(as_text=True)
-    # Make-up advice is limited to adolescents and adults in management.yaml: the page says so.
-    assert "make-up products. (for: adolescent (12 to 17 years), adult (18 years and over))" in page

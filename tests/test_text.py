@@ -281,7 +281,9 @@ def test_reading_time_grows_linearly_with_the_note(reader: TextReader) -> None:
 def test_a_long_note_is_read_in_passages_with_the_same_findings(reader: TextReader) -> None:
     # A full skin exam repeated to 60 KB: every milia-like lesion and every bleeding is still found.
     unit = "Face: 2 mm firm white papule L lower lid, bled twice. Back: 6 mm brown macule. "
-    reading = reader.read(unit * 750)
+    note = unit * 750
+    # Read whole: the record reader passes the settings' per-note limit (20,000 by default).
+    reading = reader.read(note, limit=len(note))
     assert len(reading.lesions) == 750
     bleeding = [m for m in reading.mentions if flag("bleeding-or-crusting") in m.labels]
     assert len(bleeding) == 750 and {m.lesion for m in bleeding} == {"milia"}
@@ -298,3 +300,9 @@ def test_a_site_after_on_locates_the_lesion_just_named(reader: TextReader) -> No
     lesions = reader.read("Amber papules on the sun-exposed ears; milia on the cheeks.").lesions
     milia = next(lesion for lesion in lesions if lesion.text == "milia")
     assert "ear" not in milia.sites and "cheek" in milia.sites
+
+
+def test_a_reading_stops_at_its_limit(reader: TextReader) -> None:
+    unit = "Face: 2 mm firm white papule L lower lid, bled twice. Back: 6 mm brown macule. "
+    whole, cut = reader.read(unit * 100, limit=len(unit) * 100), reader.read(unit * 100, limit=800)
+    assert len(whole.lesions) == 100 and len(cut.lesions) < 15

@@ -18,6 +18,7 @@ from .knowledge import (
     CardWhen,
     Code,
     DrugClass,
+    Handout,
     KnowledgeBase,
     LesionRule,
     OrderCaution,
@@ -80,6 +81,7 @@ def _unique_ids(kb: KnowledgeBase) -> Iterator[Problem]:
         "age_bands": kb.age_bands,
         "patient_states": kb.patient_states,
         "drug_classes": kb.drug_classes,
+        "handouts": kb.handouts,
     }
     for name, items in collections.items():
         seen: set[str] = set()
@@ -267,6 +269,7 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
         (DrugClass, "concepts", set(concepts), "lexicon concept"),
         (CardWhen, "variants", conditions, "variant"),
         (VariantCriteria, "red_flags", flags, "red flag"),
+        (Handout, "variants", conditions, "variant"),
     ]
     for where, node in walk(kb):
         for kind, field, known, what in references:

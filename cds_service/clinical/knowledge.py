@@ -21,6 +21,7 @@ The schema, file by file (each file holds one top-level key of :class:`Knowledge
 - ``sites.yaml``: body sites as a hierarchy of regions, with terms and codes.
 - ``patients.yaml``: age bands and patient states (pregnancy, immunosuppression) rules may ask for.
 - ``drugs.yaml``: drug classes by ATC/RxNorm codes and generic and brand names.
+- ``handouts.yaml``: patient handouts in plain words, per variant and age group.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ CONTENT_FILES = (
     "sites.yaml",
     "patients.yaml",
     "drugs.yaml",
+    "handouts.yaml",
 )
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -655,6 +657,23 @@ class Site(_Content):
     parts: list[Site] = Field(default_factory=list)
 
 
+class HandoutSection(_Content):
+    heading: Text
+    points: Annotated[list[Statement], Field(min_length=1)]
+
+
+class Handout(_Content):
+    """What a patient or parent takes home, in plain words."""
+
+    id: Id
+    title: Text
+    #: A card about one of these variants links this handout first.
+    variants: list[Id] = Field(default_factory=list)
+    #: Otherwise, a card links the first handout whose filter fits the patient.
+    patient: PatientFilter | None = None
+    sections: Annotated[list[HandoutSection], Field(min_length=1)]
+
+
 class AgeBand(_Content):
     """An age range, in days from birth: [days_at_least, days_under)."""
 
@@ -720,6 +739,7 @@ class KnowledgeBase(_Content):
     age_bands: list[AgeBand]
     patient_states: list[PatientState] = Field(default_factory=list)
     drug_classes: list[DrugClass] = Field(default_factory=list)
+    handouts: Annotated[list[Handout], Field(min_length=1)]
 
     def reference(self, ref_id: str) -> Reference:
         return next(r for r in self.references if r.id == ref_id)

@@ -297,7 +297,10 @@ class TextReader:
         every hook of a chart, and only the digest and the findings are kept, never the text).
         Past ``deadline`` (``time.process_time()``) no further passage is read; the reading says
         it is incomplete and is not cached."""
-        key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
+        # The limit is part of what is read: the same note read whole and read in part differ.
+        digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16)
+        digest.update(limit.to_bytes(8, "big"))
+        key = digest.digest()
         # One reading at a time per worker: the pipeline's components and the cache are shared
         # by the worker's threads (reading is CPU-bound: the GIL would serialise it anyway).
         with self._lock:
