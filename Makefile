@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint format clean system-deps bench eval
+.PHONY: run test check lint format clean system-deps bench eval gallery
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,3 +73,8 @@ bench: $(VENV)/.stamp-bench
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache *.sqlite3* $(FHIR_SERVER)/node_modules
+
+# The reviewers' gallery: every scenario's cards as the sandbox shows them, the guidance page and the
+# handouts, as a static site in build/gallery (open build/gallery/index.html).
+gallery: $(VENV)/.stamp-run
+	$(BIN)/cds-service gallery build/gallery

@@ -108,6 +108,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from .app import create_app
+    from .gallery import anchor_time, build_gallery
+
+    configure_logging("ERROR")
+    # In-process, no network: the gallery calls no endpoint, so no issuer needs trusting.
+    settings = _settings(database_url="sqlite://", auth_mode="development")
+    runtime = create_app(settings).extensions["cds"]
+    scenarios = Path(args.scenarios)
+    if not scenarios.is_dir():
+        print(f"cds-service: no scenarios folder at {scenarios}", file=sys.stderr)
+        return 2
+    results = build_gallery(scenarios, Path(args.directory), runtime, anchor_time(args.as_of))
+    matching = sum(1 for r in results if r.matches)
+    print(
+        f"gallery written to {args.directory}: {matching} of {len(results)} scenarios as expected"
+    )
+    return 0
+
+
 def cmd_check_content(args: argparse.Namespace) -> int:
     directory = Path(args.directory) if args.directory else default_content_dir()
     kb, problems = validate_content(directory)
@@ -204,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("request", help="a CDS Hooks request as JSON")
     evaluate.add_argument("--service", help="service id (default: the service for its hook)")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    gallery = sub.add_parser("gallery", help="write the reviewers' gallery (a static site)")
+    gallery.add_argument("directory", help="the folder to write the site to")
+    gallery.add_argument("--scenarios", default="fixtures/scenarios", help="the scenarios folder")
+    gallery.add_argument(
+        "--as-of", default="2026-11-26", help="the day the scenarios' dates are relative to"
+    )
+    gallery.set_defaults(func=cmd_gallery)
 
     check = sub.add_parser("check-content", help="validate the knowledge base")
     check.add_argument("directory", nargs="?", help="content folder (default: the packaged cards)")
