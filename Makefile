@@ -42,6 +42,15 @@ $(FHIR_SERVER)/node_modules/.installed: $(FHIR_SERVER)/package-lock.json
 system-deps:
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# axe-core for the accessibility checks of the pages (tests/test_pages_in_a_browser.py); the browser
+# is Debian's chromium, driven by Playwright (never `playwright install`: no download).
+BROWSER_TESTS := tests/browser
+$(BROWSER_TESTS)/node_modules/.installed: $(BROWSER_TESTS)/package-lock.json
+	cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The inner loop: lint, content, and the fast unit tests of reading and reasoning (seconds).
 check: $(VENV)/.stamp-test
@@ -55,7 +64,7 @@ check: $(VENV)/.stamp-test
 eval: $(VENV)/.stamp-run
 	$(BIN)/cds-service eval-corpus fixtures/corpus --misses heldout --strict
 
-test: lint system-deps $(FHIR_SERVER)/node_modules/.installed
+test: lint system-deps $(FHIR_SERVER)/node_modules/.installed $(BROWSER_TESTS)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
 	$(MAKE) --no-print-directory eval
 	$(BIN)/pytest
