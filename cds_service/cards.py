@@ -156,7 +156,10 @@ class _Detail:
                 "the findings above rest on the part read, so review the record itself.",
             ]
         if evidence:
-            based_on = ", ".join(inert(e) for e in evidence)
+            # A few entries by name; a chart of many notes must not push the card off the screen.
+            named = [inert(e) for e in evidence[:_MAX_EVIDENCE]]
+            more = len(evidence) - len(named)
+            based_on = ", ".join(named) + (f" and {more} more entries" if more > 0 else "")
             self.lines += ["", f"**Why this card:** based on {based_on}."]
         self.heading("References")
         for ref_id, number in self.numbers.items():
@@ -172,6 +175,9 @@ class _Detail:
 
 #: Findings a card lists (red flags, look-alikes, causes together); the rest are counted.
 _MAX_ITEMS = 3
+#: Record entries "Why this card" names, and how much of the record's words a finding quotes.
+_MAX_EVIDENCE = 3
+_QUOTE = 80
 _KINDS = {"peer-reviewed": 0, "reference-work": 1, "consumer": 2}
 _VERIFICATION = {"verified": 0, "partly-verified": 1, "unverified": 2}
 
@@ -255,7 +261,7 @@ class CardRenderer:
                 detail.more.append(name)
                 continue
             # What was found quotes the record: inert, so it cannot render as markup.
-            line = f"- **{name}**" + (f" ({inert(found)})" if found else "")
+            line = f"- **{name}**" + (f" ({inert(found, _QUOTE)})" if found else "")
             if statements and detail.items == 0:
                 # What to do now, for the first finding; the others are named, and what to do
                 # for each is one click away on the guidance page.

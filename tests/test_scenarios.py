@@ -135,3 +135,16 @@ def test_every_card_fits_one_screen(client: FlaskClient, scenario: str) -> None:
     service = expected.get("service") or SERVICES[request["hook"]]
     for card in client.post(f"/cds-services/{service}", json=request).get_json()["cards"]:
         assert len(card["detail"]) <= DETAIL_LIMIT, (len(card["detail"]), card["summary"])
+
+
+def test_a_chart_of_many_notes_still_fits_one_screen(client: FlaskClient) -> None:
+    request = scenario_request("12-red-flag-bleeding")
+    notes = request["prefetch"]["skinObservations"]["entry"]
+    note = notes[0]["resource"]
+    for index in range(12):
+        copy = {**note, "id": f"{note['id']}-{index}", "effectiveDateTime": f"2026-10-{index + 10}"}
+        copy["valueString"] = note["valueString"] + " Reviewed again, still bleeding when touched."
+        notes.append({"resource": copy})
+    card = client.post("/cds-services/milia-patient-view", json=request).get_json()["cards"][0]
+    assert len(card["detail"]) <= DETAIL_LIMIT
+    assert "more entries" in card["detail"]
