@@ -29,7 +29,7 @@ from .clinical.knowledge import (
     Statement,
     SuggestionTemplate,
 )
-from .clinical.reasoning import Assessment, Hit
+from .clinical.reasoning import Assessment, Hit, step_limit
 from .guidance import GUIDANCE_PATH
 from .handout import handout_path
 from .markup import inert
@@ -143,17 +143,16 @@ class _Detail:
 
     def render(self, evidence: Sequence[str], notes_cut: int = 0) -> str:
         if self.more:
-            self.lines += [
-                "",
-                f"**Also in the record:** {'; '.join(self.more)}.",
-            ]
+            named = self.more[:2]
+            rest = len(self.more) - len(named)
+            tail = f"; {rest} more" if rest > 0 else ""
+            self.lines += ["", f"**Also found:** {'; '.join(named)}{tail}."]
         if notes_cut:
             # Said, never hidden: what was read is weighed, but the rest of the record was not.
-            plural = "notes were" if notes_cut != 1 else "note was"
+            notes = "notes" if notes_cut != 1 else "note"
             self.lines += [
                 "",
-                f"**Not read in full:** {notes_cut} {plural} too long to read in full; "
-                "the findings above rest on the part read, so review the record itself.",
+                f"**Not read in full:** {notes_cut} {notes} (too long); findings rest on what was read.",
             ]
         if evidence:
             # A few entries by name; a chart of many notes must not push the card off the screen.
@@ -174,10 +173,10 @@ class _Detail:
 
 
 #: Findings a card lists (red flags, look-alikes, causes together); the rest are counted.
-_MAX_ITEMS = 3
+_MAX_ITEMS = 2
 #: Record entries "Why this card" names, and how much of the record's words a finding quotes.
-_MAX_EVIDENCE = 3
-_QUOTE = 80
+_MAX_EVIDENCE = 2
+_QUOTE = 40
 _KINDS = {"peer-reviewed": 0, "reference-work": 1, "consumer": 2}
 _VERIFICATION = {"verified": 0, "partly-verified": 1, "unverified": 2}
 
@@ -300,14 +299,12 @@ class CardRenderer:
                 for s in told[: kb.card_choice.short_list]:
                     detail.statement(s, values)
             elif section == "cautions":
-                for hit in a.cautions:
-                    caution = kb.caution(hit.id)
-                    detail.heading(caution.name)
-                    for s in caution.statements:
-                        detail.statement(s, values)
+                cautions = [(kb.caution(h.id), h) for h in a.cautions]
+                entries = [(c.name, "", c.statements) for c, h in cautions]
+                self._listing(detail, "Cautions for this order", entries, values)
 
     def _variants(self, a: Assessment, detail: _Detail, values: dict[str, str]) -> None:
-        shown = [self.kb.condition(v).name for v in a.variants]
+        shown = [self.kb.condition(v).name for v in a.variants[:_MAX_ITEMS]]
         if shown:
             detail.lines += ["", f"**The record fits:** {', '.join(shown)}."]
 
@@ -323,7 +320,7 @@ class CardRenderer:
                 for step_id, limit in a.steps[: kb.card_choice.short_list]
             ]
             more = len(a.steps) - len(steps)
-            tail = f"; {more} more in the guidance" if more > 0 else ""
+            tail = f"; +{more} in the guidance" if more > 0 else ""
             numbered = "; ".join(f"{n}. {name}" for n, name in enumerate(steps, start=1))
             detail.lines += ["", f"**Next steps:** {numbered}{tail}."]
         lists = {"avoid": ("Do not", kb.management.avoid)}
@@ -483,3 +480,39 @@ def _evidence(sections: Sequence[str], a: Assessment) -> list[str]:
     # The entries in words and dates a clinician finds them by, not resource ids.
     described = dict(a.described)
     return list(dict.fromkeys(described.get(ref, ref) for hit in hits for ref in hit.evidence))
+
+
+#: "If a guideline cannot fit on a single screen, clinicians are unlikely to use it" (Bates et al.,
+#: JAMIA 2003): the most characters a card's detail may hold.
+DETAIL_LIMIT = 1200
+
+
+def longest_details(kb: KnowledgeBase) -> dict[str, int]:
+    """The length of each card kind's detail rendered for the fullest record the content allows:
+    every red flag, look-alike (with every feature), cause, variant and order caution found, every
+    step offered, record quotes at their longest, many entries read, notes cut."""
+    every = Assessment(
+        milia=Hit("milia", tuple(f"Observation/{i}" for i in range(20))),
+        variants=tuple(c.id for c in kb.conditions if c.kind == "variant"),
+        red_flags=tuple(Hit(f.id, (), "x" * _QUOTE) for f in kb.red_flags),
+        mimics=tuple(Hit(m.id, (), features=tuple(f.label for f in m.features)) for m in kb.mimics),
+        malignant_mimics=tuple(m.id for m in kb.mimics if m.malignant_potential),
+        triggers=tuple(Hit(t.id, (), "x" * _QUOTE) for t in kb.triggers),
+        cautions=tuple(Hit(c.id, ()) for c in kb.order_cautions),
+        steps=tuple(
+            (s.id, step_limit(kb, s.patient) if s.patient and s.patient.ages else "")
+            for s in kb.management.ladder
+        ),
+        notes_read=99,
+        coded_read=99,
+        notes_cut=99,
+        described=tuple(
+            (f"Observation/{i}", f"the medication statement of 2026-11-{i + 10}") for i in range(20)
+        ),
+    )
+    renderer = CardRenderer(kb, "https://cds.example.org")
+    ids = CardIds(b"longest", "patient", kb.meta.content_version)
+    return {
+        kind: len(renderer.render(kind, every, "p", ids).card.detail or "")
+        for kind in kb.card_templates
+    }

@@ -129,8 +129,19 @@ def cmd_gallery(args: argparse.Namespace) -> int:
 
 
 def cmd_check_content(args: argparse.Namespace) -> int:
+    from .cards import DETAIL_LIMIT, longest_details
+
     directory = Path(args.directory) if args.directory else default_content_dir()
     kb, problems = validate_content(directory)
+    if kb is not None:
+        # A card fits one screen, even for the fullest record the content allows.
+        problems += [
+            f"{directory / 'templates.yaml'}: card_templates.{kind}: the detail can reach "
+            f"{length} characters; at most {DETAIL_LIMIT}"
+            for kind, length in longest_details(kb).items()
+            if length > DETAIL_LIMIT
+        ]
+        kb = None if problems else kb
     for problem in problems:
         print(problem)
     if kb is None:

@@ -305,3 +305,16 @@ def test_rules_that_would_mislead_are_refused(
     result = check(cards)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_a_card_that_could_outgrow_one_screen_is_refused(tmp_path: Path) -> None:
+    cards = copy_cards(tmp_path)
+    long = "Milia are harmless; " * 40
+    edit(
+        cards / "templates.yaml",
+        r"      - text: \"Milia are small keratin cysts",
+        f'      - text: "{long}"\n        cites: [berk-bayliss-2008]\n      - text: "Milia are small keratin cysts',
+    )
+    result = check(cards)
+    assert result.returncode != 0
+    assert "card_templates.likely-milia: the detail can reach" in result.stdout

@@ -212,7 +212,7 @@ def test_a_note_over_the_limit_is_read_in_part_and_the_card_says_so(tmp_path: An
     note = "Milium on the L cheek that bleeds when touched. " + EXAM * 100
     cards = client.post(PV, json=with_note(note)).get_json()["cards"]
     assert [c["indicator"] for c in cards] == ["warning"]
-    assert "1 note was too long to read in full" in cards[0]["detail"]
+    assert "**Not read in full:** 1 note (too long)" in cards[0]["detail"]
 
 
 def test_repeated_words_and_the_time_budget_keep_a_call_bounded(tmp_path: Any) -> None:
@@ -222,4 +222,4 @@ def test_repeated_words_and_the_time_budget_keep_a_call_bounded(tmp_path: Any) -
     assert response.status_code == 200
     long_note = "Milia on the nose. " + EXAM * 2000
     cards = client.post(PV, json=with_note(long_note)).get_json()["cards"]
-    assert cards and "too long to read in full" in cards[0]["detail"]
+    assert cards and "**Not read in full:**" in cards[0]["detail"]

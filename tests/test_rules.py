@@ -217,7 +217,7 @@ def test_steps_follow_the_age_band_and_name_the_limit_when_the_age_is_unknown() 
     unknown = dict(assessed(KB, milia, birth=None).steps)
     assert "peels-laser-microdermabrasion" in adult and adult["peels-laser-microdermabrasion"] == ""
     assert "peels-laser-microdermabrasion" not in child and "leave-alone" in child
-    assert unknown["peels-laser-microdermabrasion"].startswith("only for: adult")
+    assert unknown["peels-laser-microdermabrasion"] == "from 18 years"
 
 
 def test_a_pregnant_patient_is_not_offered_retinoids() -> None:

@@ -122,9 +122,7 @@ def test_the_referral_an_ehr_files_is_coded(client: FlaskClient) -> None:
     }
 
 
-#: "If a guideline cannot fit on a single screen, clinicians are unlikely to use it" (Bates et
-#: al. 2003): the detail of every card fits one screen, the rest is behind the guidance link.
-DETAIL_LIMIT = 1200
+from cds_service.cards import DETAIL_LIMIT  # noqa: E402  (one screen: Bates et al. 2003)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

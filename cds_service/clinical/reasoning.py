@@ -581,9 +581,15 @@ def _steps(
         elif patient is not None and ev.bands is None and patient.ages:
             unaged = patient.model_copy(update={"ages": []})
             if ev.allows(unaged) is not None:
-                bands = ", ".join(kb.age_band(b).name.lower() for b in patient.ages)
-                offered.append((step_id, f"only for: {bands}"))
+                offered.append((step_id, step_limit(kb, patient)))
     return tuple(offered)
+
+
+def step_limit(kb: KnowledgeBase, patient: PatientFilter) -> str:
+    """Who an age-limited step is for, when the patient's age is unknown: "from 12 years"."""
+    youngest = min(kb.age_band(b).days_at_least for b in patient.ages)
+    years = round(youngest / 365.25)
+    return f"from {years} year{'s' if years != 1 else ''}" if youngest else "infants"
 
 
 def _cautions(
