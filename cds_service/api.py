@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from . import jsonio
+from . import jsonio, metrics
 from .auth import ANONYMOUS
 from .errors import (
     CDSError,
@@ -97,6 +97,11 @@ def feedback(service_id: str) -> Response:
     service = rt.services.get(service_id)
     g.service_id = service.id
     entries = parse_feedback(_body()).feedback
+    codes = {r.code for r in rt.knowledge.override_reasons.reasons}
+    for entry in entries:
+        chosen = entry.overrideReason.reason if entry.overrideReason else None
+        reason = "none" if chosen is None else chosen.code if chosen.code in codes else "other"
+        metrics.FEEDBACK.labels(entry.outcome, reason).inc()
     stored = rt.store.record_feedback(service.id, entries, rt.suppression.snooze_for)
     ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
     return _json(to_wire(ack))
@@ -115,6 +120,12 @@ def handout(handout_id: str | None = None) -> Response:
 @bp.get(GUIDANCE_PATH)
 def guidance() -> Response:
     return Response(current_app.extensions["cds.guidance"], mimetype="text/html")
+
+
+@bp.get("/metrics")
+def prometheus() -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/healthz")
@@ -238,6 +249,7 @@ def _authenticate() -> None:
         g.caller = runtime().auth.verify(request.headers.get("Authorization"), request.path)
     except Unauthorized as exc:
         log.warning("unauthorized %s %s: %s", request.method, request.path, exc.message)
+        metrics.AUTH_FAILURES.labels(metrics.auth_reason(exc.message)).inc()
         raise
 
 

@@ -9,7 +9,7 @@ import requests
 from flask import Flask
 from flask_cors import CORS
 
-from . import api
+from . import api, metrics
 from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .cards import CardRenderer
 from .clinical.findings import ReadingLimits, RecordReader
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         fetcher=FhirFetcher(fetch_limits(settings)),
     )
     app.extensions["cds.settings"] = settings
+    metrics.CONTENT.labels(knowledge.meta.content_version, knowledge.meta.status).set(1)
     app.extensions["cds.handouts"] = render_handouts(knowledge)
     app.extensions["cds.guidance"] = render_guidance(knowledge)
     init_cors(app, settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +31,15 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import tempfile
+
+    # Every gunicorn worker counts in /metrics: prometheus-client's multiprocess mode needs its
+    # folder before it is first imported (by the app, below).
+    os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="cds-service-metrics-")
+    )
     from gunicorn.app.base import BaseApplication
+    from prometheus_client import multiprocess
 
     from .app import create_app
 
@@ -57,6 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             self.cfg.set("loglevel", settings.log_level.lower())
             # Each worker opens its own database connections after the fork.
             self.cfg.set("post_fork", lambda _server, _worker: store.engine.dispose(close=False))
+            self.cfg.set(
+                "child_exit",
+                lambda _server, worker: multiprocess.mark_process_dead(worker.pid),  # type: ignore[no-untyped-call]
+            )
 
         def load(self) -> Any:
             return app

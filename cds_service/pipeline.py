@@ -7,6 +7,7 @@ Both the HTTP endpoint and ``cds-service evaluate`` run exactly this code.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,14 +15,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import metrics
 from .auth import ANONYMOUS, Authenticator, Caller
-from .cards import CardRenderer
+from .cards import CardRenderer, RenderedCard
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
-from .clinical.reasoning import assess
+from .clinical.reasoning import Assessment, assess
 from .errors import InvalidRequest, describe_validation_error
 from .fhir.context import Fetcher, gather
-from .protocol import CDSResponse, FeedbackRequest, HookRequest
+from .protocol import Card, CDSResponse, FeedbackRequest, HookRequest
 from .services import ServiceDefinition, ServiceRegistry
 from .store import Store
 from .suppression import Suppression
@@ -66,6 +68,7 @@ def run_hook(
     caller: Caller = ANONYMOUS,
     now: datetime | None = None,
 ) -> CDSResponse:
+    started = time.perf_counter()
     request = parse_hook_request(body, service)
     when = now or datetime.now(UTC)
     record = gather(request, service, when, runtime.fetcher, caller.fhir_servers, runtime.relevant)
@@ -76,7 +79,24 @@ def run_hook(
         assessment, request.hook, request.context["patientId"], ids
     )
     cards = runtime.suppression.apply(rendered, ids, [hit.id for hit in assessment.red_flags])
+    _count(service.id, rendered, cards, assessment, time.perf_counter() - started)
     return CDSResponse(cards=cards)
+
+
+def _count(
+    service_id: str,
+    rendered: list[RenderedCard],
+    cards: list[Card],
+    assessment: Assessment,
+    seconds: float,
+) -> None:
+    """Metrics of one answered hook call: time, cards by kind and indicator, red flags by id."""
+    metrics.HOOK_SECONDS.labels(service_id).observe(seconds)
+    kinds = {r.uuid: r.kind for r in rendered}
+    for card in cards:
+        metrics.CARDS.labels(kinds.get(card.uuid or "", "unknown"), card.indicator).inc()
+    for hit in assessment.red_flags:
+        metrics.RED_FLAGS.labels(hit.id).inc()
 
 
 def parse_feedback(body: Any) -> FeedbackRequest:

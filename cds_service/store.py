@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import metrics
 from .errors import DatabaseUnavailable
 from .protocol import FeedbackEntry
 
@@ -457,4 +458,5 @@ def _unavailable(what: str, exc: SQLAlchemyError) -> DatabaseUnavailable:
     """The store's one error for "the database did not do it": down, locked past the budget, or
     refusing the statement. Logged by class only (a message may quote the data)."""
     log.error("database error on %s: %s", what, type(exc).__name__)
+    metrics.DATABASE_ERRORS.labels(metrics.label_value(what)).inc()
     return DatabaseUnavailable(f"the database could not record {what}; retry later")

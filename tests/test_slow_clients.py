@@ -148,3 +148,21 @@ def test_idle_connections_take_no_thread(served: str) -> None:
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_metrics_count_every_worker(served: str) -> None:
+    from tests.conftest import scenario_request
+    from tests.test_metrics import sample
+
+    def calls() -> float:
+        text = requests.get(served + "/metrics", timeout=10).text
+        return sample(text, "cds_hook_duration_seconds_count", service="milia-patient-view")
+
+    before = calls()
+    request = scenario_request("01-coded-milia-adult")
+    for _ in range(8):  # spread over both workers by the kernel's accept
+        response = requests.post(
+            served + "/cds-services/milia-patient-view", json=request, timeout=10
+        )
+        assert response.status_code == 200
+    assert calls() == before + 8

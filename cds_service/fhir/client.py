@@ -22,6 +22,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from .. import metrics
 from ..errors import InvalidRequest
 from ..protocol import HookRequest
 from .prefetch import FetchJob, PrefetchValue, next_link, read_value
@@ -115,6 +116,7 @@ class FhirFetcher:
         server = request.fhirServer or ""
         if not is_allowed(server, allowlist):
             log.warning("fhirServer refused: not on the allowlist (%d keys)", len(jobs))
+            metrics.FALLBACK.labels("refused").inc(len(jobs))
             reason = "fetching from this fhirServer is not allowed by the service's settings"
             return {job.key: PrefetchValue(job.key, False, reason=reason) for job in jobs}
         headers = {"Accept": _ACCEPT}
@@ -144,6 +146,7 @@ class FhirFetcher:
             value = self._pages(job, call)
         except FetchFailed as exc:
             value = PrefetchValue(job.key, False, reason=str(exc))
+        metrics.FALLBACK.labels("ok" if value.provided else "failed").inc()
         log.info(
             "fetched key=%s provided=%s resources=%d ms=%.0f",
             job.key,

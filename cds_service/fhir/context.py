@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
+from .. import metrics
 from ..errors import InvalidRequest, PreconditionFailed
 from ..protocol import HookRequest
 from ..services import ServiceDefinition
@@ -101,6 +102,10 @@ def gather(
                 first = "prefetch is paginated" if job.start else values[job.key].reason
                 value = PrefetchValue(job.key, False, reason=f"{first}; {value.reason}")
             values[job.key] = value
+    fetched_keys = {job.key for job in jobs}
+    for key, value in values.items():
+        outcome = "missing" if not value.provided else "fetched" if key in fetched_keys else "sent"
+        metrics.PREFETCH.labels(key, outcome).inc()
     ignored = sorted(set(sent) - set(service.prefetch))
     if ignored:
         log.info("ignored %d undeclared prefetch key(s)", len(ignored))
