@@ -38,6 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="cds-service-metrics-")
     )
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     from gunicorn.app.base import BaseApplication
     from prometheus_client import multiprocess
 
