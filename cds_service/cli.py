@@ -142,6 +142,24 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_registration(args: argparse.Namespace) -> int:
+    from .auth import TrustConfigError, load_trust
+    from .clinical.knowledge import load_knowledge
+    from .registration import as_text, registration
+    from .services import ServiceRegistry
+
+    settings = _settings()
+    try:
+        trust = load_trust(settings.trusted_issuers_file, settings.auth_mode == "development")
+    except TrustConfigError as exc:
+        print(f"cds-service: {exc}", file=sys.stderr)
+        return 2
+    kb = load_knowledge(settings.content_dir or default_content_dir())
+    info = registration(settings.base_url, ServiceRegistry(), trust, kb)
+    print(jsonio.encode(info).decode() if args.json else as_text(info))
+    return 0
+
+
 def cmd_check_content(args: argparse.Namespace) -> int:
     from .cards import DETAIL_LIMIT, longest_details
 
@@ -249,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("request", help="a CDS Hooks request as JSON")
     evaluate.add_argument("--service", help="service id (default: the service for its hook)")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    register = sub.add_parser(
+        "registration", help="print what an EHR administrator enters to register the service"
+    )
+    register.add_argument("--json", action="store_true", help="as JSON")
+    register.set_defaults(func=cmd_registration)
 
     gallery = sub.add_parser("gallery", help="write the reviewers' gallery (a static site)")
     gallery.add_argument("directory", help="the folder to write the site to")

@@ -162,6 +162,10 @@ class ServiceRegistry:
         except KeyError:
             raise UnknownService(f"no CDS service with id '{service_id}'") from None
 
+    @property
+    def all(self) -> list[ServiceDefinition]:
+        return list(self._services.values())
+
     def for_hook(self, hook: str) -> ServiceDefinition | None:
         """The service answering ``hook`` (one per hook here)."""
         return next((s for s in self._services.values() if s.hook == hook), None)
