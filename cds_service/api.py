@@ -11,6 +11,7 @@ import traceback
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from . import jsonio, metrics
@@ -57,12 +58,8 @@ def _body() -> Any:
             data = request.stream.read(limit + 1)
     except RequestEntityTooLarge:
         raise _too_large() from None
-    except Exception as exc:  # the server's body reader (gunicorn ParseException, OSError)
-        if type(exc).__module__.startswith(("gunicorn", "werkzeug")) or isinstance(exc, OSError):
-            raise InvalidRequest(
-                f"the request body could not be read ({type(exc).__name__})"
-            ) from None
-        raise
+    except (ParseException, OSError) as exc:  # gunicorn's body reader: a broken chunk, a reset
+        raise InvalidRequest(f"the request body could not be read ({type(exc).__name__})") from None
     if len(data) > limit:
         raise _too_large()
     body = jsonio.decode(data)

@@ -131,7 +131,7 @@ class _Detail:
 
     def marks(self, cites: Iterable[str]) -> str:
         # Peer-reviewed and verified sources first: the evidence a clinician weighs most.
-        ordered = sorted(cites, key=lambda r: _weight(self.kb.reference(r)))
+        ordered = sorted(cites, key=lambda r: self.kb.reference(r).weight)
         return "".join(f"[{self.numbers.setdefault(r, len(self.numbers) + 1)}]" for r in ordered)
 
     def statement(self, statement: Statement, values: dict[str, str], prefix: str = "") -> None:
@@ -177,12 +177,6 @@ _MAX_ITEMS = 2
 #: Record entries "Why this card" names, and how much of the record's words a finding quotes.
 _MAX_EVIDENCE = 2
 _QUOTE = 40
-_KINDS = {"peer-reviewed": 0, "reference-work": 1, "consumer": 2}
-_VERIFICATION = {"verified": 0, "partly-verified": 1, "unverified": 2}
-
-
-def _weight(ref: Reference) -> tuple[int, int]:
-    return _KINDS[ref.kind], _VERIFICATION[ref.verification]
 
 
 def _cited(ref: Reference) -> str:

@@ -42,19 +42,13 @@ class _Citations:
     def __call__(self, statements: list[Statement]) -> list[_Cited]:
         cited = []
         for statement in statements:
-            refs = sorted(statement.cites, key=lambda r: _rank(self.kb.reference(r)))
+            refs = sorted(statement.cites, key=lambda r: self.kb.reference(r).weight)
             marks = "".join(f"[{self.numbers.setdefault(r, len(self.numbers) + 1)}]" for r in refs)
             cited.append(_Cited(statement.text, marks, _limit(self.kb, statement.patient)))
         return cited
 
     def references(self) -> list[tuple[int, Reference]]:
         return [(n, self.kb.reference(r)) for r, n in self.numbers.items()]
-
-
-def _rank(ref: Reference) -> tuple[int, int]:
-    kinds = {"peer-reviewed": 0, "reference-work": 1, "consumer": 2}
-    checked = {"verified": 0, "partly-verified": 1, "unverified": 2}
-    return kinds[ref.kind], checked[ref.verification]
 
 
 def _limit(kb: KnowledgeBase, patient: PatientFilter | None) -> str:

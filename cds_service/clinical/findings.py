@@ -495,22 +495,17 @@ class RecordReader:
 def _latest_answers(observations: Iterable[Any]) -> list[Any]:
     """Observations, except coded answers to a question answered again later: a pregnancy status
     of "pregnant" in 2023 is superseded by "not pregnant" in 2026."""
-    observations = list(observations)
+    read = []
+    for obs in observations:
+        question = next(_codings(obs.code), None) if obs.valueCodeableConcept else None
+        when = _instant(obs.effectiveDateTime) or _instant(obs.issued)
+        read.append((obs, question[:2] if question and when else None, when))
     latest: dict[tuple[str, str], datetime] = {}
-    for obs in observations:
-        question = next(_codings(obs.code), None) if obs.valueCodeableConcept else None
-        when = _instant(obs.effectiveDateTime) or _instant(obs.issued)
-        if question is not None and when is not None:
-            key = question[:2]
+    for _, key, when in read:
+        if key is not None and when is not None:
             latest[key] = max(latest.get(key, when), when)
-    kept = []
-    for obs in observations:
-        question = next(_codings(obs.code), None) if obs.valueCodeableConcept else None
-        when = _instant(obs.effectiveDateTime) or _instant(obs.issued)
-        if question is not None and when is not None and when < latest[question[:2]]:
-            continue  # answered again since
-        kept.append(obs)
-    return kept
+    # Kept unless answered again since.
+    return [obs for obs, key, when in read if key is None or when is None or when >= latest[key]]
 
 
 # ------------------------------------------------------------------------------- measured facts

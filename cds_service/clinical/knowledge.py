@@ -312,6 +312,10 @@ class Source(_Content):
     topic: Topic
 
 
+_KIND_ORDER = ("peer-reviewed", "reference-work", "consumer")
+_VERIFICATION_ORDER = ("verified", "partly-verified", "unverified")
+
+
 class Reference(_Content):
     id: Id
     #: The label of the card link to this reference.
@@ -327,6 +331,12 @@ class Reference(_Content):
     #: What the source is: cards cite peer-reviewed sources first.
     kind: Literal["peer-reviewed", "reference-work", "consumer"]
     note: str | None = None
+
+    @property
+    def weight(self) -> tuple[int, int]:
+        """How a citation is ordered: peer-reviewed before reference works before consumer
+        articles, and verified before partly verified before unverified."""
+        return _KIND_ORDER.index(self.kind), _VERIFICATION_ORDER.index(self.verification)
 
     @property
     def link(self) -> str | None:
