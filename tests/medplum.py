@@ -24,11 +24,20 @@ class FhirServer:
         self.process = process
 
     def faults(self, **faults: Any) -> None:
-        """Make the following requests slow or failing (delayMs, status, invalidJson); none resets."""
+        """Make the following requests slow or failing (server.mjs lists the faults); none resets."""
         if faults:
             requests.post(f"{self.url}/$test/faults", json=faults, timeout=5).raise_for_status()
         else:
             requests.delete(f"{self.url}/$test/faults", timeout=5).raise_for_status()
+
+    @contextmanager
+    def faulty(self, **faults: Any) -> Iterator[None]:
+        """The faults for the requests made inside the block, reset after it."""
+        self.faults(**faults)
+        try:
+            yield
+        finally:
+            self.faults()
 
     def requests_seen(self) -> list[dict[str, Any]]:
         seen: list[dict[str, Any]] = requests.get(f"{self.url}/$test/requests", timeout=5).json()[

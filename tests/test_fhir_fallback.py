@@ -243,11 +243,8 @@ def test_optional_data_missing_still_gives_cards(tmp_path: Path, server: FhirSer
 
 def test_slow_server_is_cut_at_the_budget(tmp_path: Path, server: FhirServer) -> None:
     client = make_app(tmp_path, [server.url], timeout=200, budget=300).test_client()
-    server.faults(delayMs=2000)
-    try:
+    with server.faulty(delayMs=2000):
         response = post(client, without_prefetch(scenario_request("01-coded-milia-adult"), server))
-    finally:
-        server.faults()
     assert response.status_code == 412
     assert "did not answer within" in diagnostics(response)
 
@@ -257,11 +254,8 @@ def test_invalid_data_from_the_fhir_server_is_412_not_the_callers_400(
 ) -> None:
     client = make_app(tmp_path, [server.url]).test_client()
     request = without_prefetch(scenario_request("01-coded-milia-adult"), server, "patient")
-    server.faults(invalidResource=True)
-    try:
+    with server.faulty(invalidResource=True):
         response = post(client, request)
-    finally:
-        server.faults()
     assert response.status_code == 412
     assert "the FHIR server sent invalid data for 'conditions'" in diagnostics(response)
 
@@ -273,12 +267,9 @@ def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
     # that were reading must be free for the next call, to the same (now healthy) server.
     client = make_app(tmp_path, [server.url], timeout=300, budget=400).test_client()
     request = without_prefetch(scenario_request("01-coded-milia-adult"), server)
-    server.faults(trickleMs=100)
-    try:
+    with server.faulty(trickleMs=100):
         for _ in range(3):
             assert post(client, request).status_code == 412
-    finally:
-        server.faults()
     healthy = post(client, request)
     assert healthy.status_code == 200, diagnostics(healthy)
 
@@ -295,11 +286,8 @@ def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
 def test_broken_answers_are_412_naming_the_reason(
     client: FlaskClient, server: FhirServer, fault: dict[str, Any], reason: str
 ) -> None:
-    server.faults(**fault)
-    try:
+    with server.faulty(**fault):
         response = post(client, without_prefetch(scenario_request("01-coded-milia-adult"), server))
-    finally:
-        server.faults()
     assert response.status_code == 412
     assert reason in diagnostics(response)
 

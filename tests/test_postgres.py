@@ -127,7 +127,6 @@ def test_a_database_down_at_start_up_is_survived(
 
 def test_a_lock_held_on_a_table_does_not_hold_hook_calls(database: str) -> None:
     import threading
-    import time
 
     import psycopg
 
@@ -150,13 +149,11 @@ def test_a_lock_held_on_a_table_does_not_hold_hook_calls(database: str) -> None:
     holder.start()
     try:
         assert locked.wait(10)
-        started = time.monotonic()
         response = client.post(PV, json=request)
-        waited = time.monotonic() - started
-        # The hook answers with its cards (snoozes unknown) once the lock budget is spent; the
-        # bound here is generous, the budget itself is CDS_DATABASE_TIMEOUT_MS (300 ms).
+        # The hook answered with its cards (snoozes unknown) while the lock is still held: it
+        # did not wait for the lock (the holder lets go only when told, or after 30 s).
         assert response.status_code == 200 and response.get_json()["cards"]
-        assert waited < 5, waited
+        assert holder.is_alive()
         feedback = client.post(FEEDBACK, json=overridden(card["uuid"]))
         assert feedback.status_code == 503
         assert feedback.get_json()["resourceType"] == "OperationOutcome"

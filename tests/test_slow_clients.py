@@ -56,10 +56,9 @@ def test_slow_clients_on_every_worker_do_not_stop_the_service(served: str) -> No
     try:
         time.sleep(1)
         for _ in range(5):
-            started = time.monotonic()
-            response = requests.get(served + "/healthz", timeout=5)
-            assert response.status_code == 200
-            assert time.monotonic() - started < 2  # generous: it answers in milliseconds
+            # Answered at all while every worker has slow clients (a generous timeout, not a
+            # timing target: those are in bench/).
+            assert requests.get(served + "/healthz", timeout=2).status_code == 200
             time.sleep(0.2)
         # The read deadline (3 s here) closes every slow connection; the bound is generous.
         deadline = time.monotonic() + 15
@@ -142,9 +141,7 @@ def test_idle_connections_take_no_thread(served: str) -> None:
     try:
         time.sleep(0.5)
         for _ in range(3):
-            started = time.monotonic()
-            assert requests.get(served + "/healthz", timeout=5).status_code == 200
-            assert time.monotonic() - started < 2  # generous: it answers in milliseconds
+            assert requests.get(served + "/healthz", timeout=2).status_code == 200
     finally:
         for sock in idle:
             sock.close()

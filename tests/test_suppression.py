@@ -152,7 +152,6 @@ def test_card_ids_depend_on_the_secret(tmp_path: Path, secret: str) -> None:
 
 def test_a_locked_sqlite_file_does_not_hold_hook_calls(tmp_path: Path) -> None:
     import sqlite3
-    import time
 
     from cds_service.app import create_app
     from tests.conftest import ContractClient
@@ -166,10 +165,8 @@ def test_a_locked_sqlite_file_does_not_hold_hook_calls(tmp_path: Path) -> None:
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        started = time.monotonic()
         response = client.post(PV, json=request)
         assert response.status_code == 200 and response.get_json()["cards"]
-        assert time.monotonic() - started < 5  # the budget is 300 ms; the bound is generous
         feedback = {
             "feedback": [
                 {
@@ -184,4 +181,7 @@ def test_a_locked_sqlite_file_does_not_hold_hook_calls(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    # What bounds the wait is the store's budget on every connection (CDS_DATABASE_TIMEOUT_MS).
+    with app.extensions["cds"].store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
     app.extensions["cds"].store.engine.dispose()
