@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint format clean system-deps bench eval gallery
+.PHONY: run test check lint format clean system-deps container-deps image bench eval gallery
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,10 +64,32 @@ check: $(VENV)/.stamp-test
 eval: $(VENV)/.stamp-run
 	$(BIN)/cds-service eval-corpus fixtures/corpus --misses heldout --strict
 
-test: lint system-deps $(FHIR_SERVER)/node_modules/.installed $(BROWSER_TESTS)/node_modules/.installed
+# The container image (Dockerfile; README "Container image"), with podman or docker, whichever is
+# installed. The wheelhouse is built here, so the build itself needs no network and no compiler.
+VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE        ?= cds-milia:$(VERSION)
+PYTHON_IMAGE ?= python:3.11-slim-bookworm
+CONTAINER    ?= $(shell command -v podman || command -v docker)
+image: $(VENV)/.stamp-run
+	@test -n "$(CONTAINER)" || { echo "make image needs podman or docker" >&2; exit 1; }
+	rm -rf build/wheelhouse
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --wheel-dir build/wheelhouse .
+	$(CONTAINER) build $(if $(findstring podman,$(CONTAINER)),--format docker) \
+		--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) --build-arg VERSION=$(VERSION) --tag $(IMAGE) .
+
+# No registry is reachable on the CI machines: make test builds the image on a stand-in base made
+# with debootstrap (deploy/container/standin-base.sh), with podman and runc from Debian.
+STANDIN_BASE := localhost/python-standin:3.11-bookworm
+SANDBOX_PODMAN := CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/deploy/container/containers.conf}
+container-deps:
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null)
+	$(SANDBOX_PODMAN) deploy/container/standin-base.sh $(STANDIN_BASE)
+
+test: lint system-deps container-deps $(FHIR_SERVER)/node_modules/.installed $(BROWSER_TESTS)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
 	$(MAKE) --no-print-directory eval
-	$(BIN)/pytest
+	$(SANDBOX_PODMAN) CDS_TEST_IMAGE_BASE=$(STANDIN_BASE) $(BIN)/pytest
 
 $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[bench]'

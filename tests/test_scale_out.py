@@ -3,28 +3,22 @@
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
-import jwt
 import pytest
 import requests
-import yaml
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import scenario_request
+from tests.issuer import TestIssuer
 from tests.postgres import fresh_database, query, sqlalchemy_url
 from tests.servers import free_port, nginx, service_instance
 
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
-ISSUER = "https://ehr.example.org"
-KEY = ec.generate_private_key(ec.SECP384R1())
+ISSUER = TestIssuer()
 REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
 
 
@@ -35,15 +29,7 @@ class Cluster:
         self.database = database
 
     def token(self, path: str) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": ISSUER,
-            "aud": self.balancer + path,
-            "exp": now + 300,
-            "iat": now,
-            "jti": str(uuid.uuid4()),
-        }
-        return jwt.encode(claims, KEY, algorithm="ES384", headers={"kid": "k1", "typ": "JWT"})
+        return ISSUER.token(self.balancer + path)
 
     def post(
         self, base: str, path: str, body: dict[str, Any], bearer: str | None = None
@@ -55,17 +41,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     directory = tmp_path_factory.mktemp("cluster")
-    public_key = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key()))
-    issuers = directory / "issuers.yaml"
-    issuers.write_text(
-        yaml.safe_dump(
-            {
-                "issuers": [
-                    {"iss": ISSUER, "jwks": {"keys": [{**public_key, "kid": "k1", "alg": "ES384"}]}}
-                ]
-            }
-        )
-    )
+    issuers = ISSUER.issuers_file(directory)
     ports = [free_port(), free_port()]
     # nginx's port is known before the instances start: it is their public base URL (JWT aud).
     nginx_port = free_port()
