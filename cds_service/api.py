@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -15,6 +16,7 @@ from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from . import jsonio, metrics
+from .audit import record_call
 from .auth import ANONYMOUS
 from .errors import (
     CDSError,
@@ -26,8 +28,9 @@ from .errors import (
 )
 from .guidance import GUIDANCE_PATH
 from .handout import HANDOUT_PATH
-from .pipeline import Runtime, parse_feedback, run_hook
+from .pipeline import Runtime, answer_hook, parse_feedback
 from .protocol import FeedbackAck, to_wire
+from .store import AuditRecord
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,9 @@ def call_service(service_id: str) -> Response:
     rt = runtime()
     service = rt.services.get(service_id)
     g.service_id = service.id
-    response = run_hook(_body(), service, rt, g.get("caller", ANONYMOUS))
-    g.card_count = len(response.cards)
-    return _json(to_wire(response))
+    answer = answer_hook(_body(), service, rt, g.get("caller", ANONYMOUS))
+    g.answer = answer
+    return _json(to_wire(answer.response))
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -99,6 +102,7 @@ def feedback(service_id: str) -> Response:
         chosen = entry.overrideReason.reason if entry.overrideReason else None
         reason = "none" if chosen is None else chosen.code if chosen.code in codes else "other"
         metrics.FEEDBACK.labels(entry.outcome, reason).inc()
+    g.feedback_outcomes = Counter(entry.outcome for entry in entries)
     stored = rt.store.record_feedback(service.id, entries, rt.suppression.snooze_for)
     ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
     return _json(to_wire(ack))
@@ -196,22 +200,60 @@ def _printable(value: str) -> str:
     return "".join(c for c in value[:64] if c.isprintable())
 
 
-def _log_request(response: Response) -> Response:
-    if request.path.startswith("/cds-services"):
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info(
-            "%s %s status=%d service=%s hookInstance=%s cards=%s ms=%.1f",
-            request.method,
-            request.url_rule.rule if request.url_rule else "-",
-            response.status_code,
-            g.get("service_id", "-"),
-            _printable(g.get("hook_instance", "-")),
-            g.get("card_count", "-"),
-            elapsed,
+def _after_cds_call(response: Response) -> Response:
+    """One log line per CDS call, and an audit row per hook and feedback call whose caller was
+    verified. Neither holds a patient identifier, a token or text from the record."""
+    if not request.path.startswith("/cds-services"):
+        return response
+    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    caller = g.get("caller", ANONYMOUS)
+    answer = g.get("answer")
+    kinds: tuple[str, ...] = answer.card_kinds if answer else ()
+    fields: dict[str, Any] = {
+        "method": request.method,
+        "route": request.url_rule.rule if request.url_rule else "-",
+        "status": response.status_code,
+        "service": g.get("service_id"),
+        "hookInstance": _printable(g.get("hook_instance", "")) or None,
+        "issuer": caller.iss,
+        "tenant": caller.tenant,
+        "ms": round(elapsed, 1),
+    }
+    if answer is not None:
+        fields["cards"] = dict(Counter(kinds))
+        fields["silent"] = answer.silent
+        fields["stagesMs"] = answer.timings
+    if g.get("feedback_outcomes") is not None:
+        fields["feedback"] = dict(g.feedback_outcomes)
+    text = " ".join(f"{key}={_text(value)}" for key, value in fields.items() if key != "route")
+    log.info("%s %s", fields["route"], text, extra={"fields": fields})
+    if response.status_code >= 400 and response.status_code != 401:
+        log.info("answered %d: %s", response.status_code, g.get("error_message", "-"))
+    if request.method == "POST" and g.get("service_id") and response.status_code != 401:
+        record_call(
+            runtime().store,
+            AuditRecord(
+                action="feedback" if request.path.endswith("/feedback") else "hook-call",
+                service_id=g.service_id,
+                status=response.status_code,
+                content_version=runtime().knowledge.meta.content_version,
+                duration_ms=elapsed,
+                hook_instance=fields["hookInstance"],
+                issuer=caller.iss,
+                tenant=caller.tenant,
+                client=caller.sub,
+                silent=caller.silent,
+                card_kinds=kinds,
+                feedback_outcomes=tuple(sorted(g.get("feedback_outcomes", Counter()).items())),
+            ),
         )
-        if response.status_code >= 400 and response.status_code != 401:
-            log.info("answered %d: %s", response.status_code, g.get("error_message", "-"))
     return response
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
 
 
 #: Pages are self-contained (inline style, no script, no image): nothing else may load, and no
@@ -255,5 +297,5 @@ def init_app(app: Flask) -> None:
     app.before_request(lambda: setattr(g, "started", time.perf_counter()))
     app.before_request(_authenticate)
     app.register_error_handler(Exception, render_error)
-    app.after_request(_log_request)
+    app.after_request(_after_cds_call)
     app.after_request(_security_headers)

@@ -22,11 +22,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import jwt
 import requests
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import DatabaseUnavailable, Unauthorized, describe_validation_error
 from .store import Store
@@ -50,8 +58,13 @@ class IssuerConfig(BaseModel):
     iss: str = Field(min_length=1)
     #: Its JWK Set URL: fetched (with a timeout, cached by kid) and accepted as a ``jku``.
     jwks_url: str | None = None
-    #: Further ``jku`` URLs this issuer may name; any other ``jku`` is refused, never fetched.
+    #: Further ``jku`` URLs this issuer may name (one URL or a list); any other ``jku`` is refused,
+    #: never fetched.
     jku_allowlist: list[str] = Field(default_factory=list)
+    #: A URL publishing the ``jku`` URLs this issuer may name (Oracle Health publishes its list):
+    #: a JSON list of URLs, or an object holding one. Fetched with the JWKS timeout when a token
+    #: names a ``jku`` that is not listed above, at most once per refresh interval.
+    jku_list_url: str | None = None
     #: Keys exchanged out of band: a JWKS file, or the JWKS inline.
     jwks_file: Path | None = None
     jwks: dict[str, Any] | None = None
@@ -61,14 +74,32 @@ class IssuerConfig(BaseModel):
     )
     #: When set, the token's ``tenant`` must be one of these.
     tenants: list[str] = Field(default_factory=list)
+    #: When set, the token's ``sub`` (the client registered in the EHR: Epic's client id) must be
+    #: one of these.
+    sub_allowlist: list[str] = Field(default_factory=list)
+    #: Silent mode: cards are computed and recorded (metrics, audit, feedback-report) but the
+    #: answer is ``{"cards": []}``: for all of this issuer's calls, or for the tenants listed.
+    silent: bool = False
+    silent_tenants: list[str] = Field(default_factory=list)
     #: FHIR servers this issuer's calls may name as ``fhirServer`` (for the FHIR fallback).
     fhir_servers: list[str] = Field(default_factory=list)
 
+    @field_validator("jku_allowlist", "sub_allowlist", "tenants", "silent_tenants", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def is_silent(self, tenant: str | None) -> bool:
+        return self.silent or (tenant is not None and tenant in self.silent_tenants)
+
     @model_validator(mode="after")
     def _has_keys(self) -> IssuerConfig:
-        if not (self.jwks_url or self.jku_allowlist or self.jwks_file or self.jwks):
+        if not (
+            self.jwks_url or self.jku_allowlist or self.jku_list_url or self.jwks_file or self.jwks
+        ):
             raise ValueError(
-                f"issuer {self.iss} needs keys: jwks_url, jku_allowlist, jwks_file or jwks"
+                f"issuer {self.iss} needs keys: jwks_url, jku_allowlist, jku_list_url, jwks_file "
+                "or jwks"
             )
         return self
 
@@ -131,7 +162,28 @@ class JwksCache:
         self.refresh_interval_s = refresh_interval_s
         self._keys: dict[tuple[str, str], jwt.PyJWK] = {}
         self._fetched: dict[str, float] = {}
+        self._jku_lists: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
+
+    def jku_listed(self, list_url: str, jku: str) -> bool:
+        """Whether the list published at ``list_url`` names ``jku``; the list is fetched when the
+        jku is not in the copy held, at most once per refresh interval."""
+        with self._lock:
+            held = self._jku_lists.get(list_url, frozenset())
+            last = self._fetched.get("jku-list:" + list_url, float("-inf"))
+            if jku in held or time.monotonic() - last < self.refresh_interval_s:
+                return jku in held
+            self._fetched["jku-list:" + list_url] = time.monotonic()
+        try:
+            response = self.session.get(list_url, timeout=self.timeout_s, allow_redirects=False)
+            response.raise_for_status()
+            listed = _url_list(response.json())
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("jku list not fetched from %s: %s", list_url, type(exc).__name__)
+            return False
+        with self._lock:
+            self._jku_lists[list_url] = listed
+        return jku in listed
 
     def add_static(self, source: str, jwks: Mapping[str, Any]) -> None:
         for kid, key in _parse_jwks(jwks).items():
@@ -157,6 +209,19 @@ class JwksCache:
             for found_kid, found in keys.items():
                 self._keys[(source, found_kid)] = found
         return self._keys.get((source, kid))
+
+
+def _url_list(document: Any) -> frozenset[str]:
+    """The URLs of a published jku list: a JSON list of URLs, or an object with one list of URLs
+    as a value (the format is the publisher's)."""
+    if isinstance(document, dict):
+        lists = [v for v in document.values() if isinstance(v, list)]
+        document = lists[0] if len(lists) == 1 else []
+    if not isinstance(document, list):
+        raise ValueError("not a list of URLs")
+    return frozenset(
+        u for u in document if isinstance(u, str) and urlsplit(u).scheme in ("https", "http")
+    )
 
 
 def _parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
@@ -205,11 +270,14 @@ class ReplayGuard:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who called: the verified issuer and tenant (or anonymous in development mode)."""
+    """Who called: the verified issuer, tenant and client (or anonymous in development mode), and
+    whether its cards are withheld (silent mode)."""
 
     iss: str | None = None
     tenant: str | None = None
+    sub: str | None = None
     fhir_servers: tuple[str, ...] = field(default_factory=tuple)
+    silent: bool = False
 
 
 ANONYMOUS = Caller()
@@ -292,13 +360,22 @@ class Authenticator:
         tenant = claims.get("tenant")
         if issuer.tenants and tenant not in issuer.tenants:
             raise Unauthorized("tenant not allowed")
+        sub = claims.get("sub")
+        if issuer.sub_allowlist and sub not in issuer.sub_allowlist:
+            raise Unauthorized("sub not allowed")
         if not isinstance(claims["jti"], str) or not claims["jti"]:
             raise Unauthorized("no jti")
         if not self.replay.first_use(
             issuer.iss, claims["jti"], float(claims["exp"]) + self.leeway_s
         ):
             raise Unauthorized("replayed jti")
-        return Caller(iss=issuer.iss, tenant=tenant, fhir_servers=tuple(issuer.fhir_servers))
+        return Caller(
+            iss=issuer.iss,
+            tenant=tenant if isinstance(tenant, str) else None,
+            sub=sub if isinstance(sub, str) else None,
+            fhir_servers=tuple(issuer.fhir_servers),
+            silent=issuer.is_silent(tenant if isinstance(tenant, str) else None),
+        )
 
     def _key(self, issuer: IssuerConfig, jku: Any, kid: str) -> jwt.PyJWK:
         # Keys exchanged out of band come first: they work offline, whatever jku the token names.
@@ -308,7 +385,10 @@ class Authenticator:
         ]
         if jku is not None:
             allowed = {*issuer.jku_allowlist, *([issuer.jwks_url] if issuer.jwks_url else [])}
-            if not isinstance(jku, str) or jku not in allowed:
+            if not isinstance(jku, str) or not (
+                jku in allowed
+                or (issuer.jku_list_url and self.jwks.jku_listed(issuer.jku_list_url, jku))
+            ):
                 raise Unauthorized("jku not allowlisted for this issuer")  # and never fetched
             sources.append((jku, jku))
         elif issuer.jwks_url:

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from . import __version__, jsonio
 from .clinical.knowledge import default_content_dir, validate_content
 from .errors import CDSError, ContentError
-from .logs import configure_logging
+from .logs import configure_logging, gunicorn_log_config
 from .protocol import to_wire
 from .settings import Settings
 
@@ -43,13 +44,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from prometheus_client import multiprocess
 
     from .app import create_app
+    from .auth import TrustConfigError
 
     settings = _settings(host=args.host, port=args.port, workers=args.workers)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except ContentError as exc:
         print(f"cds-service: refusing to start on invalid content:\n{exc.message}", file=sys.stderr)
+        return 2
+    except TrustConfigError as exc:
+        print(f"cds-service: refusing to start: {exc}", file=sys.stderr)
         return 2
     # Start-up objects never die: freezing them keeps full collections (a ~10 ms tail) cheap.
     gc.freeze()
@@ -65,6 +70,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             self.cfg.set("threads", settings.threads)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", settings.log_level.lower())
+            self.cfg.set(
+                "logconfig_dict", gunicorn_log_config(settings.log_level, settings.log_format)
+            )
             # Each worker opens its own database connections after the fork.
             self.cfg.set("post_fork", lambda _server, _worker: store.engine.dispose(close=False))
             self.cfg.set(
@@ -160,6 +168,24 @@ def cmd_registration(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Exit 0 when the local server answers /healthz: the container's HEALTHCHECK (slim images
+    carry no curl)."""
+    import urllib.error
+    import urllib.request
+
+    settings = _settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}{args.path}"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError):
+        healthy = False
+    print(f"{url}: {'healthy' if healthy else 'unhealthy'}")
+    return 0 if healthy else 1
+
+
 def cmd_check_content(args: argparse.Namespace) -> int:
     from .cards import DETAIL_LIMIT, longest_details
 
@@ -194,26 +220,24 @@ def cmd_feedback_report(args: argparse.Namespace) -> int:
     except CDSError as exc:
         print(f"cds-service: {exc.message}", file=sys.stderr)
         return 1
+
+    def empty() -> dict[str, Any]:
+        return {"shown": 0, "silent": 0, "accepted": 0, "overridden": 0, "reasons": {}}
+
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for kind, version, times in shown:
-        rows[(kind, version)] = {
-            "shown": int(times or 0),
-            "accepted": 0,
-            "overridden": 0,
-            "reasons": {},
-        }
+    for kind, version, times, withheld in shown:
+        rows[(kind, version)] = {**empty(), "shown": int(times or 0), "silent": int(withheld or 0)}
     for kind, version, outcome, reason, count in outcomes:
-        row = rows.setdefault(
-            (kind or "(unknown card)", version or "-"),
-            {"shown": 0, "accepted": 0, "overridden": 0, "reasons": {}},
-        )
+        row = rows.setdefault((kind or "(unknown card)", version or "-"), empty())
         row[outcome] += count
         if outcome == "overridden":
             row["reasons"][reason or "(no reason)"] = (
                 row["reasons"].get(reason or "(no reason)", 0) + count
             )
+    # "silent": cards that would have been shown, computed for callers in silent mode.
     header = (
-        f"{'card kind':22} {'version':12} {'shown':>7} {'accepted':>9} {'overridden':>11}  reasons"
+        f"{'card kind':22} {'version':12} {'shown':>7} {'silent':>7} {'accepted':>9} "
+        f"{'overridden':>11}  reasons"
     )
     print(header)
     print("-" * len(header))
@@ -222,10 +246,41 @@ def cmd_feedback_report(args: argparse.Namespace) -> int:
             f"{r} {n}" for r, n in sorted(row["reasons"].items(), key=lambda x: -x[1])
         )
         print(
-            f"{kind:22} {version:12} {row['shown']:>7} {row['accepted']:>9} {row['overridden']:>11}  {reasons}"
+            f"{kind:22} {version:12} {row['shown']:>7} {row['silent']:>7} {row['accepted']:>9} "
+            f"{row['overridden']:>11}  {reasons}"
         )
     if not rows:
         print("(no cards shown yet)")
+    if any(row["silent"] for row in rows.values()):
+        print(
+            "\nsilent: would have been shown to callers in silent mode (withheld; see the README)"
+        )
+    return 0
+
+
+def cmd_audit_events(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .audit import audit_bundle
+    from .store import Store
+
+    settings = _settings()
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"cds-service: --since is not an ISO date or time: {args.since}", file=sys.stderr)
+            return 2
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+    store = Store(settings.database_url, settings.database_timeout_ms)
+    try:
+        records = store.audit_records(since, args.limit)
+    except CDSError as exc:
+        print(f"cds-service: {exc.message}", file=sys.stderr)
+        return 1
+    print(jsonio.encode(audit_bundle(records, settings.base_url)).decode())
     return 0
 
 
@@ -282,6 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gallery.set_defaults(func=cmd_gallery)
 
+    health = sub.add_parser(
+        "healthcheck", help="exit 0 when the local server is alive (the container's HEALTHCHECK)"
+    )
+    health.add_argument("--path", default="/healthz", help="the endpoint asked (default /healthz)")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait")
+    health.set_defaults(func=cmd_healthcheck)
+
     check = sub.add_parser("check-content", help="validate the knowledge base")
     check.add_argument("directory", nargs="?", help="content folder (default: the packaged cards)")
     check.set_defaults(func=cmd_check_content)
@@ -293,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     corpus.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     corpus.set_defaults(func=cmd_eval_corpus)
+
+    audit = sub.add_parser(
+        "audit-events", help="print the audit trail as a FHIR R4 Bundle of AuditEvents"
+    )
+    audit.add_argument("--since", help="from this ISO date or time on (UTC unless stated)")
+    audit.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
+    audit.set_defaults(func=cmd_audit_events)
 
     report = sub.add_parser(
         "feedback-report", help="how often each card kind was shown, accepted and overridden"

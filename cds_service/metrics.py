@@ -27,7 +27,8 @@ _BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
 HOOK_SECONDS = Histogram(
     "cds_hook_duration_seconds", "Time to answer a hook call", ["service"], buckets=_BUCKETS
 )
-CARDS = Counter("cds_cards_total", "Cards answered", ["kind", "indicator"])
+#: delivery: shown, or silent (computed and recorded but withheld: silent mode).
+CARDS = Counter("cds_cards_total", "Cards answered", ["kind", "indicator", "delivery"])
 RED_FLAGS = Counter("cds_red_flags_total", "Red flags raised", ["flag"])
 PREFETCH = Counter(
     "cds_prefetch_keys_total", "Declared prefetch keys by outcome", ["key", "outcome"]
@@ -54,6 +55,7 @@ _AUTH_REASONS = (
     ("never accepted", "algorithm"),
     ("not accepted", "algorithm"),
     ("tenant", "tenant"),
+    ("sub not", "client"),
 )
 
 

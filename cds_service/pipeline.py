@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from . import metrics
 from .auth import ANONYMOUS, Authenticator, Caller
-from .cards import CardRenderer, RenderedCard
+from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
@@ -61,6 +61,18 @@ def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
     return request
 
 
+@dataclass(frozen=True)
+class HookAnswer:
+    """The answer to one hook call and what the logs and the audit trail say of it."""
+
+    response: CDSResponse
+    #: Kinds of the cards computed and not held back by a snooze (withheld too, in silent mode).
+    card_kinds: tuple[str, ...]
+    silent: bool
+    #: Milliseconds per stage: read (context and findings), reason, cards, record (suppression).
+    timings: dict[str, float]
+
+
 def run_hook(
     body: Any,
     service: ServiceDefinition,
@@ -68,33 +80,59 @@ def run_hook(
     caller: Caller = ANONYMOUS,
     now: datetime | None = None,
 ) -> CDSResponse:
-    started = time.perf_counter()
+    return answer_hook(body, service, runtime, caller, now).response
+
+
+def answer_hook(
+    body: Any,
+    service: ServiceDefinition,
+    runtime: Runtime,
+    caller: Caller = ANONYMOUS,
+    now: datetime | None = None,
+) -> HookAnswer:
+    stamps = [time.perf_counter()]
     request = parse_hook_request(body, service)
     when = now or datetime.now(UTC)
     record = gather(request, service, when, runtime.fetcher, caller.fhir_servers, runtime.relevant)
     findings = runtime.reader.read(record)
+    stamps.append(time.perf_counter())
     assessment = assess(findings, runtime.knowledge)
+    stamps.append(time.perf_counter())
     ids = runtime.suppression.ids_for(caller, request.context["patientId"])
     rendered = runtime.renderer.render_all(
         assessment, request.hook, request.context["patientId"], ids
     )
-    cards = runtime.suppression.apply(rendered, ids, [hit.id for hit in assessment.red_flags])
-    _count(service.id, rendered, cards, assessment, time.perf_counter() - started)
-    return CDSResponse(cards=cards)
+    stamps.append(time.perf_counter())
+    red_flags = [hit.id for hit in assessment.red_flags]
+    cards = runtime.suppression.apply(rendered, ids, red_flags, silent=caller.silent)
+    stamps.append(time.perf_counter())
+    kinds = {r.uuid: r.kind for r in rendered}
+    card_kinds = tuple(kinds.get(card.uuid or "", "unknown") for card in cards)
+    _count(service.id, cards, card_kinds, assessment, caller.silent, stamps[-1] - stamps[0])
+    stages = ("read", "reason", "cards", "record")
+    timings = {
+        stage: round((end - start) * 1000, 2)
+        for stage, start, end in zip(stages, stamps[:-1], stamps[1:], strict=True)
+    }
+    # Silent mode: everything above happened (metrics, shown-cards table, audit); the clinician
+    # sees nothing.
+    response = CDSResponse(cards=[] if caller.silent else cards)
+    return HookAnswer(response, card_kinds, caller.silent, timings)
 
 
 def _count(
     service_id: str,
-    rendered: list[RenderedCard],
     cards: list[Card],
+    card_kinds: tuple[str, ...],
     assessment: Assessment,
+    silent: bool,
     seconds: float,
 ) -> None:
     """Metrics of one answered hook call: time, cards by kind and indicator, red flags by id."""
     metrics.HOOK_SECONDS.labels(service_id).observe(seconds)
-    kinds = {r.uuid: r.kind for r in rendered}
-    for card in cards:
-        metrics.CARDS.labels(kinds.get(card.uuid or "", "unknown"), card.indicator).inc()
+    delivery = "silent" if silent else "shown"
+    for card, kind in zip(cards, card_kinds, strict=True):
+        metrics.CARDS.labels(kind, card.indicator, delivery).inc()
     for hit in assessment.red_flags:
         metrics.RED_FLAGS.labels(hit.id).inc()
 

@@ -36,7 +36,17 @@ def registration(
         "token": {
             "aud": f"{base_url}/cds-services/<service id> (the URL called, exactly)",
             "issuers": [
-                {"iss": i.iss, "jwks": i.jwks_url or "configured out of band", "alg": i.algorithms}
+                {
+                    "iss": i.iss,
+                    "jwks": i.jwks_url or i.jku_list_url or "configured out of band",
+                    "alg": i.algorithms,
+                    "jku": i.jku_allowlist,
+                    "sub": i.sub_allowlist,
+                    "tenants": i.tenants,
+                    "silent": "all calls"
+                    if i.silent
+                    else ", ".join(f"tenant {t}" for t in i.silent_tenants) or "no",
+                }
                 for i in trust.issuers
             ],
             "claims": "iss, aud, exp, iat, jti (a token lives at most an hour and is used once)",
@@ -63,6 +73,14 @@ def as_text(info: dict[str, Any]) -> str:
         lines.append(
             f"  trusted issuer: {issuer['iss']} (keys: {issuer['jwks']}; {', '.join(issuer['alg'])})"
         )
+        for key, label in (
+            ("jku", "jku allowed"),
+            ("sub", "sub (client) allowed"),
+            ("tenants", "tenants allowed"),
+        ):
+            if issuer[key]:
+                lines.append(f"    {label}: {', '.join(issuer[key])}")
+        lines.append(f"    silent mode (cards recorded, not shown): {issuer['silent']}")
     if not token["issuers"]:
         lines.append("  no trusted issuer yet: add the EHR to CDS_TRUSTED_ISSUERS_FILE")
     lines += ["", "Domains the cards link to (allow them where the EHR filters links):"]

@@ -76,7 +76,13 @@ class ServiceDefinition:
         )
 
 
-_ORDER_USAGE = (
+#: What every service asks of the EHR before anything else (the README's onboarding sections).
+_TRUST_USAGE = (
+    "Register the EHR with the service first: every call carries a JWT signed by an issuer on its "
+    "trusted-issuers list (ES384 or RS384; jku only from that list). "
+)
+
+_ORDER_USAGE = _TRUST_USAGE + (
     "Send the draft orders in context.draftOrders (R4 MedicationRequest or ServiceRequest). "
     "Prefetch the patient, the patient's Conditions and pregnancy status (LOINC 82810-3), or "
     "grant read access to them on fhirServer."
@@ -93,7 +99,8 @@ SERVICES: tuple[ServiceDefinition, ...] = (
             "pearly lesion that may be basal cell carcinoma), look-alikes to rule out, and "
             "management. Silent when nothing in the record concerns milia."
         ),
-        usage_requirements=(
+        usage_requirements=_TRUST_USAGE
+        + (
             "Prefetch (or read access on fhirServer) to the patient, the patient's Conditions and "
             "exam-category Observations is required; MedicationRequests, MedicationStatements and "
             "Procedures are used when available."

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     #: Folder of the knowledge base; the content shipped with the package when unset.
     content_dir: Path | None = None
     log_level: str = "INFO"
+    #: text (for people) or json (one object per line, for a log pipeline).
+    log_format: Literal["text", "json"] = "text"
     #: Key of the patient hashes and card ids; shared by every instance. Unset: a random one per
     #: start, so card ids and snoozes do not survive a restart (fine for a trial, not production).
     secret_key: SecretStr | None = None

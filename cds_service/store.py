@@ -25,6 +25,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     Integer,
     MetaData,
     String,
@@ -82,6 +83,8 @@ shown_cards_table = Table(
     Column("first_shown", DateTime(timezone=True), nullable=False),
     Column("last_shown", DateTime(timezone=True), nullable=False),
     Column("times_shown", Integer, nullable=False),
+    #: Silent mode: times the card was computed and recorded but withheld from the clinician.
+    Column("times_silent", Integer, nullable=False, server_default=text("0")),
 )
 
 snoozes_table = Table(
@@ -102,6 +105,30 @@ seen_tokens_table = Table(
     metadata,
     Column("token_key", String(64), primary_key=True),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: Who called and what was answered, per hook and feedback call: issuer, tenant and client (the
+#: token's ``sub``), card kinds and content version. No patient identifier and no text.
+audit_table = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, index=True),
+    #: hook-call or feedback
+    Column("action", String(20), nullable=False),
+    Column("service_id", String(200), nullable=False),
+    Column("hook_instance", String(100), nullable=True),
+    Column("issuer", String(500), nullable=True),
+    Column("tenant", String(200), nullable=True),
+    Column("client", String(200), nullable=True),
+    #: The HTTP status answered.
+    Column("status", Integer, nullable=False),
+    Column("silent", Boolean, nullable=False),
+    Column("card_kinds", JSON, nullable=False),
+    #: feedback: outcome -> count
+    Column("feedback_outcomes", JSON, nullable=False),
+    Column("content_version", String(50), nullable=False),
+    Column("duration_ms", Float, nullable=False),
 )
 
 #: How often a process deletes expired snoozes and token ids (seconds).
@@ -126,6 +153,27 @@ class Snooze:
     until: datetime
     red_flags: tuple[str, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One row of the audit trail (see :data:`audit_table`)."""
+
+    action: str
+    service_id: str
+    status: int
+    content_version: str
+    duration_ms: float
+    hook_instance: str | None = None
+    issuer: str | None = None
+    tenant: str | None = None
+    client: str | None = None
+    silent: bool = False
+    card_kinds: tuple[str, ...] = ()
+    feedback_outcomes: tuple[tuple[str, int], ...] = ()
+    recorded_at: datetime | None = None
+    #: The row's number, once stored.
+    id: int | None = None
 
 
 #: Given a new feedback entry and the card it is about (when the service showed it), the snooze
@@ -171,7 +219,7 @@ class Store:
             event.listen(self.engine, "connect", self._sqlite_pragmas)
         self._schema_ready = False
         self._last_purge = 0.0
-        self._upsert: Any = None
+        self._upserts: dict[bool, Any] = {}
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
         # WAL lets the gunicorn workers read while one writes; the busy timeout waits out a
@@ -310,9 +358,10 @@ class Store:
         patient_key: str,
         cards: Sequence[ShownCard],
         keep: Callable[[ShownCard, Snooze | None], bool],
+        silent: bool = False,
     ) -> list[ShownCard]:
         """In one transaction: read the patient's snoozes, keep the cards ``keep`` lets through,
-        and count them as shown. Raises when the database is down."""
+        and count them as shown (as withheld, in silent mode). Raises when the database is down."""
         self._require()
         now = datetime.now(UTC)
         try:
@@ -321,27 +370,88 @@ class Store:
                 snoozes = self._active_snoozes(conn, patient_key)
                 shown = [card for card in cards if keep(card, snoozes.get(card.card_kind))]
                 if shown:
-                    conn.execute(self._shown_upsert, [_shown_row(card, now) for card in shown])
+                    rows = [_shown_row(card, now, silent) for card in shown]
+                    conn.execute(self._shown_upsert(silent), rows)
         except SQLAlchemyError as exc:
             raise _unavailable("cards shown", exc) from None
         return shown
 
-    @property
-    def _shown_upsert(self) -> Any:
-        """INSERT ... ON CONFLICT DO UPDATE counting one more showing (built once per store)."""
-        if self._upsert is None:
+    def _shown_upsert(self, silent: bool) -> Any:
+        """INSERT ... ON CONFLICT DO UPDATE counting one more showing, or one more withheld card
+        in silent mode (built once per store)."""
+        if silent not in self._upserts:
             module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
             statement = module.insert(shown_cards_table)
-            self._upsert = statement.on_conflict_do_update(
+            counter = (
+                shown_cards_table.c.times_silent if silent else shown_cards_table.c.times_shown
+            )
+            self._upserts[silent] = statement.on_conflict_do_update(
                 index_elements=["card_uuid"],
                 set_={
                     "last_shown": statement.excluded.last_shown,
-                    "times_shown": shown_cards_table.c.times_shown + 1,
+                    counter.name: counter + 1,
                     "red_flags": statement.excluded.red_flags,
                     "suggestions": statement.excluded.suggestions,
                 },
             )
-        return self._upsert
+        return self._upserts[silent]
+
+    # ------------------------------------------------------------------------ audit trail
+
+    def record_audit(self, record: AuditRecord) -> None:
+        """Append one audit row. Raises :class:`DatabaseUnavailable` when it cannot."""
+        self._require()
+        row = {
+            "recorded_at": record.recorded_at or datetime.now(UTC),
+            "action": record.action,
+            "service_id": record.service_id[:200],
+            "hook_instance": record.hook_instance,
+            "issuer": record.issuer[:500] if record.issuer else None,
+            "tenant": record.tenant[:200] if record.tenant else None,
+            "client": record.client[:200] if record.client else None,
+            "status": record.status,
+            "silent": record.silent,
+            "card_kinds": list(record.card_kinds),
+            "feedback_outcomes": dict(record.feedback_outcomes),
+            "content_version": record.content_version,
+            "duration_ms": round(record.duration_ms, 1),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(audit_table).values(row))
+        except SQLAlchemyError as exc:
+            raise _unavailable("audit", exc) from None
+
+    def audit_records(self, since: datetime | None = None, limit: int = 1000) -> list[AuditRecord]:
+        """The audit trail, oldest first, from ``since`` on."""
+        self._require()
+        query = select(audit_table).order_by(audit_table.c.id).limit(limit)
+        if since is not None:
+            query = query.where(audit_table.c.recorded_at >= since)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise _unavailable("audit", exc) from None
+        return [
+            AuditRecord(
+                action=r.action,
+                service_id=r.service_id,
+                status=r.status,
+                content_version=r.content_version,
+                duration_ms=r.duration_ms,
+                hook_instance=r.hook_instance,
+                issuer=r.issuer,
+                tenant=r.tenant,
+                client=r.client,
+                silent=r.silent,
+                card_kinds=tuple(r.card_kinds),
+                feedback_outcomes=tuple(sorted(dict(r.feedback_outcomes).items())),
+                recorded_at=_aware(r.recorded_at),
+                id=r.id,
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------------ token ids
 
@@ -392,7 +502,7 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(feedback_table)).scalar_one())
 
     def report_rows(self) -> tuple[list[Any], list[Any]]:
-        """(shown per kind and version, feedback per kind, version, outcome and reason)."""
+        """(shown and withheld per kind and version, feedback per kind, version, outcome and reason)."""
         self._require()
         with self.engine.connect() as conn:
             shown = conn.execute(
@@ -400,6 +510,7 @@ class Store:
                     shown_cards_table.c.card_kind,
                     shown_cards_table.c.content_version,
                     func.sum(shown_cards_table.c.times_shown),
+                    func.sum(shown_cards_table.c.times_silent),
                 ).group_by(shown_cards_table.c.card_kind, shown_cards_table.c.content_version)
             ).all()
             outcomes = conn.execute(
@@ -419,7 +530,7 @@ class Store:
         return list(shown), list(outcomes)
 
 
-def _shown_row(card: ShownCard, now: datetime) -> dict[str, Any]:
+def _shown_row(card: ShownCard, now: datetime, silent: bool) -> dict[str, Any]:
     return {
         "card_uuid": card.card_uuid,
         "patient_key": card.patient_key,
@@ -429,7 +540,8 @@ def _shown_row(card: ShownCard, now: datetime) -> dict[str, Any]:
         "suggestions": card.suggestions,
         "first_shown": now,
         "last_shown": now,
-        "times_shown": 1,
+        "times_shown": 0 if silent else 1,
+        "times_silent": 1 if silent else 0,
     }
 
 

@@ -38,9 +38,14 @@ class Suppression:
         return CardIds(self._secret, key, self.kb.meta.content_version)
 
     def apply(
-        self, rendered: Sequence[RenderedCard], ids: CardIds, red_flags: Sequence[str]
+        self,
+        rendered: Sequence[RenderedCard],
+        ids: CardIds,
+        red_flags: Sequence[str],
+        silent: bool = False,
     ) -> list[Card]:
-        """The cards to show: those no snooze holds back. Without the database, all of them."""
+        """The cards to show: those no snooze holds back. Without the database, all of them.
+        In silent mode they are recorded as withheld; the caller answers none of them."""
         if not rendered:
             return []  # nothing to hold back or record: no database round trip
         version = self.kb.meta.content_version
@@ -53,6 +58,7 @@ class Suppression:
                 ids.patient_key,
                 candidates,
                 lambda _card, snooze: not _held_back(snooze, red_flags),
+                silent,
             )
         except DatabaseUnavailable:
             log.warning("snoozes unknown, cards shown not recorded: database unavailable")

@@ -22,15 +22,18 @@ class TestIssuer:
         self.kid = kid
         self.key = ec.generate_private_key(ec.SECP384R1())
 
-    def issuers_file(self, directory: Path, **extra: Any) -> Path:
-        """Write the trusted-issuers file naming this issuer (``extra``: more keys of its entry)."""
+    def entry(self, **extra: Any) -> dict[str, Any]:
+        """This issuer's entry in a trusted-issuers file (``extra``: more keys of it)."""
         public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        entry = {"iss": self.iss, "jwks": {"keys": [{**public, "kid": self.kid, "alg": "ES384"}]}}
-        path = directory / "issuers.yaml"
-        path.write_text(yaml.safe_dump({"issuers": [{**entry, **extra}]}))
-        return path
+        keys = {"keys": [{**public, "kid": self.kid, "alg": "ES384"}]}
+        return {"iss": self.iss, "jwks": keys, **extra}
 
-    def token(self, audience: str, **claims: Any) -> str:
+    def issuers_file(self, directory: Path, **extra: Any) -> Path:
+        """Write the trusted-issuers file naming this issuer alone."""
+        return write_issuers(directory, self.entry(**extra))
+
+    def token(self, audience: str, jku: str | None = None, **claims: Any) -> str:
+        """A signed token for ``audience``; ``jku`` goes in the header, as some EHRs send it."""
         now = int(time.time())
         payload = {
             "iss": self.iss,
@@ -40,6 +43,11 @@ class TestIssuer:
             "jti": str(uuid.uuid4()),
             **claims,
         }
-        return jwt.encode(
-            payload, self.key, algorithm="ES384", headers={"kid": self.kid, "typ": "JWT"}
-        )
+        header = {"kid": self.kid, "typ": "JWT", **({"jku": jku} if jku else {})}
+        return jwt.encode(payload, self.key, algorithm="ES384", headers=header)
+
+
+def write_issuers(directory: Path, *entries: dict[str, Any]) -> Path:
+    path = directory / "issuers.yaml"
+    path.write_text(yaml.safe_dump({"issuers": list(entries)}))
+    return path

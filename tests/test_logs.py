@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 
 from cds_service.logs import OneLineFormatter, configure_logging
 from tests.conftest import scenario_request
+from tests.servers import free_port, service_instance
 
 
 @pytest.fixture
@@ -57,3 +61,22 @@ def test_library_debug_logging_that_writes_urls_stays_off() -> None:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def test_under_gunicorn_every_line_is_json_when_asked(tmp_path: Path) -> None:
+    """CDS_LOG_FORMAT=json: the service's lines and gunicorn's own are one JSON object each."""
+    port = free_port()
+    env = {
+        "CDS_LOG_FORMAT": "json",
+        "CDS_AUTH_MODE": "development",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'logs.sqlite3'}",
+    }
+    with service_instance(port, env, tmp_path) as url:
+        body = scenario_request("01-coded-milia-adult")
+        assert requests.post(url + "/cds-services/milia-patient-view", json=body, timeout=30).ok
+    lines = (tmp_path / f"instance-{port}.log").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert {"gunicorn.error", "cds_service.api"} <= {entry["logger"] for entry in entries}
+    (call,) = [e for e in entries if e.get("route") == "/cds-services/<service_id>"]
+    assert call["cards"] == {"likely-milia": 1} and call["status"] == 200
+    assert body["context"]["patientId"] not in "\n".join(lines)

@@ -26,7 +26,7 @@ def test_hook_calls_are_counted_without_patient_data(client: FlaskClient) -> Non
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     after = response.get_data(as_text=True)
-    cards = {"indicator": "warning", "kind": "red-flags"}
+    cards = {"indicator": "warning", "kind": "red-flags", "delivery": "shown"}
     assert (
         sample(after, "cds_cards_total", **cards) == sample(before, "cds_cards_total", **cards) + 1
     )

@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask.testing import FlaskClient
 
 from cds_service.app import create_app
 from cds_service.settings import Settings
+from cds_service.store import metadata
 from tests.conftest import ContractClient, scenario_request
 from tests.postgres import TcpProxy, fresh_database, query, sqlalchemy_url
 
@@ -71,8 +75,24 @@ def test_migrations_create_the_schema(database: str) -> None:
         row[0]
         for row in query(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     }
-    assert {"feedback", "shown_cards", "snoozes", "seen_tokens", "alembic_version"} <= tables
-    assert query(database, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert {
+        "feedback",
+        "shown_cards",
+        "snoozes",
+        "seen_tokens",
+        "audit_events",
+        "alembic_version",
+    } <= tables
+    assert query(database, "SELECT version_num FROM alembic_version") == [("0002",)]
+
+
+def test_the_migrated_schema_is_the_one_the_code_declares(database: str) -> None:
+    client_for(sqlalchemy_url(database))
+    engine = sqlalchemy.create_engine(sqlalchemy_url(database))
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert differences == []
 
 
 def test_feedback_snoozes_and_is_stored_once(database: str) -> None:

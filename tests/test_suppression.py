@@ -132,7 +132,8 @@ def test_feedback_report_counts_per_card_kind_and_version(
     )
     assert result.returncode == 0, result.stderr
     line = next(row for row in result.stdout.splitlines() if row.startswith("likely-milia"))
-    assert line.split()[1:5] == ["2026.11.0", "2", "0", "1"]
+    # version, shown, silent (withheld in silent mode), accepted, overridden
+    assert line.split()[1:6] == ["2026.11.0", "2", "0", "0", "1"]
     assert "patient-declines 1" in line
 
 
