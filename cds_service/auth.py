@@ -17,11 +17,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import jwt
@@ -40,6 +40,7 @@ from .errors import DatabaseUnavailable, Unauthorized, describe_validation_error
 from .store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Algorithm = Literal["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
 
@@ -168,22 +169,14 @@ class JwksCache:
     def jku_listed(self, list_url: str, jku: str) -> bool:
         """Whether the list published at ``list_url`` names ``jku``; the list is fetched when the
         jku is not in the copy held, at most once per refresh interval."""
-        with self._lock:
-            held = self._jku_lists.get(list_url, frozenset())
-            last = self._fetched.get("jku-list:" + list_url, float("-inf"))
-            if jku in held or time.monotonic() - last < self.refresh_interval_s:
-                return jku in held
-            self._fetched["jku-list:" + list_url] = time.monotonic()
-        try:
-            response = self.session.get(list_url, timeout=self.timeout_s, allow_redirects=False)
-            response.raise_for_status()
-            listed = _url_list(response.json())
-        except (requests.RequestException, ValueError) as exc:
-            log.warning("jku list not fetched from %s: %s", list_url, type(exc).__name__)
-            return False
-        with self._lock:
-            self._jku_lists[list_url] = listed
-        return jku in listed
+        held = self._jku_lists.get(list_url, frozenset())
+        if jku in held or not self._due("jku-list:" + list_url):
+            return jku in held
+        listed = self._fetch(list_url, "jku list", _url_list)
+        if listed is not None:
+            with self._lock:
+                self._jku_lists[list_url] = listed
+        return listed is not None and jku in listed
 
     def add_static(self, source: str, jwks: Mapping[str, Any]) -> None:
         for kid, key in _parse_jwks(jwks).items():
@@ -191,24 +184,32 @@ class JwksCache:
 
     def get(self, source: str, kid: str, fetch_url: str | None) -> jwt.PyJWK | None:
         key = self._keys.get((source, kid))
-        if key is not None or fetch_url is None:
-            return key
+        if key is not None or fetch_url is None or not self._due(source):
+            return self._keys.get((source, kid))
+        keys = self._fetch(fetch_url, "JWKS", _parse_jwks)
+        with self._lock:
+            for found_kid, found in (keys or {}).items():
+                self._keys[(source, found_kid)] = found
+        return self._keys.get((source, kid))
+
+    def _due(self, source: str) -> bool:
+        """Whether ``source`` may be fetched now (once per refresh interval); if so, marks it."""
         with self._lock:
             last = self._fetched.get(source, float("-inf"))
             if time.monotonic() - last < self.refresh_interval_s:
-                return self._keys.get((source, kid))
+                return False
             self._fetched[source] = time.monotonic()
+            return True
+
+    def _fetch(self, url: str, what: str, parse: Callable[[Any], T]) -> T | None:
+        """GET ``url`` (time-limited, no redirects) and parse its JSON; None, logged, on failure."""
         try:
-            response = self.session.get(fetch_url, timeout=self.timeout_s, allow_redirects=False)
+            response = self.session.get(url, timeout=self.timeout_s, allow_redirects=False)
             response.raise_for_status()
-            keys = _parse_jwks(response.json())
+            return parse(response.json())
         except (requests.RequestException, ValueError) as exc:
-            log.warning("JWKS not fetched from %s: %s", fetch_url, type(exc).__name__)
+            log.warning("%s not fetched from %s: %s", what, url, type(exc).__name__)
             return None
-        with self._lock:
-            for found_kid, found in keys.items():
-                self._keys[(source, found_kid)] = found
-        return self._keys.get((source, kid))
 
 
 def _url_list(document: Any) -> frozenset[str]:
@@ -225,6 +226,8 @@ def _url_list(document: Any) -> frozenset[str]:
 
 
 def _parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    if not isinstance(jwks, Mapping):
+        raise ValueError("a JWK Set is a JSON object")
     keys = {}
     for raw in jwks.get("keys") or ():
         if not isinstance(raw, dict) or not raw.get("kid"):

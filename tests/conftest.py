@@ -88,6 +88,22 @@ def load_fixture(relative: str) -> dict[str, Any]:
     return data
 
 
+#: The override reasons' code system (cards/override_reasons.yaml).
+OVERRIDE_REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
+
+
+def overridden(card: str, reason: str | None = "patient-declines") -> dict[str, Any]:
+    """A feedback body: ``card`` overridden for ``reason`` (a code of cards/), or for none."""
+    entry: dict[str, Any] = {
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-26T10:00:00Z",
+    }
+    if reason:
+        entry["overrideReason"] = {"reason": {"system": OVERRIDE_REASONS, "code": reason}}
+    return {"feedback": [entry]}
+
+
 def with_prefetch(request: dict[str, Any], **prefetch: Any) -> dict[str, Any]:
     """The request as an EHR honouring this service's templates would send it."""
     request = copy.deepcopy(request)

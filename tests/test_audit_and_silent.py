@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from cds_service.app import create_app
 from cds_service.logs import JsonFormatter
 from cds_service.settings import Settings
-from tests.conftest import ContractClient, scenario_request
+from tests.conftest import ContractClient, overridden, scenario_request
 from tests.issuer import TestIssuer, write_issuers
 from tests.test_auth import KeyServer, jwk
 from tests.test_metrics import sample
@@ -75,24 +75,6 @@ def post(
     return client.post(path, json=body, headers={"Authorization": f"Bearer {bearer}"})
 
 
-def overridden(card: str) -> dict[str, Any]:
-    return {
-        "feedback": [
-            {
-                "card": card,
-                "outcome": "overridden",
-                "overrideReason": {
-                    "reason": {
-                        "system": "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason",
-                        "code": "already-evaluated-by-dermatology",
-                    }
-                },
-                "outcomeTimestamp": "2026-11-26T10:00:00Z",
-            }
-        ]
-    }
-
-
 def strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -102,6 +84,19 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+def cli(tmp_path: Path, *args: str) -> str:
+    """``cds-service ARGS`` on the test's database, as an operator runs it; its output."""
+    env = {
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+        "CDS_PUBLIC_BASE_URL": BASE,
+        "PATH": "",
+    }
+    command = [sys.executable, "-m", "cds_service.cli", *args]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
 
 
 def audit(app: Flask) -> list[Any]:
@@ -216,14 +211,7 @@ def test_feedback_report_shows_what_would_have_been_shown(
     post(client, PV, scenario_request(RED_FLAG), tenant="pilot")
     post(client, PV, scenario_request(RED_FLAG), tenant="pilot")
     post(client, PV, scenario_request("01-coded-milia-adult"), tenant="main-hospital")
-    report = subprocess.run(
-        [sys.executable, "-m", "cds_service.cli", "feedback-report"],
-        env={"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}", "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    report = cli(tmp_path, "feedback-report")
     rows = {
         line.split()[0]: line.split()[1:6] for line in report.splitlines() if line[:1].isalpha()
     }
@@ -273,18 +261,7 @@ def test_the_audit_trail_is_given_as_fhir_audit_events(
 ) -> None:
     post(client, PV, scenario_request(RED_FLAG), tenant="pilot")
     post(client, PV, scenario_request("01-coded-milia-adult"), tenant="main-hospital")
-    printed = subprocess.run(
-        [sys.executable, "-m", "cds_service.cli", "audit-events", "--since", "2026-01-01"],
-        env={
-            "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
-            "CDS_PUBLIC_BASE_URL": BASE,
-            "PATH": "",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    printed = cli(tmp_path, "audit-events", "--since", "2026-01-01")
     bundle = Bundle.model_validate_json(printed)  # R4B shares R4's AuditEvent
     events = [entry.resource for entry in bundle.entry]
     assert [e.action for e in events] == ["E", "E"]
@@ -296,16 +273,7 @@ def test_the_audit_trail_is_given_as_fhir_audit_events(
     details = {d.type.rsplit("/", 1)[-1]: d.valueString for d in first.entity[0].detail}
     assert details["delivery"] == "silent" and details["cardKinds"] == "red-flags"
     assert details["tenant"] == "pilot" and details["contentVersion"] == "2026.11.0"
-    later = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "cds_service.cli", "audit-events", "--since", "2999-01-01"],
-            env={"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}", "PATH": ""},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-    )
+    later = json.loads(cli(tmp_path, "audit-events", "--since", "2999-01-01"))
     assert later["entry"] == []
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ROOT, scenario_request
+from tests.conftest import ROOT, overridden, scenario_request
 from tests.issuer import TestIssuer
 from tests.postgres import fresh_database, query, sqlalchemy_url
 from tests.servers import free_port
@@ -169,21 +169,7 @@ def test_the_image_answers_a_hook_with_a_card_and_takes_feedback(container: Cont
     assert answered.status_code == 200, answered.text
     cards = answered.json()["cards"]
     assert len(cards) == 1 and "milia" in cards[0]["summary"].lower()
-    feedback = {
-        "feedback": [
-            {
-                "card": cards[0]["uuid"],
-                "outcome": "overridden",
-                "overrideReason": {
-                    "reason": {
-                        "system": "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason",
-                        "code": "already-evaluated-by-dermatology",
-                    }
-                },
-                "outcomeTimestamp": "2026-11-26T10:00:00Z",
-            }
-        ]
-    }
+    feedback = overridden(cards[0]["uuid"])
     assert container.post(PV + "/feedback", feedback).status_code == 200
     assert query(container.database, "SELECT count(*) FROM feedback") == [(1,)]
     # What the database learnt is used: the overridden card is snoozed.

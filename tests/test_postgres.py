@@ -17,12 +17,11 @@ from flask.testing import FlaskClient
 from cds_service.app import create_app
 from cds_service.settings import Settings
 from cds_service.store import metadata
-from tests.conftest import ContractClient, scenario_request
+from tests.conftest import ContractClient, overridden, scenario_request
 from tests.postgres import TcpProxy, fresh_database, query, sqlalchemy_url
 
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
-REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +53,6 @@ def client_for(url: str) -> FlaskClient:
     app.test_client_class = ContractClient
     APPS.append(app)
     return app.test_client()
-
-
-def overridden(card: str, reason: str = "patient-declines") -> dict[str, Any]:
-    return {
-        "feedback": [
-            {
-                "card": card,
-                "outcome": "overridden",
-                "overrideReason": {"reason": {"system": REASONS, "code": reason}},
-                "outcomeTimestamp": "2026-11-26T10:00:00Z",
-            }
-        ]
-    }
 
 
 def test_migrations_create_the_schema(database: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import scenario_request
+from tests.conftest import overridden, scenario_request
 from tests.issuer import TestIssuer
 from tests.postgres import fresh_database, query, sqlalchemy_url
 from tests.servers import free_port, nginx, service_instance
@@ -19,7 +19,6 @@ from tests.servers import free_port, nginx, service_instance
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
 ISSUER = TestIssuer()
-REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
 
 
 class Cluster:
@@ -62,21 +61,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield Cluster(balancer, instances, database)
 
 
-def overridden(card: str) -> dict[str, Any]:
-    return {
-        "feedback": [
-            {
-                "card": card,
-                "outcome": "overridden",
-                "overrideReason": {
-                    "reason": {"system": REASONS, "code": "already-evaluated-by-dermatology"}
-                },
-                "outcomeTimestamp": "2026-11-26T10:00:00Z",
-            }
-        ]
-    }
-
-
 def test_the_balancer_answers_health_checks_from_both_instances(cluster: Cluster) -> None:
     for base in (cluster.balancer, *cluster.instances):
         assert requests.get(base + "/readyz", timeout=10).json()["status"] == "ready"
@@ -89,7 +73,12 @@ def test_feedback_through_one_instance_snoozes_the_card_on_the_other(cluster: Cl
     assert len(shown) == 1
     # The same card id comes from the other instance: ids are derived from the shared secret.
     assert cluster.post(second, PV, request).json()["cards"][0]["uuid"] == shown[0]["uuid"]
-    assert cluster.post(first, FEEDBACK, overridden(shown[0]["uuid"])).status_code == 200
+    assert (
+        cluster.post(
+            first, FEEDBACK, overridden(shown[0]["uuid"], "already-evaluated-by-dermatology")
+        ).status_code
+        == 200
+    )
     assert cluster.post(second, PV, request).json()["cards"] == []
     for _ in range(2):  # and through the balancer, whichever instance answers
         assert cluster.post(cluster.balancer, PV, request).json()["cards"] == []
@@ -106,7 +95,7 @@ def test_a_token_replayed_to_the_other_instance_is_rejected(cluster: Cluster) ->
 def test_concurrent_feedback_for_one_card_is_stored_once(cluster: Cluster) -> None:
     request = scenario_request("03-text-only-milia")
     card = cluster.post(cluster.balancer, PV, request).json()["cards"][0]["uuid"]
-    body = overridden(card)
+    body = overridden(card, "already-evaluated-by-dermatology")
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(
             pool.map(

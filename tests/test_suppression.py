@@ -15,11 +15,10 @@ from sqlalchemy import update
 
 from cds_service.settings import Settings
 from cds_service.store import Store, snoozes_table
-from tests.conftest import scenario_request
+from tests.conftest import overridden, scenario_request
 
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
-REASONS = "https://cds-service.invalid/fhir/CodeSystem/milia-override-reason"
 
 
 def cards(client: FlaskClient, request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -30,14 +29,7 @@ def cards(client: FlaskClient, request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def override(client: FlaskClient, card: str, reason: str | None = "patient-declines") -> None:
-    entry: dict[str, Any] = {
-        "card": card,
-        "outcome": "overridden",
-        "outcomeTimestamp": "2026-11-26T10:00:00Z",
-    }
-    if reason:
-        entry["overrideReason"] = {"reason": {"system": REASONS, "code": reason}}
-    assert client.post(FEEDBACK, json={"feedback": [entry]}).status_code == 200
+    assert client.post(FEEDBACK, json=overridden(card, reason)).status_code == 200
 
 
 def accept(client: FlaskClient, card: str, suggestion: str) -> None:
