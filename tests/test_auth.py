@@ -431,3 +431,11 @@ def test_an_issuer_may_name_its_own_fhir_servers(tmp_path: Path, keys: KeyServer
     body["fhirServer"] = "http://127.0.0.1:9/other"
     response = client.post(PV, json=body, headers={"Authorization": f"Bearer {token(PV)}"})
     assert "not allowed" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_a_key_set_that_is_not_a_json_object_is_401_not_500(
+    tmp_path: Path, keys: KeyServer
+) -> None:
+    keys.documents["/jwks.json"] = [jwk(EC_KEY, "ec-1", "ES384")]  # a list, not a JWK Set
+    client = make_app(tmp_path, keys).test_client()
+    assert call(client, PV, token(PV)).status_code == 401
