@@ -26,6 +26,7 @@ lint: $(VENV)/.stamp-test
 	$(BIN)/ruff format --check cds_service tests
 	$(BIN)/ruff check cds_service tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.stamp-test
 	$(BIN)/ruff format cds_service tests

@@ -19,12 +19,19 @@ POOL_SIZE = 400
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((ROOT / "fixtures" / "scenarios" / name / "request.json").read_text())
+    data: dict[str, Any] = json.loads(
+        (ROOT / "fixtures" / "scenarios" / name / "request.json").read_text()
+    )
     return data
 
 
 def bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources), "entry": [{"resource": r} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r} for r in resources],
+    }
 
 
 def patient_view(observations: int, skin: bool) -> dict[str, Any]:
@@ -40,11 +47,15 @@ def patient_view(observations: int, skin: bool) -> dict[str, Any]:
     medicines = [e["resource"] for e in prefetch["medicationRequests"].get("entry", [])][:10]
     patient_id = prefetch["patient"]["id"]
     if skin:
-        skin_case = load("12-red-flag-bleeding")["prefetch"]["skinObservations"]["entry"][0]["resource"]
+        skin_case = load("12-red-flag-bleeding")["prefetch"]["skinObservations"]["entry"][0][
+            "resource"
+        ]
         note = copy.deepcopy(skin_case)
         note["subject"] = {"reference": f"Patient/{patient_id}"}
         obs.append(note)
-        milia = copy.deepcopy(load("01-coded-milia-adult")["prefetch"]["conditions"]["entry"][0]["resource"])
+        milia = copy.deepcopy(
+            load("01-coded-milia-adult")["prefetch"]["conditions"]["entry"][0]["resource"]
+        )
         milia["subject"] = {"reference": f"Patient/{patient_id}"}
         conditions.append(milia)
     request = copy.deepcopy(source)

@@ -32,7 +32,9 @@ def main() -> None:
     profiler = Profiler(interval=0.0005)
     with profiler:
         for _ in range(args.repeat):
-            response = client.post(f"/cds-services/{service}", data=body, content_type="application/json")
+            response = client.post(
+                f"/cds-services/{service}", data=body, content_type="application/json"
+            )
             assert response.status_code == 200, response.get_json()
     out = HERE / f"profile-{args.scenario}.txt"
     out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))

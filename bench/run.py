@@ -80,18 +80,40 @@ def wrk(url: str, body: Path, connections: int, duration: int) -> Result:
         extra = {"BODY_DIR": str(body), "BODY_COUNT": str(len(list(body.glob("*.json"))))}
     else:
         script, extra = HERE / "post.lua", {"BODY_FILE": str(body)}
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
-    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **extra}, check=True).stdout
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    out = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **extra}, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(int(n) for n in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)[0]) if "Socket errors" in out else 0
+    errors += (
+        sum(
+            int(n)
+            for n in re.findall(
+                r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+            )[0]
+        )
+        if "Socket errors" in out
+        else 0
+    )
     return Result(rps, p50, p99, errors)
 
 
 def workers_of(master: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
@@ -104,7 +126,9 @@ def peak_mb(pid: int) -> float:
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        return subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -125,12 +149,16 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (make bench installs Debian's wrk)")
-    subprocess.run([sys.executable, str(HERE / "make_requests.py")], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(HERE / "make_requests.py")], check=True, capture_output=True
+    )
 
     work = Path(tempfile.mkdtemp(prefix="cds-bench-"))
     database = f"sqlite:///{work / 'bench.sqlite3'}"
     if args.database == "postgres":
-        database = os.environ.get("CDS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        database = os.environ.get(
+            "CDS_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
     service_port, baseline_port = free_port(), free_port()
     env = {
         "CDS_AUTH_MODE": "development",  # JWT verification is not part of what is measured here
@@ -139,10 +167,27 @@ def main() -> None:
         "CDS_LOG_LEVEL": "WARNING",
         "CDS_WORKERS": str(args.workers),
     }
-    service = start([sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)], env, work / "service.log")
+    service = start(
+        [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)],
+        env,
+        work / "service.log",
+    )
     startup = wait_ready(f"http://127.0.0.1:{service_port}/readyz", service)
     baseline = start(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "sync", "-b", f"127.0.0.1:{baseline_port}", "--chdir", str(HERE), "baseline:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{baseline_port}",
+            "--chdir",
+            str(HERE),
+            "baseline:app",
+        ],
         {},
         work / "baseline.log",
     )
@@ -156,11 +201,20 @@ def main() -> None:
                 body = HERE / "requests" / name  # a pool of bodies
             path = f"/cds-services/{service_id}"
             wrk(f"http://127.0.0.1:{service_port}{path}", body, args.connections, 2)  # warm up
-            ours = wrk(f"http://127.0.0.1:{service_port}{path}", body, args.connections, args.duration)
-            base = wrk(f"http://127.0.0.1:{baseline_port}{path}", body, args.connections, args.duration)
-            size = body.stat().st_size if body.is_file() else next(body.glob("*.json")).stat().st_size
+            ours = wrk(
+                f"http://127.0.0.1:{service_port}{path}", body, args.connections, args.duration
+            )
+            base = wrk(
+                f"http://127.0.0.1:{baseline_port}{path}", body, args.connections, args.duration
+            )
+            size = (
+                body.stat().st_size if body.is_file() else next(body.glob("*.json")).stat().st_size
+            )
             rows.append((name, size // 1024, ours, base))
-            print(f"{name}: {ours.rps:.0f} rps (baseline {base.rps:.0f}), p99 {ours.p99_ms:.1f} ms", flush=True)
+            print(
+                f"{name}: {ours.rps:.0f} rps (baseline {base.rps:.0f}), p99 {ours.p99_ms:.1f} ms",
+                flush=True,
+            )
         memory = max(peak_mb(pid) for pid in workers_of(service.pid))
     finally:
         stop(service)

@@ -11,9 +11,10 @@ from flask_cors import CORS
 
 from . import api, metrics
 from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
+from .card_ids import CardIdentity
 from .cards import CardRenderer
 from .clinical.findings import ReadingLimits, RecordReader
-from .clinical.knowledge import default_content_dir, load_knowledge
+from .clinical.loading import default_content_dir, load_knowledge
 from .clinical.selection import RelevanceFilter
 from .clinical.text import text_reader
 from .clinical.vocabulary import Vocabulary
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         reader=RecordReader(vocabulary, reader, reading_limits(settings)),
         renderer=CardRenderer(knowledge, settings.base_url),
         auth=auth,
-        suppression=Suppression(store, knowledge, _secret(settings)),
+        suppression=Suppression(store, knowledge),
+        card_ids=CardIdentity(_secret(settings), knowledge.meta.content_version),
         relevant=RelevanceFilter(vocabulary, reader),
         fetcher=FhirFetcher(fetch_limits(settings)),
     )

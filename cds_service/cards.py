@@ -10,13 +10,11 @@ and the footer gives the content version and review date. Cards know nothing of 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .card_ids import CardIds
 from .clinical.knowledge import (
     PLACEHOLDERS,
     CardChoice,
@@ -45,26 +43,6 @@ class RenderedCard:
     card: Card
     #: suggestion uuid -> suggestion id in cards/
     suggestions: dict[str, str] = field(default_factory=dict)
-
-
-class CardIds:
-    """Stable uuids for one patient's cards (per card kind and content version) and their
-    suggestions, so that feedback maps back to them."""
-
-    def __init__(self, secret: bytes, patient_key: str, content_version: str) -> None:
-        self._secret = secret
-        self.patient_key = patient_key
-        self._version = content_version
-
-    def _uuid(self, *parts: str) -> str:
-        digest = hmac.new(self._secret, "\x1f".join(parts).encode(), hashlib.sha256).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=4))
-
-    def card(self, kind: str) -> str:
-        return self._uuid("card", self.patient_key, kind, self._version)
-
-    def suggestion(self, card_uuid: str, suggestion_id: str) -> str:
-        return self._uuid("suggestion", card_uuid, suggestion_id)
 
 
 def applies(when: CardWhen, a: Assessment, hook: str) -> bool:

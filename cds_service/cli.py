@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import __version__, jsonio
-from .clinical.knowledge import default_content_dir, validate_content
+from .clinical.loading import default_content_dir, validate_content
 from .errors import CDSError, ContentError
 from .logs import configure_logging, gunicorn_log_config
 from .protocol import to_wire
@@ -152,7 +152,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
 
 def cmd_registration(args: argparse.Namespace) -> int:
     from .auth import TrustConfigError, load_trust
-    from .clinical.knowledge import load_knowledge
+    from .clinical.loading import load_knowledge
     from .registration import as_text, registration
     from .services import ServiceRegistry
 
@@ -286,7 +286,7 @@ def cmd_audit_events(args: argparse.Namespace) -> int:
 
 def cmd_eval_corpus(args: argparse.Namespace) -> int:
     from .clinical.findings import RecordReader
-    from .clinical.knowledge import load_knowledge
+    from .clinical.loading import load_knowledge
     from .clinical.text import text_reader
     from .clinical.vocabulary import Vocabulary
     from .corpus import CorpusError, evaluate, format_report, load_corpus, targets_met

@@ -21,7 +21,7 @@ import yaml
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
-from .fhir.context import ClinicalRecord
+from .fhir.record import ClinicalRecord
 from .fhir.resources import parse_resource
 
 HALVES = ("dev", "heldout")

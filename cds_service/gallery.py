@@ -17,7 +17,6 @@ import yaml
 from markdown_it import MarkdownIt
 
 from . import jsonio
-from .auth import ANONYMOUS
 from .clinical.reasoning import Assessment, assess
 from .errors import CDSError
 from .fhir.context import gather
@@ -58,9 +57,9 @@ def _evaluate(folder: Path, runtime: Runtime, now: datetime) -> Scenario:
         if service is None:
             raise CDSError(f"no service answers hook '{body.get('hook')}'")
         request = parse_hook_request(body, service)
-        record = gather(request, service, now, None, (), runtime.relevant)
+        record = gather(request, service.prefetch, now, None, (), runtime.relevant)
         scenario.assessment = assess(runtime.reader.read(record), runtime.knowledge)
-        ids = runtime.suppression.ids_for(ANONYMOUS, request.context["patientId"])
+        ids = runtime.card_ids.for_patient(None, None, request.context["patientId"])
         rendered = runtime.renderer.render_all(
             scenario.assessment, request.hook, request.context["patientId"], ids
         )

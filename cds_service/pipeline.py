@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from . import metrics
 from .auth import ANONYMOUS, Authenticator, Caller
+from .card_ids import CardIdentity
 from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
@@ -40,6 +41,7 @@ class Runtime:
     renderer: CardRenderer
     auth: Authenticator
     suppression: Suppression
+    card_ids: CardIdentity
     #: Decides on raw JSON which prefetched resources are worth validating and reading.
     relevant: Callable[[dict[str, Any]], bool] | None = None
     fetcher: Fetcher | None = None
@@ -93,12 +95,14 @@ def answer_hook(
     stamps = [time.perf_counter()]
     request = parse_hook_request(body, service)
     when = now or datetime.now(UTC)
-    record = gather(request, service, when, runtime.fetcher, caller.fhir_servers, runtime.relevant)
+    record = gather(
+        request, service.prefetch, when, runtime.fetcher, caller.fhir_servers, runtime.relevant
+    )
     findings = runtime.reader.read(record)
     stamps.append(time.perf_counter())
     assessment = assess(findings, runtime.knowledge)
     stamps.append(time.perf_counter())
-    ids = runtime.suppression.ids_for(caller, request.context["patientId"])
+    ids = runtime.card_ids.for_patient(caller.iss, caller.tenant, request.context["patientId"])
     rendered = runtime.renderer.render_all(
         assessment, request.hook, request.context["patientId"], ids
     )

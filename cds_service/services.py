@@ -10,23 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import UnknownService
+from .fhir.prefetch import Prefetch
 from .fhir.templates import template_problems
 from .hooks import HOOKS, HookDefinition
 from .protocol import DiscoveryResponse, ServiceDescriptor
 
 _EXAM = "http://terminology.hl7.org/CodeSystem/observation-category|exam"
-
-
-@dataclass(frozen=True)
-class Prefetch:
-    template: str
-    required: bool
-    #: The FHIR resource type a read returns, or that a search's Bundle holds.
-    resource_type: str
-
-    @property
-    def is_read(self) -> bool:
-        return "?" not in self.template
 
 
 PATIENT = Prefetch("Patient/{{context.patientId}}", True, "Patient")

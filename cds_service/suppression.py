@@ -1,7 +1,7 @@
 """Alert fatigue: stable card ids, snoozes from feedback, and the cards a snooze holds back.
 
-A card's uuid is derived from the patient, the card kind and the content version, so feedback on it
-maps back to them. An overridden card is snoozed for that patient for the period its override reason
+Card ids come from :mod:`cds_service.card_ids`, so feedback maps back to a patient's card kind. An
+overridden card is snoozed for that patient for the period its override reason
 sets in cards/; an accepted suggestion (a referral) holds the card back while the request is pending;
 a red flag that was not there when the card was snoozed always breaks the snooze. Patients are known
 only by a keyed hash (HMAC with the service's secret), never in clear.
@@ -9,14 +9,12 @@ only by a keyed hash (HMAC with the service's secret), never in clear.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from .auth import Caller
-from .cards import CardIds, RenderedCard
+from .card_ids import CardIds
+from .cards import RenderedCard
 from .clinical.knowledge import KnowledgeBase
 from .errors import DatabaseUnavailable
 from .protocol import Card, FeedbackEntry
@@ -26,16 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class Suppression:
-    def __init__(self, store: Store, kb: KnowledgeBase, secret: bytes) -> None:
+    def __init__(self, store: Store, kb: KnowledgeBase) -> None:
         self.store = store
         self.kb = kb
-        self._secret = secret
-
-    def ids_for(self, caller: Caller, patient_id: str) -> CardIds:
-        # Patient ids are unique per EHR, so the issuer and tenant are part of the key.
-        scope = "\x1f".join(["patient", caller.iss or "-", caller.tenant or "-", patient_id])
-        key = hmac.new(self._secret, scope.encode(), hashlib.sha256).hexdigest()
-        return CardIds(self._secret, key, self.kb.meta.content_version)
 
     def apply(
         self,

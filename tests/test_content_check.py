@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cds_service.app import create_app
-from cds_service.clinical.knowledge import validate_content
+from cds_service.clinical.loading import validate_content
 from cds_service.errors import ContentError
 from cds_service.settings import Settings
 from tests.conftest import ROOT

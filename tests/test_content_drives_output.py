@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from cds_service.app import create_app
-from cds_service.clinical.knowledge import validate_content
+from cds_service.clinical.loading import validate_content
 from cds_service.settings import Settings
 from tests.conftest import ROOT, ContractClient, searchset
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from cds_service.clinical.findings import Findings, RecordReader
-from cds_service.clinical.knowledge import default_content_dir, load_knowledge
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.reasoning import assess
 from cds_service.clinical.text import text_reader
 from cds_service.clinical.vocabulary import Vocabulary
-from cds_service.fhir.context import ClinicalRecord
+from cds_service.fhir.record import ClinicalRecord
 from cds_service.fhir.resources import parse_resource
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.clinical.knowledge import CONTENT_FILES, KnowledgeBase, load_knowledge
+from cds_service.clinical.knowledge import CONTENT_FILES, KnowledgeBase
+from cds_service.clinical.loading import load_knowledge
 from cds_service.clinical.yamlfile import YamlDocument, load
 from tests.conftest import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 import textstat
 from flask.testing import FlaskClient
 
-from cds_service.clinical.knowledge import default_content_dir, load_knowledge
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from tests.conftest import scenario_request
 
 KB = load_knowledge(default_content_dir())

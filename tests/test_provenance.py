@@ -12,7 +12,7 @@ import yaml
 from flask.testing import FlaskClient
 
 from cds_service import cards
-from cds_service.clinical.knowledge import default_content_dir, load_knowledge, validate_content
+from cds_service.clinical.loading import default_content_dir, load_knowledge, validate_content
 from tests.conftest import ROOT, scenario_request
 
 PV = "/cds-services/milia-patient-view"

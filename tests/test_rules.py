@@ -12,13 +12,12 @@ from cds_service.clinical.findings import RecordReader
 from cds_service.clinical.knowledge import (
     KnowledgeBase,
     RedFlag,
-    default_content_dir,
-    load_knowledge,
 )
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.reasoning import Assessment, assess
 from cds_service.clinical.text import text_reader
 from cds_service.clinical.vocabulary import Vocabulary
-from cds_service.fhir.context import ClinicalRecord
+from cds_service.fhir.record import ClinicalRecord
 from cds_service.fhir.resources import parse_resource
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

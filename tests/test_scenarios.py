@@ -16,7 +16,8 @@ import yaml
 from flask.testing import FlaskClient
 
 from cds_service.cards import DETAIL_LIMIT
-from cds_service.clinical.knowledge import KnowledgeBase, default_content_dir, load_knowledge
+from cds_service.clinical.knowledge import KnowledgeBase
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from tests.conftest import FIXTURES, SCENARIOS, scenario_request
 
 SERVICES = {

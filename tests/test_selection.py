@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from cds_service.clinical import fields
-from cds_service.clinical.knowledge import default_content_dir, load_knowledge
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.selection import RelevanceFilter
 from cds_service.clinical.text import text_reader
 from cds_service.clinical.vocabulary import Vocabulary

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.clinical.knowledge import default_content_dir, load_knowledge
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.terms import Shorthand, forms, parse, sequences, with_shorthand
 from cds_service.clinical.text import TextReader, text_reader
 from cds_service.clinical.vocabulary import Vocabulary

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from ..fhir.context import ClinicalRecord
+from ..fhir.record import ClinicalRecord
 from . import fields
 from .nlp import plain_text
 from .sites import SiteIndex

@@ -28,14 +28,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote_plus
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-
-from ..errors import ContentError
-from .yamlfile import Location, YamlDocument, YamlError, load
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 CONTENT_FILES = (
     "meta.yaml",
@@ -777,83 +773,6 @@ class KnowledgeBase(_Content):
 
     def drug_class(self, class_id: str) -> DrugClass:
         return next(d for d in self.drug_classes if d.id == class_id)
-
-
-# ----------------------------------------------------------------------------------- validation
-
-
-def _merge(docs: dict[str, YamlDocument]) -> tuple[dict[str, Any], dict[str, YamlDocument]]:
-    merged: dict[str, Any] = {}
-    by_key: dict[str, YamlDocument] = {}
-    for doc in docs.values():
-        if not isinstance(doc.data, dict):
-            raise YamlError(doc.path, 1, "the file must hold a mapping of top-level keys")
-        for key, value in doc.data.items():
-            if key in merged:
-                raise YamlError(doc.path, doc.line_of((str(key),)), f"'{key}' is defined twice")
-            merged[key] = value
-            by_key[str(key)] = doc
-    return merged, by_key
-
-
-def where(by_key: dict[str, YamlDocument], location: Location) -> str:
-    """``file:line`` of a location in the merged content."""
-    doc = by_key.get(str(location[0])) if location else None
-    if doc is None:
-        return "cards"
-    return f"{doc.path}:{doc.line_of(location)}"
-
-
-def _schema_problem(by_key: dict[str, YamlDocument], error: Any) -> str:
-    location: Location = tuple(error["loc"])
-    path = ".".join(str(p) for p in location)
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where(by_key, location)}: {path}: {message}"
-
-
-def validate_content(directory: Path) -> tuple[KnowledgeBase | None, list[str]]:
-    """Load and check ``directory``; return the knowledge base (when valid) and every problem."""
-    from .content_rules import semantic_problems
-
-    docs: dict[str, YamlDocument] = {}
-    problems: list[str] = []
-    for name in CONTENT_FILES:
-        path = directory / name
-        if not path.is_file():
-            problems.append(f"{path}:1: missing content file")
-            continue
-        try:
-            docs[name] = load(path)
-        except YamlError as exc:
-            problems.append(str(exc))
-    if problems:
-        return None, problems
-    try:
-        merged, by_key = _merge(docs)
-    except YamlError as exc:
-        return None, [str(exc)]
-    try:
-        kb = KnowledgeBase.model_validate(merged)
-    except ValidationError as exc:
-        return None, [_schema_problem(by_key, error) for error in exc.errors()]
-    problems = [f"{where(by_key, loc)}: {message}" for loc, message in semantic_problems(kb)]
-    return (None if problems else kb), problems
-
-
-def load_knowledge(directory: Path) -> KnowledgeBase:
-    """The validated knowledge base, or :class:`ContentError` listing every problem."""
-    kb, problems = validate_content(directory)
-    if kb is None:
-        raise ContentError(problems)
-    return kb
-
-
-def default_content_dir() -> Path:
-    """The content shipped in the wheel, else the ``cards/`` folder of a source checkout."""
-    packaged = Path(__file__).resolve().parent.parent / "_content"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "cards"
 
 
 Meta.model_rebuild()

@@ -7,8 +7,7 @@ typed resources and never sees HTTP or JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,8 +16,8 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from .. import metrics
 from ..errors import InvalidRequest, PreconditionFailed
 from ..protocol import HookRequest
-from ..services import ServiceDefinition
-from .prefetch import FetchJob, PrefetchValue, next_link, read_value
+from .prefetch import FetchJob, Prefetch, PrefetchValue, next_link, read_value
+from .record import ClinicalRecord
 from .resources import parse_resource
 from .templates import render
 
@@ -44,23 +43,6 @@ class Fetcher(Protocol):
     ) -> dict[str, PrefetchValue]: ...
 
 
-@dataclass(frozen=True)
-class ClinicalRecord:
-    """The patient's FHIR data for one call, typed, with where each part came from."""
-
-    now: datetime
-    patient: FHIRAbstractModel | None
-    resources: dict[str, list[FHIRAbstractModel]] = field(default_factory=dict)
-    #: Resources of ``context.draftOrders`` for the order hooks.
-    draft_orders: list[FHIRAbstractModel] = field(default_factory=list)
-    #: Optional prefetch keys that could not be obtained (cards are built from what is known).
-    missing: tuple[str, ...] = ()
-
-    def of_type(self, resource_type: str) -> list[Any]:
-        """The resources of one type (typed ``Any``: fhir.resources models are dynamic to mypy)."""
-        return list(self.resources.get(resource_type, []))
-
-
 def _unavailable(request: HookRequest) -> str:
     if request.fhirServer is None:
         return "the request names no fhirServer to fetch it from"
@@ -69,7 +51,7 @@ def _unavailable(request: HookRequest) -> str:
 
 def gather(
     request: HookRequest,
-    service: ServiceDefinition,
+    declared: Mapping[str, Prefetch],
     now: datetime,
     fetcher: Fetcher | None = None,
     also_allowed: Sequence[str] = (),
@@ -79,7 +61,7 @@ def gather(
     sent = request.prefetch or {}
     values: dict[str, PrefetchValue] = {}
     jobs: list[FetchJob] = []
-    for key, spec in service.prefetch.items():
+    for key, spec in declared.items():
         value = read_value(key, spec, sent.get(key), key in sent)
         values[key] = value
         query = render(spec.template, request.context)
@@ -106,11 +88,11 @@ def gather(
     for key, value in values.items():
         outcome = "missing" if not value.provided else "fetched" if key in fetched_keys else "sent"
         metrics.PREFETCH.labels(key, outcome).inc()
-    ignored = sorted(set(sent) - set(service.prefetch))
+    ignored = sorted(set(sent) - set(declared))
     if ignored:
         log.info("ignored %d undeclared prefetch key(s)", len(ignored))
 
-    failed = [v for k, v in values.items() if not v.provided and service.prefetch[k].required]
+    failed = [v for k, v in values.items() if not v.provided and declared[k].required]
     if failed:
         reasons = "; ".join(f"'{v.key}' ({v.reason})" for v in failed)
         raise PreconditionFailed(f"required FHIR data could not be obtained: {reasons}")
@@ -123,7 +105,7 @@ def gather(
     skipped = 0
     from_server = {job.key for job in jobs}
     for key, value in values.items():
-        is_read = service.prefetch[key].is_read
+        is_read = declared[key].is_read
         for index, raw in enumerate(value.resources):
             if keep is not None and not is_read and not keep(raw):
                 skipped += 1  # cannot concern milia: not worth a strict FHIR validation

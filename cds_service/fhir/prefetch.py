@@ -13,7 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidRequest
-from ..services import Prefetch
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """One prefetch key a service declares: its template, whether the call needs it, and the
+    resource type it yields."""
+
+    template: str
+    required: bool
+    #: The FHIR resource type a read returns, or that a search's Bundle holds.
+    resource_type: str
+
+    @property
+    def is_read(self) -> bool:
+        return "?" not in self.template
+
 
 _ERROR_SEVERITIES = {"error", "fatal"}
 
