@@ -36,7 +36,12 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import DatabaseUnavailable, Unauthorized, describe_validation_error
+from .errors import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    Unauthorized,
+    describe_validation_error,
+)
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -114,8 +119,8 @@ class TrustConfig(BaseModel):
         return next((i for i in self.issuers if i.iss == iss), None)
 
 
-class TrustConfigError(Exception):
-    pass
+class TrustConfigError(ConfigurationError):
+    """The trusted-issuers file cannot be read or is invalid."""
 
 
 def load_trust(path: Path | None, development: bool) -> TrustConfig:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from . import __version__, jsonio
 from .clinical.loading import default_content_dir, validate_content
-from .errors import CDSError, ContentError
+from .errors import CDSError, ConfigurationError, ContentError, describe_validation_error
 from .logs import configure_logging, gunicorn_log_config
 from .protocol import to_wire
 from .settings import Settings
@@ -27,8 +27,12 @@ log = logging.getLogger("cds_service")
 def _settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except (ValidationError, ValueError) as exc:
-        raise SystemExit(f"cds-service: invalid settings: {exc}") from None
+    except ValidationError as exc:
+        raise SystemExit(
+            f"cds-service: invalid settings: {describe_validation_error(exc)}"
+        ) from None
+    except ConfigurationError as exc:
+        raise SystemExit(f"cds-service: invalid settings: {exc.message}") from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

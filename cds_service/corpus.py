@@ -21,6 +21,7 @@ import yaml
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
+from .errors import CDSError
 from .fhir.record import ClinicalRecord
 from .fhir.resources import parse_resource
 
@@ -36,7 +37,7 @@ TARGETS = {
 }
 
 
-class CorpusError(ValueError):
+class CorpusError(CDSError):
     """A corpus item that cannot be scored: the message names the file and the item."""
 
 

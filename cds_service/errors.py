@@ -67,6 +67,14 @@ class DatabaseUnavailable(ServiceUnavailable):
     """The database did not answer within its budget (down, locked, or refusing the write)."""
 
 
+class ConfigurationError(CDSError):
+    """A setting, configuration file or catalogue the service cannot start with (never a request's
+    fault: it is reported at start-up, by the command that read it)."""
+
+    status = 500
+    issue_code = "invariant"
+
+
 class ContentError(CDSError):
     """The knowledge base in ``cards/`` is invalid; the service refuses to start on it."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import UnknownService
+from .errors import ConfigurationError, UnknownService
 from .fhir.prefetch import Prefetch
 from .fhir.templates import template_problems
 from .hooks import HOOKS, HookDefinition
@@ -149,7 +149,7 @@ class ServiceRegistry:
             for problem in template_problems(p.template, s.hook_definition)
         ]
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigurationError("; ".join(problems))
         self._services = {s.id: s for s in sorted(services, key=lambda s: s.id)}
 
     def get(self, service_id: str) -> ServiceDefinition:

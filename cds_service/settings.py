@@ -19,6 +19,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from .errors import ConfigurationError
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDS_", extra="forbid", frozen=True)
@@ -102,6 +104,8 @@ class Settings(BaseSettings):
         config_file = os.environ.get("CDS_CONFIG_FILE")
         if config_file:
             if not Path(config_file).is_file():
-                raise ValueError(f"CDS_CONFIG_FILE names a file that does not exist: {config_file}")
+                raise ConfigurationError(
+                    f"CDS_CONFIG_FILE names a file that does not exist: {config_file}"
+                )
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
         return tuple(sources)

@@ -335,12 +335,6 @@ class Store:
 
     # -------------------------------------------------------------------- shown and snoozed
 
-    def snoozes(self, patient_key: str) -> dict[str, Snooze]:
-        """The patient's active snoozes by card kind (raises when the database is down)."""
-        self._require()
-        with self.engine.connect() as conn:
-            return self._active_snoozes(conn, patient_key)
-
     def _active_snoozes(self, conn: Any, patient_key: str) -> dict[str, Snooze]:
         rows = conn.execute(
             select(snoozes_table).where(
@@ -498,12 +492,22 @@ class Store:
         return 1
 
     def feedback_count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(feedback_table)).scalar_one())
+        try:
+            with self.engine.connect() as conn:
+                query = select(func.count()).select_from(feedback_table)
+                return int(conn.execute(query).scalar_one())
+        except SQLAlchemyError as exc:
+            raise _unavailable("feedback", exc) from None
 
     def report_rows(self) -> tuple[list[Any], list[Any]]:
         """(shown and withheld per kind and version, feedback per kind, version, outcome and reason)."""
         self._require()
+        try:
+            return self._report_rows()
+        except SQLAlchemyError as exc:
+            raise _unavailable("feedback report", exc) from None
+
+    def _report_rows(self) -> tuple[list[Any], list[Any]]:
         with self.engine.connect() as conn:
             shown = conn.execute(
                 select(

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.errors import ConfigurationError
 from cds_service.settings import Settings
 
 
@@ -32,7 +33,7 @@ def test_config_file_is_read_and_environment_wins(
 
 def test_missing_config_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_CONFIG_FILE", "/nonexistent/cds.yaml")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ConfigurationError, match="does not exist"):
         Settings()
 
 

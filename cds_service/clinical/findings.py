@@ -10,7 +10,7 @@ What is read, and from where:
   with their site and time, so that growth between two measurements is a finding;
 - *medicines* (MedicationRequest, MedicationStatement, and draft orders) with route, site and how many
   days they have been (or are meant to be) used;
-- the patient's *age* at the time of the hook and sex; the *count* of lesions; when milia began.
+- the patient's *age* at the time of the hook; the *count* of lesions; when milia began.
 """
 
 from __future__ import annotations
@@ -126,7 +126,6 @@ class Findings:
     lesions: tuple[Lesion, ...] = ()
     medicines: tuple[MedicineUse, ...] = ()
     age_days: int | None = None
-    sex: str | None = None
     lesion_count: int | None = None
     #: Earliest record of milia (onset, recorded date or observation time).
     milia_since: datetime | None = None
@@ -474,7 +473,6 @@ class RecordReader:
             lesions=lesions,
             medicines=meds,
             age_days=age_days,
-            sex=getattr(patient, "gender", None) if patient is not None else None,
             lesion_count=_lesion_count(
                 record, milia_sources, self.vocabulary.kb.lexicon.count_words
             ),

@@ -104,11 +104,6 @@ class Code(_Content):
     broader: bool = False
     note: str | None = None
 
-    def matches(self, system: str, code: str) -> bool:
-        if not self.verified or system != self.system:
-            return False
-        return code.startswith(self.code) if self.match == "prefix" else code == self.code
-
 
 class Statement(_Content):
     """One clinical sentence and the references it rests on."""

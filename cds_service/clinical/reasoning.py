@@ -53,7 +53,6 @@ class Assessment:
     cautions: tuple[Hit, ...] = ()
     #: Milia is already a coded Condition on the record (confirmed or provisional).
     on_problem_list: bool = False
-    age_days: int | None = None
     #: Patient states recorded (patients.yaml), e.g. pregnancy.
     states: tuple[Hit, ...] = ()
     #: The patient's age bands (patients.yaml); None when the age is unknown.
@@ -425,7 +424,6 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
     cautions = _cautions(findings, kb, ev, bool(milia))
     base = Assessment(
         cautions=cautions,
-        age_days=findings.age_days,
         states=tuple(ev.states.values()),
         age_bands=ev.bands,
         notes_read=findings.notes_read,

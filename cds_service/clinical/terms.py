@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..errors import CDSError
+
 #: Words never inflected: function words keep their one form ("in" is not "inned"), and so do
 #: possessives, sides and directions ("right" is not "righted", "upper" not "uppers").
 _WORDS_KEPT_AS_WRITTEN = """
@@ -33,8 +35,12 @@ _MAX_PATTERNS_PER_TERM = 64
 Tokenize = Callable[[str], list[str]]
 
 
-class TermError(ValueError):
-    """A term that cannot be read: its text says what is wrong."""
+class TermError(CDSError, ValueError):
+    """A term that cannot be read: its text says what is wrong. Also a ValueError, so that pydantic
+    reports it with the content's file and line when raised in a validator."""
+
+    status = 500
+    issue_code = "invariant"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import ContentError
 from .matchers import TermMatcher
 from .nlp import (
     MAX_TEXT,
@@ -255,7 +256,7 @@ class TextReader:
         try:
             slots = parse(term, self._tokens, self._concepts)
         except TermError as exc:  # check-content reports these with file and line
-            raise ValueError(f"term '{term}': {exc}") from exc
+            raise ContentError([f"term '{term}': {exc.message}"]) from exc
         matcher.add_sequences(
             key,
             (v for seq in sequences(slots, inflect) for v in with_shorthand(seq, self._shorthands)),

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from ..errors import CDSError
+
 Location = tuple[str | int, ...]
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -28,10 +30,15 @@ class YamlDocument:
         return 1
 
 
-class YamlError(Exception):
+class YamlError(CDSError):
+    """A content file that is not the YAML it should be, with its file and line."""
+
+    status = 500
+    issue_code = "invariant"
+
     def __init__(self, path: Path, line: int, message: str) -> None:
         super().__init__(f"{path}:{line}: {message}")
-        self.path, self.line, self.message = path, line, message
+        self.path, self.line = path, line
 
 
 def _record_lines(node: yaml.Node, here: Location, lines: dict[Location, int]) -> None:

@@ -23,7 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .. import metrics
-from ..errors import InvalidRequest
+from ..errors import CDSError, InvalidRequest
 from ..protocol import HookRequest
 from .prefetch import FetchJob, PrefetchValue, next_link, read_value
 
@@ -32,8 +32,12 @@ log = logging.getLogger(__name__)
 _ACCEPT = "application/fhir+json"
 
 
-class FetchFailed(Exception):
-    """One key could not be obtained; the message is the reason shown in a 412."""
+class FetchFailed(CDSError):
+    """One key could not be obtained; the message is the reason shown in a 412 (if the key is
+    required) or in the log (if it is optional)."""
+
+    status = 412
+    issue_code = "incomplete"
 
 
 @dataclass(frozen=True)
