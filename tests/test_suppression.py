@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.settings import Settings
 from cds_service.store import Store, snoozes_table
 from tests.conftest import overridden, scenario_request
@@ -68,7 +70,10 @@ def test_a_dismissal_without_a_reason_quiets_the_card_briefly(
     store = Store(settings.database_url)
     with store.engine.begin() as conn:
         until = conn.execute(snoozes_table.select()).one().until
-    assert until is not None
+    # Briefly: the content's snooze for an unlisted reason (a day), not a listed reason's months.
+    days = load_knowledge(default_content_dir()).override_reasons.unlisted_snooze_days
+    remaining = until.replace(tzinfo=UTC) - datetime.now(UTC)
+    assert timedelta(days=days) - timedelta(minutes=5) < remaining <= timedelta(days=days)
 
 
 def test_an_accepted_referral_holds_the_card_back_until_a_new_red_flag(client: FlaskClient) -> None:
