@@ -1,4 +1,6 @@
-"""HTTP routes: discovery, hook call, feedback, health. Thin: each route makes one pipeline call.
+"""HTTP, in three Blueprints: ``cds`` (``/cds-services``: discovery, hook calls, feedback; it owns
+authentication, the call log and the audit trail), ``health`` (``/healthz``, ``/readyz``, ``/metrics``)
+and ``pages`` (the guidance page and the handouts). Thin: each route makes one pipeline call.
 
 Every error is answered by :func:`render_error` as a FHIR OperationOutcome naming the problem.
 """
@@ -34,7 +36,9 @@ from .store import AuditRecord
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("cds", __name__)
+cds = Blueprint("cds", __name__, url_prefix="/cds-services")
+health = Blueprint("health", __name__)
+pages = Blueprint("pages", __name__)
 
 
 def runtime() -> Runtime:
@@ -76,12 +80,12 @@ def _too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
 
 
-@bp.get("/cds-services")
+@cds.get("")
 def discovery() -> Response:
     return _json(to_wire(runtime().services.discovery()))
 
 
-@bp.post("/cds-services/<service_id>")
+@cds.post("/<service_id>")
 def call_service(service_id: str) -> Response:
     rt = runtime()
     service = rt.services.get(service_id)
@@ -91,7 +95,7 @@ def call_service(service_id: str) -> Response:
     return _json(to_wire(answer.response))
 
 
-@bp.post("/cds-services/<service_id>/feedback")
+@cds.post("/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     rt = runtime()
     service = rt.services.get(service_id)
@@ -108,8 +112,8 @@ def feedback(service_id: str) -> Response:
     return _json(to_wire(ack))
 
 
-@bp.get(HANDOUT_PATH)
-@bp.get(HANDOUT_PATH + "/<handout_id>")
+@pages.get(HANDOUT_PATH)
+@pages.get(HANDOUT_PATH + "/<handout_id>")
 def handout(handout_id: str | None = None) -> Response:
     path = HANDOUT_PATH + (f"/{handout_id}" if handout_id else "")
     page = current_app.extensions["cds.handouts"].get(path)
@@ -118,23 +122,23 @@ def handout(handout_id: str | None = None) -> Response:
     return Response(page, mimetype="text/html")
 
 
-@bp.get(GUIDANCE_PATH)
+@pages.get(GUIDANCE_PATH)
 def guidance() -> Response:
     return Response(current_app.extensions["cds.guidance"], mimetype="text/html")
 
 
-@bp.get("/metrics")
+@health.get("/metrics")
 def prometheus() -> Response:
     body, content_type = metrics.exposition()
     return Response(body, content_type=content_type)
 
 
-@bp.get("/healthz")
+@health.get("/healthz")
 def healthz() -> Response:
     return _json({"status": "alive"})
 
 
-@bp.get("/readyz")
+@health.get("/readyz")
 def readyz() -> Response:
     rt = runtime()
     meta = rt.knowledge.meta
@@ -200,11 +204,10 @@ def _printable(value: str) -> str:
     return "".join(c for c in value[:64] if c.isprintable())
 
 
+@cds.after_request
 def _after_cds_call(response: Response) -> Response:
     """One log line per CDS call, and an audit row per hook and feedback call whose caller was
     verified. Neither holds a patient identifier, a token or text from the record."""
-    if not request.path.startswith("/cds-services"):
-        return response
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     caller = g.get("caller", ANONYMOUS)
     answer = g.get("answer")
@@ -280,9 +283,10 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+@cds.before_request
 def _authenticate() -> None:
     """Every CDS call but the CORS preflight carries the EHR's JWT (CDS Hooks 2.0 §5)."""
-    if request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
+    if request.method == "OPTIONS":
         return
     try:
         g.caller = runtime().auth.verify(request.headers.get("Authorization"), request.path)
@@ -293,9 +297,8 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
     app.before_request(lambda: setattr(g, "started", time.perf_counter()))
-    app.before_request(_authenticate)
+    for blueprint in (cds, health, pages):
+        app.register_blueprint(blueprint)
     app.register_error_handler(Exception, render_error)
-    app.after_request(_after_cds_call)
     app.after_request(_security_headers)
