@@ -53,12 +53,11 @@ $(BROWSER_TESTS)/node_modules/.installed: $(BROWSER_TESTS)/package-lock.json
 	cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The inner loop: lint, content, and the fast unit tests of reading and reasoning (seconds).
-check: $(VENV)/.stamp-test
-	$(BIN)/ruff format --check cds_service tests
-	$(BIN)/ruff check cds_service tests
+# The inner loop (under a minute): lint, types, import layers, the content check, and the unit tests
+# that need no server (tests marked external or slow are left to make test).
+check: lint
 	$(BIN)/cds-service check-content cards
-	$(BIN)/pytest -q tests/test_text.py tests/test_selection.py tests/test_findings.py tests/test_content_check.py
+	$(BIN)/pytest -q -n 2 -m "not external and not slow"
 
 # The text-reading evaluation on the annotated corpus (fixtures/corpus/README.md): per concept,
 # sensitivity and specificity on the development and held-out halves; fails when a target is missed.
@@ -90,7 +89,7 @@ container-deps:
 test: lint system-deps container-deps $(FHIR_SERVER)/node_modules/.installed $(BROWSER_TESTS)/node_modules/.installed
 	$(BIN)/cds-service check-content cards
 	$(MAKE) --no-print-directory eval
-	$(SANDBOX_PODMAN) CDS_TEST_IMAGE_BASE=$(STANDIN_BASE) $(BIN)/pytest
+	$(SANDBOX_PODMAN) CDS_TEST_IMAGE_BASE=$(STANDIN_BASE) $(BIN)/pytest --cov --cov-report=term
 
 $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[bench]'

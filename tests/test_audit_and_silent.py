@@ -100,7 +100,8 @@ def cli(tmp_path: Path, *args: str) -> str:
 
 
 def audit(app: Flask) -> list[Any]:
-    return app.extensions["cds"].store.audit_records()
+    records: list[Any] = app.extensions["cds"].store.audit_records()
+    return records
 
 
 # ------------------------------------------------------------------------------- who may call
@@ -263,7 +264,7 @@ def test_the_audit_trail_is_given_as_fhir_audit_events(
     post(client, PV, scenario_request("01-coded-milia-adult"), tenant="main-hospital")
     printed = cli(tmp_path, "audit-events", "--since", "2026-01-01")
     bundle = Bundle.model_validate_json(printed)  # R4B shares R4's AuditEvent
-    events = [entry.resource for entry in bundle.entry]
+    events: list[Any] = [entry.resource for entry in bundle.entry or []]
     assert [e.action for e in events] == ["E", "E"]
     assert [e.outcome for e in events] == ["0", "0"]
     first = events[0]

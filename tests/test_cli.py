@@ -11,10 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from flask.testing import FlaskClient
 
 from tests.conftest import FIXTURES, ROOT
+
+#: Left out of make check: the command in subprocesses.
+pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "cds_service.cli"]
 
@@ -66,6 +70,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.external
 def test_serve_runs_gunicorn_and_answers_discovery(tmp_path: Path) -> None:
     port = _free_port()
     process = subprocess.Popen(

@@ -27,6 +27,9 @@ from tests.issuer import TestIssuer
 from tests.postgres import fresh_database, query, sqlalchemy_url
 from tests.servers import free_port
 
+#: Left out of make check: needs podman.
+pytestmark = pytest.mark.external
+
 BASE = os.environ.get("CDS_TEST_IMAGE_BASE")
 IMAGE = f"localhost/cds-milia-test:{uuid.uuid4().hex[:8]}"
 PV = "/cds-services/milia-patient-view"

@@ -21,6 +21,9 @@ from cds_service.settings import Settings
 from tests.conftest import SCENARIOS, ContractClient, scenario_request, searchset
 from tests.medplum import FhirServer, fhir_server
 
+#: Left out of make check: needs a real FHIR server (Medplum).
+pytestmark = pytest.mark.external
+
 SERVICES = {
     "patient-view": "milia-patient-view",
     "order-select": "milia-order-select",
@@ -297,7 +300,7 @@ def many_conditions(count: int, milia_last: bool = True) -> list[dict[str, Any]]
         {"resourceType": "Patient", "id": "big", "birthDate": "1970-01-01"}
     ]
     for index in range(count):
-        code = {"text": f"Problem {index}"}
+        code: dict[str, Any] = {"text": f"Problem {index}"}
         if milia_last and index == count - 1:
             code = {
                 "coding": [{"system": "http://snomed.info/sct", "code": "254679001"}],

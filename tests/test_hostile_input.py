@@ -197,7 +197,7 @@ def limited_client(tmp_path: Any, **limits: int) -> FlaskClient:
     from tests.conftest import ContractClient
 
     app = create_app(
-        Settings(database_url=f"sqlite:///{tmp_path}/x.db", auth_mode="development", **limits)
+        Settings(database_url=f"sqlite:///{tmp_path}/x.db", auth_mode="development", **limits)  # type: ignore[arg-type]
     )
     app.test_client_class = ContractClient
     return app.test_client()

@@ -63,6 +63,7 @@ def test_library_debug_logging_that_writes_urls_stays_off() -> None:
         root.setLevel(level)
 
 
+@pytest.mark.external
 def test_under_gunicorn_every_line_is_json_when_asked(tmp_path: Path) -> None:
     """CDS_LOG_FORMAT=json: the service's lines and gunicorn's own are one JSON object each."""
     port = free_port()

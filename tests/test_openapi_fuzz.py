@@ -8,12 +8,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from cds_service.app import create_app
 from cds_service.settings import Settings
 from tests.conftest import ROOT
+
+#: Left out of make check: 1,200 generated calls.
+pytestmark = pytest.mark.slow
 
 _DATABASE = Path(tempfile.mkdtemp(prefix="cds-fuzz-")) / "fuzz.sqlite3"
 APP = create_app(Settings(database_url=f"sqlite:///{_DATABASE}", auth_mode="development"))

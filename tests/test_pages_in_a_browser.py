@@ -18,6 +18,9 @@ from cds_service.cli import main
 from cds_service.settings import Settings
 from tests.conftest import FIXTURES, ROOT
 
+#: Left out of make check: needs Chromium.
+pytestmark = pytest.mark.external
+
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 LAUNCH_FLAGS = [

@@ -20,6 +20,9 @@ from cds_service.store import metadata
 from tests.conftest import ContractClient, overridden, scenario_request
 from tests.postgres import TcpProxy, fresh_database, query, sqlalchemy_url
 
+#: Left out of make check: needs PostgreSQL.
+pytestmark = pytest.mark.external
+
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
 

@@ -113,7 +113,7 @@ def test_attributes_must_belong_to_one_and_the_same_lesion(text: str, expected: 
 
 
 def test_an_age_band_limits_the_rule() -> None:
-    rule = {"text": ["itchy"], "patient": {"ages": ["older-adult"]}}
+    rule: dict[str, Any] = {"text": ["itchy"], "patient": {"ages": ["older-adult"]}}
     itchy = note("Milia on the cheeks, itchy.")
     assert flagged(rule, itchy, birth=OLDER)
     assert not flagged(rule, itchy, birth=ADULT)

@@ -16,6 +16,9 @@ from tests.issuer import TestIssuer
 from tests.postgres import fresh_database, query, sqlalchemy_url
 from tests.servers import free_port, nginx, service_instance
 
+#: Left out of make check: needs PostgreSQL, nginx and gunicorn.
+pytestmark = pytest.mark.external
+
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
 ISSUER = TestIssuer()

@@ -20,6 +20,9 @@ from cds_service.clinical.knowledge import KnowledgeBase
 from cds_service.clinical.loading import default_content_dir, load_knowledge
 from tests.conftest import FIXTURES, SCENARIOS, scenario_request
 
+#: Left out of make check: every scenario through HTTP.
+pytestmark = pytest.mark.slow
+
 SERVICES = {
     "patient-view": "milia-patient-view",
     "order-select": "milia-order-select",

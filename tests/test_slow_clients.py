@@ -14,6 +14,9 @@ import requests
 
 from tests.servers import free_port, service_instance
 
+#: Left out of make check: needs gunicorn.
+pytestmark = pytest.mark.external
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -48,7 +51,7 @@ def slow_client(url: str, stop: threading.Event, closed: list[float]) -> None:
 
 
 def test_slow_clients_on_every_worker_do_not_stop_the_service(served: str) -> None:
-    stop, closed = threading.Event(), []
+    stop, closed = threading.Event(), list[float]()
     # Two workers of eight threads: six slow clients are more than the workers.
     clients = [threading.Thread(target=slow_client, args=(served, stop, closed)) for _ in range(6)]
     for client in clients:

@@ -42,7 +42,7 @@ def test_wheel_ships_the_cards_and_loads_them(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import cds_service.clinical.knowledge as k, sys;"
+            "import cds_service.clinical.loading as k, sys;"
             "print(k.default_content_dir());"
             "sys.exit(__import__('cds_service.cli').cli.main(['check-content']))",
         ],
