@@ -14,6 +14,7 @@ from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .card_ids import CardIdentity
 from .cards import CardRenderer
 from .clinical.findings import ReadingLimits, RecordReader
+from .clinical.knowledge import KnowledgeBase
 from .clinical.loading import default_content_dir, load_knowledge
 from .clinical.selection import RelevanceFilter
 from .clinical.text import text_reader
@@ -42,7 +43,8 @@ def init_cors(app: Flask, settings: Settings) -> None:
     )
 
 
-def init_auth(settings: Settings, store: Store) -> Authenticator:
+def init_auth(app: Flask, settings: Settings, store: Store) -> Authenticator:
+    """Who may call: the trusted issuers, their keys, the replay guard."""
     development = settings.auth_mode == "development"
     trust = load_trust(settings.trusted_issuers_file, development)
     if development:
@@ -57,9 +59,11 @@ def init_auth(settings: Settings, store: Store) -> Authenticator:
         timeout_s=settings.jwks_timeout_ms / 1000,
         refresh_interval_s=settings.jwks_refresh_interval_s,
     )
-    return Authenticator(
+    auth = Authenticator(
         trust, jwks, ReplayGuard(store), settings.base_url, development, settings.jwt_leeway_s
     )
+    app.extensions["cds.auth"] = auth
+    return auth
 
 
 def _secret(settings: Settings) -> bytes:
@@ -92,17 +96,49 @@ def reading_limits(settings: Settings) -> ReadingLimits:
     )
 
 
+def init_knowledge(app: Flask, settings: Settings) -> KnowledgeBase:
+    """The knowledge base, validated (the service refuses to start on invalid content), and the
+    pages built from it."""
+    knowledge = load_knowledge(settings.content_dir or default_content_dir())
+    app.extensions["cds.knowledge"] = knowledge
+    app.extensions["cds.handouts"] = render_handouts(knowledge)
+    app.extensions["cds.guidance"] = render_guidance(knowledge)
+    return knowledge
+
+
+def init_store(app: Flask, settings: Settings) -> Store:
+    """The shared state, migrated (or migrated on first use once the database answers)."""
+    store = Store(settings.database_url, settings.database_timeout_ms)
+    store.ensure_schema()
+    app.extensions["cds.store"] = store
+    return store
+
+
+def init_fallback(app: Flask, settings: Settings) -> FhirFetcher:
+    """The FHIR client for keys the EHR did not prefetch (only to allowlisted servers)."""
+    fetcher = FhirFetcher(fetch_limits(settings))
+    app.extensions["cds.fallback"] = fetcher
+    return fetcher
+
+
+def init_metrics(app: Flask, knowledge: KnowledgeBase) -> None:
+    metrics.CONTENT.labels(knowledge.meta.content_version, knowledge.meta.status).set(1)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.body_limit_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    knowledge = load_knowledge(settings.content_dir or default_content_dir())
+    app.extensions["cds.settings"] = settings
+    knowledge = init_knowledge(app, settings)
+    store = init_store(app, settings)
+    auth = init_auth(app, settings, store)
+    fetcher = init_fallback(app, settings)
+    init_metrics(app, knowledge)
     vocabulary = Vocabulary(knowledge)
-    store = Store(settings.database_url, settings.database_timeout_ms)
-    store.ensure_schema()
-    auth = init_auth(settings, store)
     reader = text_reader(knowledge, frozenset(vocabulary.phrases()))
+    # The pipeline's parts, built once: what a hook call needs (pipeline.Runtime).
     app.extensions["cds"] = Runtime(
         knowledge=knowledge,
         services=ServiceRegistry(),
@@ -113,12 +149,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         suppression=Suppression(store, knowledge),
         card_ids=CardIdentity(_secret(settings), knowledge.meta.content_version),
         relevant=RelevanceFilter(vocabulary, reader),
-        fetcher=FhirFetcher(fetch_limits(settings)),
+        fetcher=fetcher,
     )
-    app.extensions["cds.settings"] = settings
-    metrics.CONTENT.labels(knowledge.meta.content_version, knowledge.meta.status).set(1)
-    app.extensions["cds.handouts"] = render_handouts(knowledge)
-    app.extensions["cds.guidance"] = render_guidance(knowledge)
     init_cors(app, settings)
     api.init_app(app)
     log.info(

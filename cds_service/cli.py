@@ -103,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .app import create_app
-    from .pipeline import run_hook
+    from .pipeline import answer_hook
 
     settings = _settings(database_url="sqlite://")
     configure_logging("WARNING")
@@ -126,7 +126,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 print(f"cds-service: no service answers hook '{hook}'", file=sys.stderr)
                 return 2
             service = found
-        response = run_hook(body, service, runtime)
+        response = answer_hook(body, service, runtime).response
     except CDSError as exc:
         print(f"cds-service: {exc.status}: {exc.message}", file=sys.stderr)
         return 1

@@ -75,16 +75,6 @@ class HookAnswer:
     timings: dict[str, float]
 
 
-def run_hook(
-    body: Any,
-    service: ServiceDefinition,
-    runtime: Runtime,
-    caller: Caller = ANONYMOUS,
-    now: datetime | None = None,
-) -> CDSResponse:
-    return answer_hook(body, service, runtime, caller, now).response
-
-
 def answer_hook(
     body: Any,
     service: ServiceDefinition,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -128,17 +128,44 @@ def development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_AUTH_MODE", "development")
 
 
+def build_app(**overrides: Any) -> Flask:
+    """The one way the tests build the service: ``create_app`` with these settings (an in-memory
+    database unless ``database_url`` is given), its test client checking every answer against
+    openapi.yaml. Module-scoped fixtures call it; tests use :func:`make_app`."""
+    overrides.setdefault("database_url", "sqlite://")
+    app = create_app(Settings(**overrides))
+    app.test_client_class = ContractClient
+    return app
+
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """:func:`build_app` with a database file in the test's folder by default; every app built is
+    closed after the test."""
+    built: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        overrides.setdefault("database_url", f"sqlite:///{tmp_path / f'app-{len(built)}.sqlite3'}")
+        app = build_app(**overrides)
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        app.extensions["cds"].store.engine.dispose()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}")
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings)
-    app.test_client_class = ContractClient
-    yield app
-    app.extensions["cds"].store.engine.dispose()
+def app(make_app: AppFactory, settings: Settings) -> Flask:
+    return make_app(database_url=settings.database_url)
 
 
 @pytest.fixture

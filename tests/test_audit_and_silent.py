@@ -18,10 +18,8 @@ from fhir.resources.R4B.bundle import Bundle
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
 from cds_service.logs import JsonFormatter
-from cds_service.settings import Settings
-from tests.conftest import ContractClient, overridden, scenario_request
+from tests.conftest import build_app, overridden, scenario_request
 from tests.issuer import TestIssuer, write_issuers
 from tests.test_auth import KeyServer, jwk
 from tests.test_metrics import sample
@@ -34,16 +32,13 @@ RED_FLAG = "12-red-flag-bleeding"
 
 
 def make_app(directory: Path, *entries: dict[str, Any]) -> Flask:
-    settings = Settings(
+    return build_app(
         database_url=f"sqlite:///{directory / 'audit.sqlite3'}",
         auth_mode="required",
         trusted_issuers_file=write_issuers(directory, *entries),
         public_base_url=BASE,
         secret_key="audit-test-secret",
     )
-    app = create_app(settings)
-    app.test_client_class = ContractClient
-    return app
 
 
 @pytest.fixture

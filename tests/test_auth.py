@@ -20,9 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
-from cds_service.settings import Settings
-from tests.conftest import ContractClient, load_fixture, searchset, with_prefetch
+from tests.conftest import AppFactory, build_app, load_fixture, searchset, with_prefetch
 
 #: Left out of make check: many token cases against key servers.
 pytestmark = pytest.mark.slow
@@ -129,16 +127,13 @@ def issuers_file(tmp_path: Path, keys: KeyServer, fhir: list[str] | None = None)
 
 
 def make_app(tmp_path: Path, keys: KeyServer, database: str | None = None, **extra: Any) -> Flask:
-    settings = Settings(
+    return build_app(
         database_url=database or f"sqlite:///{tmp_path / 'auth.sqlite3'}",
         auth_mode=extra.pop("auth_mode", "required"),
         trusted_issuers_file=issuers_file(tmp_path, keys, extra.pop("fhir", None)),
         public_base_url=BASE,
         **extra,
     )
-    app = create_app(settings)
-    app.test_client_class = ContractClient
-    return app
 
 
 @pytest.fixture(scope="module")
@@ -417,8 +412,8 @@ def test_development_mode_accepts_calls_without_token_but_not_bad_tokens(
     assert call(client, PV, token(PV)).status_code == 200
 
 
-def test_required_mode_without_any_issuer_refuses_everything(tmp_path: Path) -> None:
-    app = create_app(Settings(database_url="sqlite://", auth_mode="required"))
+def test_required_mode_without_any_issuer_refuses_everything(make_app: AppFactory) -> None:
+    app = make_app(auth_mode="required")
     response = app.test_client().get("/cds-services")
     assert response.status_code == 401
 

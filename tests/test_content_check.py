@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.app import create_app
 from cds_service.clinical.loading import validate_content
 from cds_service.errors import ContentError
-from cds_service.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_app
 
 #: Left out of make check: check-content on broken copies in subprocesses.
 pytestmark = pytest.mark.slow
@@ -242,9 +240,8 @@ def test_each_broken_copy_is_reported_with_file_and_line(
 def test_the_service_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
     cards = copy_cards(tmp_path)
     _, line, expected = dangling_mimic(cards)
-    settings = Settings(database_url="sqlite://", content_dir=cards)
     with pytest.raises(ContentError) as raised:
-        create_app(settings)
+        build_app(content_dir=cards)
     assert f"red-flags.yaml:{line}: {expected}" in raised.value.message
     served = subprocess.run(
         [sys.executable, "-m", "cds_service.cli", "serve", "--port", "1"],

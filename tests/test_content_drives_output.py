@@ -9,10 +9,8 @@ from typing import Any
 
 import yaml
 
-from cds_service.app import create_app
 from cds_service.clinical.loading import validate_content
-from cds_service.settings import Settings
-from tests.conftest import ROOT, ContractClient, searchset
+from tests.conftest import ROOT, build_app, searchset
 
 PV = "/cds-services/milia-patient-view"
 
@@ -43,8 +41,7 @@ def cards_with(tmp_path: Path, edit: Any, note: str) -> list[dict[str, Any]]:
     if not cards.exists():
         shutil.copytree(ROOT / "cards", cards)
         edit(cards)
-    app = create_app(Settings(database_url="sqlite://", content_dir=cards))
-    app.test_client_class = ContractClient
+    app = build_app(content_dir=cards)
     response = app.test_client().post(PV, json=request(note))
     assert response.status_code == 200
     result: list[dict[str, Any]] = response.get_json()["cards"]
@@ -177,8 +174,7 @@ def infant_request(days_old: int) -> dict[str, Any]:
 
 
 def post(cards: Path, body: dict[str, Any], path: str = PV) -> list[dict[str, Any]]:
-    app = create_app(Settings(database_url="sqlite://", content_dir=cards))
-    app.test_client_class = ContractClient
+    app = build_app(content_dir=cards)
     response = app.test_client().post(path, json=body)
     assert response.status_code == 200
     result: list[dict[str, Any]] = response.get_json()["cards"]

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
-from cds_service.settings import Settings
-from tests.conftest import scenario_request
+from tests.conftest import AppFactory, scenario_request
 
 SANDBOX = "https://sandbox.cds-hooks.org"
 
@@ -58,11 +54,8 @@ def test_actual_post_carries_cors_headers(client: FlaskClient) -> None:
     assert response.headers["Access-Control-Allow-Origin"] in {"*", SANDBOX}
 
 
-def test_only_configured_origins_are_allowed(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", cors_origins=["https://ehr.example.org"]
-    )
-    client = create_app(settings).test_client()
+def test_only_configured_origins_are_allowed(make_app: AppFactory) -> None:
+    client = make_app(cors_origins=["https://ehr.example.org"]).test_client()
     ok = client.get("/cds-services", headers={"Origin": "https://ehr.example.org"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
     other = client.get("/cds-services", headers={"Origin": "https://evil.example.com"})

@@ -10,9 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service import pipeline
-from cds_service.app import create_app
-from cds_service.settings import Settings
-from tests.conftest import ContractClient, load_fixture, searchset, with_prefetch
+from tests.conftest import AppFactory, load_fixture, searchset, with_prefetch
 
 PV = "/cds-services/milia-patient-view"
 
@@ -145,10 +143,8 @@ def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:
     assert client.delete("/cds-services").status_code == 405
 
 
-def test_body_over_the_limit_is_413(tmp_path: Any) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", body_limit_bytes=2048)
-    app = create_app(settings)
-    app.test_client_class = ContractClient
+def test_body_over_the_limit_is_413(make_app: AppFactory) -> None:
+    app = make_app(body_limit_bytes=2048)
     response = app.test_client().post(
         PV, data=b'{"pad": "' + b"x" * 4096 + b'"}', content_type="application/json"
     )

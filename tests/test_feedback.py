@@ -7,10 +7,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
 from cds_service.settings import Settings
 from cds_service.store import Store
-from tests.conftest import ContractClient
+from tests.conftest import AppFactory
 
 FEEDBACK = "/cds-services/milia-patient-view/feedback"
 
@@ -47,10 +46,10 @@ def test_repeats_are_stored_once(client: FlaskClient, settings: Settings) -> Non
     assert Store(settings.database_url).feedback_count() == 2
 
 
-def test_feedback_survives_a_restart(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'durable.sqlite3'}")
-    post(create_app(settings).test_client(), ACCEPTED)
-    again = create_app(settings).test_client()
+def test_feedback_survives_a_restart(make_app: AppFactory, tmp_path: Path) -> None:
+    durable = f"sqlite:///{tmp_path / 'durable.sqlite3'}"
+    post(make_app(database_url=durable).test_client(), ACCEPTED)
+    again = make_app(database_url=durable).test_client()
     assert post(again, ACCEPTED).get_json() == {"received": 1, "stored": 0, "duplicates": 1}
 
 
@@ -77,10 +76,9 @@ def test_invalid_feedback_is_400_naming_the_entry(client: FlaskClient) -> None:
     assert response.status_code == 400
 
 
-def test_database_down_is_503_and_readyz_says_so(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}")
-    app = create_app(settings)  # starts without its database: hook calls do not need it
-    app.test_client_class = ContractClient
+def test_database_down_is_503_and_readyz_says_so(make_app: AppFactory, tmp_path: Path) -> None:
+    # It starts without its database: hook calls do not need it.
+    app = make_app(database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}")
     client = app.test_client()
     response = post(client, ACCEPTED)
     assert response.status_code == 503

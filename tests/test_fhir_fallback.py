@@ -15,10 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
 from cds_service.fhir.client import is_allowed
-from cds_service.settings import Settings
-from tests.conftest import SCENARIOS, ContractClient, scenario_request, searchset
+from tests.conftest import SCENARIOS, build_app, scenario_request, searchset
 from tests.medplum import FhirServer, fhir_server
 
 #: Left out of make check: needs a real FHIR server (Medplum).
@@ -74,7 +72,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
 
 def make_app(tmp_path: Path, allow: list[str], **limits: Any) -> Flask:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    settings = Settings(
+    return build_app(
         database_url=f"sqlite:///{tmp_path / 'f.sqlite3'}",
         fhir_server_allowlist=allow,
         # Generous for a shared CI machine; the failure tests set their own small budgets.
@@ -82,9 +80,6 @@ def make_app(tmp_path: Path, allow: list[str], **limits: Any) -> Flask:
         fhir_hook_budget_ms=limits.pop("budget", 8000),
         **limits,
     )
-    app = create_app(settings)
-    app.test_client_class = ContractClient
-    return app
 
 
 @pytest.fixture

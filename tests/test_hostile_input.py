@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import scenario_request, searchset
+from tests.conftest import build_app, scenario_request, searchset
 
 PV = "/cds-services/milia-patient-view"
 SIGN = "/cds-services/milia-order-sign"
@@ -192,15 +192,7 @@ def with_note(text: str) -> dict[str, Any]:
 
 
 def limited_client(tmp_path: Any, **limits: int) -> FlaskClient:
-    from cds_service.app import create_app
-    from cds_service.settings import Settings
-    from tests.conftest import ContractClient
-
-    app = create_app(
-        Settings(database_url=f"sqlite:///{tmp_path}/x.db", auth_mode="development", **limits)  # type: ignore[arg-type]
-    )
-    app.test_client_class = ContractClient
-    return app.test_client()
+    return build_app(database_url=f"sqlite:///{tmp_path}/x.db", **limits).test_client()
 
 
 EXAM = "Full skin exam. Scalp clear. Trunk: several seborrhoeic keratoses, unchanged. "

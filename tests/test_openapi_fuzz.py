@@ -12,15 +12,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from cds_service.app import create_app
-from cds_service.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_app
 
 #: Left out of make check: 1,200 generated calls.
 pytestmark = pytest.mark.slow
 
 _DATABASE = Path(tempfile.mkdtemp(prefix="cds-fuzz-")) / "fuzz.sqlite3"
-APP = create_app(Settings(database_url=f"sqlite:///{_DATABASE}", auth_mode="development"))
+APP = build_app(database_url=f"sqlite:///{_DATABASE}", auth_mode="development")
 SCHEMA = schemathesis.openapi.from_path(ROOT / "openapi.yaml")
 SCHEMA.app = APP
 # Valid and invalid requests alike; a fixed seed so a failure is reproducible.

@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from cds_service.app import create_app
 from cds_service.cli import main
-from cds_service.settings import Settings
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, build_app
 
 #: Left out of make check: needs Chromium.
 pytestmark = pytest.mark.external
@@ -39,7 +37,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service (guidance, handouts) and the gallery, served on 127.0.0.1."""
     gallery = tmp_path_factory.mktemp("site") / "gallery"
     assert main(["gallery", str(gallery), "--scenarios", str(FIXTURES / "scenarios")]) == 0
-    app = create_app(Settings(database_url="sqlite://", auth_mode="development"))
+    app = build_app(auth_mode="development")
 
     @app.get("/gallery/<path:name>")
     def gallery_file(name: str) -> Any:

@@ -14,10 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
-from cds_service.settings import Settings
 from cds_service.store import metadata
-from tests.conftest import ContractClient, overridden, scenario_request
+from tests.conftest import build_app, overridden, scenario_request
 from tests.postgres import TcpProxy, fresh_database, query, sqlalchemy_url
 
 #: Left out of make check: needs PostgreSQL.
@@ -52,8 +50,7 @@ APPS: list[Any] = []
 
 
 def client_for(url: str) -> FlaskClient:
-    app = create_app(Settings(database_url=url, secret_key="postgres-test-secret"))
-    app.test_client_class = ContractClient
+    app = build_app(database_url=url, secret_key="postgres-test-secret")
     APPS.append(app)
     return app.test_client()
 

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.settings import Settings
 from cds_service.store import Store, snoozes_table
-from tests.conftest import overridden, scenario_request
+from tests.conftest import AppFactory, build_app, overridden, scenario_request
 
 PV = "/cds-services/milia-patient-view"
 FEEDBACK = PV + "/feedback"
@@ -135,11 +135,9 @@ def test_feedback_report_counts_per_card_kind_and_version(
 
 
 @pytest.mark.parametrize("secret", ["one-secret", "another-secret"])
-def test_card_ids_depend_on_the_secret(tmp_path: Path, secret: str) -> None:
-    from cds_service.app import create_app
-
+def test_card_ids_depend_on_the_secret(make_app: AppFactory, secret: str) -> None:
     def card_id(key: str) -> str:
-        app = create_app(Settings(database_url="sqlite://", secret_key=key))
+        app = make_app(secret_key=key)
         response = app.test_client().post(PV, json=scenario_request("03-text-only-milia"))
         uuid: str = response.get_json()["cards"][0]["uuid"]
         return uuid
@@ -151,12 +149,8 @@ def test_card_ids_depend_on_the_secret(tmp_path: Path, secret: str) -> None:
 def test_a_locked_sqlite_file_does_not_hold_hook_calls(tmp_path: Path) -> None:
     import sqlite3
 
-    from cds_service.app import create_app
-    from tests.conftest import ContractClient
-
     path = tmp_path / "locked.sqlite3"
-    app = create_app(Settings(database_url=f"sqlite:///{path}", auth_mode="development"))
-    app.test_client_class = ContractClient
+    app = build_app(database_url=f"sqlite:///{path}")
     client = app.test_client()
     request = scenario_request("07-secondary-steroid")
     card = client.post(PV, json=request).get_json()["cards"][0]
