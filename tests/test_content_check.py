@@ -318,3 +318,228 @@ def test_a_card_that_could_outgrow_one_screen_is_refused(tmp_path: Path) -> None
     result = check(cards)
     assert result.returncode != 0
     assert "card_templates.likely-milia: the detail can reach" in result.stdout
+
+
+# Every other content error, one broken copy each, checked in-process for its exact line:
+# (file, pattern, replacement, the pattern of the line the problem names in the edited file,
+# the exact message). The named line is found in the edited text, so the test checks what a
+# reviewer would open.
+TODAY_PLUS_A_YEAR = "2999-01-01"
+CONTENT_ERRORS = [
+    (
+        "mimics.yaml",
+        r"  - id: syringoma",
+        "  - id: sebaceous-hyperplasia",
+        r"  - id: sebaceous-hyperplasia\n(?![\s\S]*  - id: sebaceous-hyperplasia)",
+        "duplicate id 'sebaceous-hyperplasia' in mimics",
+    ),
+    (
+        "management.yaml",
+        r"    - id: gentle-exfoliation",
+        "    - id: leave-alone",
+        r"    - id: leave-alone\n(?![\s\S]*    - id: leave-alone)",
+        "duplicate step id 'leave-alone'",
+    ),
+    (
+        "override-reasons.yaml",
+        r"    - code: patient-declines",
+        "    - code: already-evaluated-by-dermatology",
+        r"    - code: already-evaluated-by-dermatology\n(?![\s\S]*- code: already-evaluated-by-dermatology)",
+        "duplicate reason 'already-evaluated-by-dermatology'",
+    ),
+    (
+        "templates.yaml",
+        r"links: \[berk-bayliss-2008, sachdeva-2009\]",
+        "links: [berk-bayliss-2008, no-such-ref]",
+        r"links: \[berk-bayliss-2008, no-such-ref\]",
+        "links unknown reference 'no-such-ref'",
+    ),
+    (
+        "templates.yaml",
+        r"suggestions: \[add-milia-to-problem-list\]",
+        "suggestions: [add-milia-to-the-list]",
+        r"suggestions: \[add-milia-to-the-list\]",
+        "unknown suggestion 'add-milia-to-the-list'",
+    ),
+    (
+        "templates.yaml",
+        r"    pending_days: 60\n",
+        "    pending_days: 60\n    recommended: true\n",
+        r"    suggestions: \[dermatology-referral, skin-biopsy\]",
+        "at most one suggestion of a card may be recommended",
+    ),
+    (
+        "templates.yaml",
+        r"order: \[red-flags, mimic-to-rule-out, ",
+        "order: [red-flags, ",
+        r"  order: ",
+        "card kind 'mimic-to-rule-out' has no place in the order",
+    ),
+    (
+        "templates.yaml",
+        r"alone: \[red-flags, ",
+        "alone: [",
+        r"  alone: ",
+        "card kind 'red-flags' escalates and must stand alone",
+    ),
+    (
+        "templates.yaml",
+        r"    indicator: warning",
+        "    indicator: info",
+        r"    indicator: info\n    summary: \"Milia-like lesion with red flags",
+        "a card that escalates cannot be 'info'",
+    ),
+    (
+        "templates.yaml",
+        r"    indicator: info\n    summary: \"Newborn",
+        '    indicator: critical\n    summary: "Newborn',
+        r"    indicator: critical",
+        "critical is only for cards that escalate",
+    ),
+    (
+        "templates.yaml",
+        r"\{red_flags\}\): examine",
+        "{red_flags): examine",
+        r"    summary: \"Milia-like lesion with red flags",
+        "malformed placeholder: unmatched '{' in format spec",
+    ),
+    (
+        "templates.yaml",
+        r"per \{read\}",
+        "per {notes}",
+        r"    summary: \"Consistent with milia",
+        "unknown placeholder {notes}; known: {red_flags}, {mimics}, {trigger}, {variant}, {caution}, {read}",
+    ),
+    (
+        "meta.yaml",
+        r"  edited: 2026-11-26",
+        f"  edited: {TODAY_PLUS_A_YEAR}",
+        r"  edited: ",
+        "edited is in the future",
+    ),
+    (
+        "meta.yaml",
+        r"  status: draft",
+        "  status: reviewed",
+        r"  status: reviewed",
+        "status 'reviewed' needs a sign_off (role and date)",
+    ),
+    (
+        "meta.yaml",
+        r"  status: draft",
+        f"  status: draft\n  sign_off: {{role: dermatologist, date: {TODAY_PLUS_A_YEAR}}}",
+        r"  sign_off: ",
+        "the sign-off date is in the future",
+    ),
+    (
+        "meta.yaml",
+        r"  status: draft",
+        "  status: draft\n  sign_off: {role: dermatologist, date: 2026-01-01}",
+        r"  sign_off: ",
+        "the sign-off is older than the last edit: review this version, or set status: draft",
+    ),
+    (
+        "conditions.yaml",
+        r"    kind: milia\n",
+        "    kind: variant\n",
+        r"^conditions:",
+        "exactly one condition must be of kind 'milia'",
+    ),
+    (
+        "conditions.yaml",
+        r"    kind: milia\n    name: \"Milia\"\n    codes:\n(?:      .*\n)+",
+        '    kind: milia\n    name: "Milia"\n    codes: []\n',
+        r"    codes: \[\]",
+        "milia needs a verified code",
+    ),
+    (
+        "lexicon.yaml",
+        r"    - id: crust\n",
+        "    - id: bleed\n",
+        r"    - id: bleed\n(?![\s\S]*    - id: bleed\n)",
+        "duplicate concept id 'bleed'",
+    ),
+    ("sites.yaml", r"  - id: scalp\n", "  - id: face\n", r"^sites:", "duplicate site id 'face'"),
+    (
+        "abbreviations.yaml",
+        r'\{short: "pmhx"',
+        '{short: "pmh"',
+        r'(?<=\(past medical history\)"\}\n)  - \{short: "pmh"',
+        "duplicate abbreviation 'pmh'",
+    ),
+    (
+        "management.yaml",
+        r"patient: \{ages: \[child, adolescent, adult\], unknown_age: applies\}",
+        "patient: {unknown_age: applies}",
+        r"patient: \{unknown_age: applies\}",
+        "unknown_age needs ages: it says what an unknown age means",
+    ),
+    (
+        "red-flags.yaml",
+        r"      duration_from: \[words, notes\]\n",
+        "      duration_from: []\n",
+        r"      duration_from: \[\]",
+        "duration_from is empty: the duration is never read",
+    ),
+    (
+        "drugs.yaml",
+        r"    concepts: \[potent-steroid\]\n    codes:\n(?:      .*\n)+",
+        "    codes: []\n",
+        r"  - id: potent-topical-corticosteroids",
+        "a drug class needs codes or concepts",
+    ),
+    (
+        "order-cautions.yaml",
+        r"    min_duration_days: 28\n",
+        "",
+        r"  - id: .*\n(?=(?:    .*\n|      .*\n|\s*#.*\n)*?    long_when_refills_at_least)",
+        "long_when_* needs min_duration_days: it says what counts as long",
+    ),
+    (
+        "triggers.yaml",
+        r"      drug_classes: \[potent-topical-corticosteroids\]\n",
+        "      drug_classes: [potent-topical-corticosteroids]\n      patient: {states: [pregnancy]}\n",
+        r"    recognise:\n      drug_classes: \[potent-topical-corticosteroids\]\n      patient",
+        "a drug cause cannot hold gates: the medication list is read by drug and route",
+    ),
+    (
+        "templates.yaml",
+        r"    when: \{escalate: true\}",
+        "    when: {milia: true}",
+        r"^card_templates:",
+        "no card kind has when: {escalate: true}: red flags would not show",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("file", "pattern", "replacement", "named", "message"),
+    CONTENT_ERRORS,
+    ids=[case[4].split(":")[0][:40] for case in CONTENT_ERRORS],
+)
+def test_every_content_error_names_its_file_and_line(
+    tmp_path: Path, file: str, pattern: str, replacement: str, named: str, message: str
+) -> None:
+    cards = copy_cards(tmp_path)
+    edit(cards / file, pattern, replacement)
+    text = (cards / file).read_text()
+    found = re.search(named, text, flags=re.MULTILINE)
+    assert found, f"{named!r} not in the edited {file}"
+    line = text.count("\n", 0, found.start()) + 1
+    kb, problems = validate_content(cards)
+    assert kb is None
+    assert f"{cards / file}:{line}: {message}" in problems, "\n".join(problems)
+
+
+def test_a_key_defined_in_two_files_and_a_file_that_is_not_a_mapping_are_named(
+    tmp_path: Path,
+) -> None:
+    cards = copy_cards(tmp_path)
+    sites = cards / "sites.yaml"
+    text = sites.read_text()
+    sites.write_text(text + "mimics: []\n")
+    _, problems = validate_content(cards)
+    assert problems == [f"{sites}:{text.count(chr(10)) + 1}: 'mimics' is defined twice"]
+    sites.write_text("- a list, not a mapping\n")
+    _, problems = validate_content(cards)
+    assert problems == [f"{sites}:1: the file must hold a mapping of top-level keys"]
