@@ -77,7 +77,7 @@ CODE_SYSTEMS: dict[str, CodeSystem] = {
     s.uri: s
     for s in (
         CodeSystem("SNOMED CT", SNOMED, re.compile(r"[1-9]\d{5,17}"), _verhoeff_ok),
-        CodeSystem("ICD-10-CM", ICD10CM, re.compile(r"[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")),
+        CodeSystem("ICD-10-CM", ICD10CM, re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")),
         CodeSystem(
             "ICD-11 MMS",
             ICD11,

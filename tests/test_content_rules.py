@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,45 +17,11 @@ import pytest
 
 from cds_service.clinical.loading import validate_content
 from cds_service.errors import ContentError
-from tests.conftest import ROOT, build_app
+from tests.conftest import build_app
+from tests.content_copies import check, copy_cards, edit
 
 #: Left out of make check: check-content on broken copies in subprocesses.
 pytestmark = pytest.mark.slow
-
-CARDS = ROOT / "cards"
-
-
-def copy_cards(tmp_path: Path) -> Path:
-    target = tmp_path / "cards"
-    shutil.copytree(CARDS, target)
-    return target
-
-
-def edit(path: Path, pattern: str, replacement: str) -> int:
-    """Replace the first match of ``pattern``; return the 1-based line where it happened."""
-    text = path.read_text()
-    match = re.search(pattern, text, flags=re.MULTILINE)
-    assert match, f"{pattern!r} not found in {path.name}"
-    path.write_text(text[: match.start()] + replacement + text[match.end() :])
-    return text.count("\n", 0, match.start()) + 1
-
-
-def check(directory: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cds_service.cli", "check-content", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def test_shipped_content_is_valid() -> None:
-    kb, problems = validate_content(CARDS)
-    assert problems == []
-    assert kb is not None
-    result = check(CARDS)
-    assert result.returncode == 0, result.stdout
-    assert f"content {kb.meta.content_version}" in result.stdout
 
 
 Breakage = Callable[[Path], tuple[str, int, str]]
@@ -253,13 +218,6 @@ def test_the_service_refuses_to_start_on_invalid_content(tmp_path: Path) -> None
     assert served.returncode == 2
     assert "refusing to start on invalid content" in served.stderr
     assert f"red-flags.yaml:{line}: {expected}" in served.stderr
-
-
-def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    cards = copy_cards(tmp_path)
-    (cards / "triggers.yaml").unlink()
-    result = check(cards)
-    assert f"{cards / 'triggers.yaml'}:1: missing content file" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -529,17 +487,3 @@ def test_every_content_error_names_its_file_and_line(
     kb, problems = validate_content(cards)
     assert kb is None
     assert f"{cards / file}:{line}: {message}" in problems, "\n".join(problems)
-
-
-def test_a_key_defined_in_two_files_and_a_file_that_is_not_a_mapping_are_named(
-    tmp_path: Path,
-) -> None:
-    cards = copy_cards(tmp_path)
-    sites = cards / "sites.yaml"
-    text = sites.read_text()
-    sites.write_text(text + "mimics: []\n")
-    _, problems = validate_content(cards)
-    assert problems == [f"{sites}:{text.count(chr(10)) + 1}: 'mimics' is defined twice"]
-    sites.write_text("- a list, not a mapping\n")
-    _, problems = validate_content(cards)
-    assert problems == [f"{sites}:1: the file must hold a mapping of top-level keys"]

@@ -1,0 +1,104 @@
+"""The spaCy/medspaCy pipeline built from the shipped knowledge base, and the plain-text helpers
+around it: which ConText cues reach a word (negated, historical, possible), where sentences end,
+how shorthand is tokenized, and how a note is normalised and cut into passages before reading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cds_service.clinical.loading import default_content_dir, load_knowledge
+from cds_service.clinical.nlp import (
+    build_pipeline,
+    normalise,
+    passages,
+    plain_text,
+    questions,
+    scopes,
+    sentence_index,
+)
+
+CATEGORIES = {"NEGATED_EXISTENCE", "HISTORICAL", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "FAMILY"}
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Any:
+    return build_pipeline(load_knowledge(default_content_dir()))
+
+
+def context(nlp: Any, text: str, word: str) -> set[str]:
+    """The ConText categories whose scope reaches the first token ``word`` of the note."""
+    doc = nlp(normalise(text))
+    (at,) = [t.i for t in doc if t.text == word][:1]
+    return {
+        category
+        for category in CATEGORIES
+        for start, end in scopes(doc, {category})
+        if start <= at < end
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "expected"),
+    [
+        ("No milia seen on the face.", "milia", {"NEGATED_EXISTENCE"}),
+        ("Skin: no milia", "milia", {"NEGATED_EXISTENCE"}),  # a heading, then a negation
+        ("Milia: not seen", "Milia", {"NEGATED_EXISTENCE"}),  # the lexicon's backward cue
+        ("Milia have resolved.", "Milia", {"HISTORICAL"}),
+        ("?milia on the cheek", "milia", {"POSSIBLE_EXISTENCE"}),
+        ("Milia on the cheek, tender.", "Milia", set()),
+        ("Milia since birth.", "Milia", set()),  # "since" is not "because" here
+    ],
+)
+def test_context_cues_reach_the_words_they_modify(
+    nlp: Any, text: str, word: str, expected: set[str]
+) -> None:
+    assert context(nlp, text, word) == expected
+
+
+def test_a_history_reaches_only_what_it_names(nlp: Any) -> None:
+    text = "h/o BCC, presents with a bleeding papule on the cheek."
+    assert context(nlp, text, "BCC") == {"HISTORICAL"}
+    assert context(nlp, text, "bleeding") == set()
+    assert [t.text for t in nlp.make_doc(text)][:2] == ["h/o", "BCC"]  # shorthand kept whole
+
+
+def test_sentences_end_at_stops_and_questions_but_not_after_approx(nlp: Any) -> None:
+    doc = nlp("Milia approx. 2 yrs on the cheek. Is it bleeding? Seen today")
+    index = sentence_index(doc)
+    sentences = [[t.text for t in doc if index[t.i] == n] for n in sorted(set(index))]
+    assert sentences == [
+        ["Milia", "approx", ".", "2", "yrs", "on", "the", "cheek", "."],
+        ["Is", "it", "bleeding", "?"],
+        ["Seen", "today"],
+    ]
+    assert questions(doc, index) == {1}
+
+
+def test_the_tokenizer_splits_numbers_from_units_and_pluses(nlp: Any) -> None:
+    assert [t.text for t in nlp.make_doc("milia x6wks, 2mm, TTP+")] == [
+        *("milia", "x", "6", "wks", ","),
+        *("2", "mm", ",", "TTP", "+"),
+    ]
+
+
+def test_a_note_is_normalised_before_it_is_read() -> None:
+    narrative = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Milia &amp; papules</p></div>'
+    assert plain_text(narrative).split() == ["Milia", "&", "papules"]
+    assert normalise("Skin: no milia") == "Skin. no milia"
+    assert normalise("Skin: not seen") == "Skin: not seen"  # a backward cue stays in its sentence
+    assert normalise("no\nimprovement") == "no improvement"
+    assert normalise("no no no no no no milia") == "no no no milia"
+    assert normalise("milia " * 10, limit=12) == "milia milia "
+
+
+def test_a_long_note_is_cut_into_passages_of_whole_sentences() -> None:
+    sentence = "Milia on the right cheek for about six weeks, not bleeding. "
+    note = (sentence * 100).strip()
+    cut = passages(note)
+    assert len(cut) > 1
+    assert all(len(p) <= 2000 for p in cut)
+    assert all(p.endswith("bleeding.") for p in cut)
+    assert " ".join(cut).split() == note.split()
+    assert passages("Short note.") == ["Short note."]
