@@ -30,8 +30,8 @@ from .errors import (
 )
 from .guidance import GUIDANCE_PATH
 from .handout import HANDOUT_PATH
-from .pipeline import Runtime, answer_hook, parse_feedback
-from .protocol import FeedbackAck, to_wire
+from .pipeline import Runtime, answer_feedback, answer_hook
+from .protocol import to_wire
 from .store import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -100,16 +100,9 @@ def feedback(service_id: str) -> Response:
     rt = runtime()
     service = rt.services.get(service_id)
     g.service_id = service.id
-    entries = parse_feedback(_body()).feedback
-    codes = {r.code for r in rt.knowledge.override_reasons.reasons}
-    for entry in entries:
-        chosen = entry.overrideReason.reason if entry.overrideReason else None
-        reason = "none" if chosen is None else chosen.code if chosen.code in codes else "other"
-        metrics.FEEDBACK.labels(entry.outcome, reason).inc()
-    g.feedback_outcomes = Counter(entry.outcome for entry in entries)
-    stored = rt.store.record_feedback(service.id, entries, rt.suppression.snooze_for)
-    ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
-    return _json(to_wire(ack))
+    answer = answer_feedback(_body(), service, rt)
+    g.feedback_outcomes = answer.outcomes
+    return _json(to_wire(answer.ack))
 
 
 @pages.get(HANDOUT_PATH)

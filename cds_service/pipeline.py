@@ -1,13 +1,16 @@
-"""The fixed pipeline of one hook call, visible in one function:
+"""The fixed pipelines, each visible in one function. A hook call (:func:`answer_hook`):
 
-parse -> check hook -> gather FHIR context -> findings -> reasoning -> cards.
+parse -> check hook -> gather FHIR context -> findings -> reasoning -> cards -> suppression.
 
-Both the HTTP endpoint and ``cds-service evaluate`` run exactly this code.
+Feedback (:func:`answer_feedback`): parse -> count -> store with the snoozes it calls for.
+
+The HTTP endpoints, ``cds-service evaluate`` and the gallery run exactly this code.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +27,7 @@ from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
 from .errors import InvalidRequest, describe_validation_error
 from .fhir.context import Fetcher, gather
-from .protocol import Card, CDSResponse, FeedbackRequest, HookRequest
+from .protocol import Card, CDSResponse, FeedbackAck, FeedbackRequest, HookRequest
 from .services import ServiceDefinition, ServiceRegistry
 from .store import Store
 from .suppression import Suppression
@@ -138,3 +141,23 @@ def parse_feedback(body: Any) -> FeedbackRequest:
         return FeedbackRequest.model_validate(body)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc)) from None
+
+
+@dataclass(frozen=True)
+class FeedbackAnswer:
+    ack: FeedbackAck
+    #: Entries by outcome (accepted, overridden), for the log and the audit trail.
+    outcomes: Counter[str]
+
+
+def answer_feedback(body: Any, service: ServiceDefinition, runtime: Runtime) -> FeedbackAnswer:
+    """parse -> count -> store, with the snooze each new entry calls for (suppression)."""
+    entries = parse_feedback(body).feedback
+    codes = {r.code for r in runtime.knowledge.override_reasons.reasons}
+    for entry in entries:
+        chosen = entry.overrideReason.reason if entry.overrideReason else None
+        reason = "none" if chosen is None else chosen.code if chosen.code in codes else "other"
+        metrics.FEEDBACK.labels(entry.outcome, reason).inc()
+    stored = runtime.store.record_feedback(service.id, entries, runtime.suppression.snooze_for)
+    ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
+    return FeedbackAnswer(ack, Counter(entry.outcome for entry in entries))

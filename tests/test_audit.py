@@ -31,7 +31,7 @@ PILOT = TestIssuer("https://ehr.pilot.example")
 RED_FLAG = "12-red-flag-bleeding"
 
 
-def make_app(directory: Path, *entries: dict[str, Any]) -> Flask:
+def audit_app(directory: Path, *entries: dict[str, Any]) -> Flask:
     return build_app(
         database_url=f"sqlite:///{directory / 'audit.sqlite3'}",
         auth_mode="required",
@@ -43,7 +43,7 @@ def make_app(directory: Path, *entries: dict[str, Any]) -> Flask:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(
+    app = audit_app(
         tmp_path,
         EPIC.entry(sub_allowlist=["epic-client-1", "epic-client-2"], silent_tenants=["pilot"]),
         PILOT.entry(silent=True),
@@ -142,7 +142,7 @@ def test_a_jku_on_the_issuers_published_list_is_fetched_and_accepted(tmp_path: P
     listed = f"{keys.url}/tenant-a/jwks.json"
     keys.documents["/jku-list"] = {"jkus": [listed]}
     try:
-        app = make_app(tmp_path, {"iss": ehr.iss, "jku_list_url": f"{keys.url}/jku-list"})
+        app = audit_app(tmp_path, {"iss": ehr.iss, "jku_list_url": f"{keys.url}/jku-list"})
         client = app.test_client()
 
         def call(jku: str) -> int:
@@ -163,7 +163,7 @@ def test_a_jku_on_the_issuers_published_list_is_fetched_and_accepted(tmp_path: P
 
 
 def test_the_jku_allowlist_may_be_one_url(tmp_path: Path) -> None:
-    app = make_app(
+    app = audit_app(
         tmp_path, {"iss": "https://ehr.example", "jku_allowlist": "https://ehr.example/jwks"}
     )
     issuer = app.extensions["cds"].auth.trust.issuer("https://ehr.example")

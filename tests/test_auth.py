@@ -81,13 +81,6 @@ def ehr_keys() -> KeyServer:
     )
 
 
-@pytest.fixture(scope="module")
-def shared_keys() -> Iterator[KeyServer]:
-    server = ehr_keys()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def keys() -> Iterator[KeyServer]:
     """A key server of the test's own, for tests that count its requests or stop it."""
@@ -126,7 +119,7 @@ def issuers_file(tmp_path: Path, keys: KeyServer, fhir: list[str] | None = None)
     return path
 
 
-def make_app(tmp_path: Path, keys: KeyServer, database: str | None = None, **extra: Any) -> Flask:
+def auth_app(tmp_path: Path, keys: KeyServer, database: str | None = None, **extra: Any) -> Flask:
     return build_app(
         database_url=database or f"sqlite:///{tmp_path / 'auth.sqlite3'}",
         auth_mode=extra.pop("auth_mode", "required"),
@@ -136,15 +129,9 @@ def make_app(tmp_path: Path, keys: KeyServer, database: str | None = None, **ext
     )
 
 
-@pytest.fixture(scope="module")
-def shared_client(tmp_path_factory: pytest.TempPathFactory, shared_keys: KeyServer) -> FlaskClient:
-    """One app for the many parametrized cases (each token has its own jti)."""
-    return make_app(tmp_path_factory.mktemp("auth"), shared_keys).test_client()
-
-
 @pytest.fixture
 def client(tmp_path: Path, keys: KeyServer) -> FlaskClient:
-    return make_app(tmp_path, keys).test_client()
+    return auth_app(tmp_path, keys).test_client()
 
 
 def default_claims(path: str, **claims: Any) -> dict[str, Any]:
@@ -353,8 +340,8 @@ def test_a_token_replayed_to_another_instance_sharing_the_database_is_refused(
     tmp_path: Path, keys: KeyServer
 ) -> None:
     shared = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    first = make_app(tmp_path / "a", keys, database=shared).test_client()
-    second = make_app(tmp_path / "b", keys, database=shared).test_client()
+    first = auth_app(tmp_path / "a", keys, database=shared).test_client()
+    second = auth_app(tmp_path / "b", keys, database=shared).test_client()
     bearer = token(PV)
     assert call(first, PV, bearer).status_code == 200
     assert call(second, PV, bearer).status_code == 401
@@ -381,7 +368,7 @@ def test_unknown_kids_refresh_the_jwks_at_most_once_per_interval(
 
 
 def test_a_rotated_key_is_found_by_refreshing(tmp_path: Path, keys: KeyServer) -> None:
-    client = make_app(tmp_path, keys, jwks_refresh_interval_s=0).test_client()
+    client = auth_app(tmp_path, keys, jwks_refresh_interval_s=0).test_client()
     assert call(client, PV, token(PV)).status_code == 200
     keys.documents["/jwks.json"]["keys"].append(jwk(OTHER_EC_KEY, "ec-2", "ES384"))
     assert call(client, PV, token(PV, key=OTHER_EC_KEY, kid="ec-2")).status_code == 200
@@ -405,7 +392,7 @@ def test_development_mode_accepts_calls_without_token_but_not_bad_tokens(
     tmp_path: Path, keys: KeyServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    client = make_app(tmp_path, keys, auth_mode="development").test_client()
+    client = auth_app(tmp_path, keys, auth_mode="development").test_client()
     assert "DEVELOPMENT MODE" in caplog.text
     assert call(client, PV, None).status_code == 200
     assert call(client, PV, token(PV, key=OTHER_EC_KEY)).status_code == 401
@@ -420,7 +407,7 @@ def test_required_mode_without_any_issuer_refuses_everything(make_app: AppFactor
 
 def test_an_issuer_may_name_its_own_fhir_servers(tmp_path: Path, keys: KeyServer) -> None:
     trusted = "http://127.0.0.1:9/fhir"  # nothing listens there: reaching it proves it was allowed
-    client = make_app(tmp_path, keys, fhir=[trusted]).test_client()
+    client = auth_app(tmp_path, keys, fhir=[trusted]).test_client()
     body = load_fixture("spec-examples/patient-view.json")
     body["fhirServer"] = trusted
     response = client.post(PV, json=body, headers={"Authorization": f"Bearer {token(PV)}"})
@@ -435,5 +422,5 @@ def test_a_key_set_that_is_not_a_json_object_is_401_not_500(
     tmp_path: Path, keys: KeyServer
 ) -> None:
     keys.documents["/jwks.json"] = [jwk(EC_KEY, "ec-1", "ES384")]  # a list, not a JWK Set
-    client = make_app(tmp_path, keys).test_client()
+    client = auth_app(tmp_path, keys).test_client()
     assert call(client, PV, token(PV)).status_code == 401

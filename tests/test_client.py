@@ -70,7 +70,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
         yield running
 
 
-def make_app(tmp_path: Path, allow: list[str], **limits: Any) -> Flask:
+def fallback_app(tmp_path: Path, allow: list[str], **limits: Any) -> Flask:
     tmp_path.mkdir(parents=True, exist_ok=True)
     return build_app(
         database_url=f"sqlite:///{tmp_path / 'f.sqlite3'}",
@@ -86,7 +86,7 @@ def make_app(tmp_path: Path, allow: list[str], **limits: Any) -> Flask:
 def client(tmp_path: Path, server: FhirServer) -> FlaskClient:
     server.faults()
     server.forget_requests()
-    return make_app(tmp_path, [server.url]).test_client()
+    return fallback_app(tmp_path, [server.url]).test_client()
 
 
 def comparable(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -175,7 +175,7 @@ def test_operation_outcome_prefetch_is_fetched(client: FlaskClient, server: Fhir
 
 def test_token_is_sent_when_given_and_never_otherwise(tmp_path: Path, secured: FhirServer) -> None:
     secured.forget_requests()
-    client = make_app(tmp_path, [secured.url]).test_client()
+    client = fallback_app(tmp_path, [secured.url]).test_client()
     request = without_prefetch(scenario_request("07-secondary-steroid"), secured)
     refused = post(client, request)
     assert refused.status_code == 412
@@ -193,7 +193,7 @@ def test_a_fhir_server_outside_the_allowlist_is_never_contacted(
     tmp_path: Path, server: FhirServer
 ) -> None:
     server.forget_requests()
-    client = make_app(tmp_path, ["https://ehr.example.org/fhir"]).test_client()
+    client = fallback_app(tmp_path, ["https://ehr.example.org/fhir"]).test_client()
     response = post(client, without_prefetch(scenario_request("01-coded-milia-adult"), server))
     assert response.status_code == 412
     assert "not allowed" in diagnostics(response)
@@ -204,7 +204,7 @@ def test_allowlist_matches_host_and_path_not_prefix_strings(
     tmp_path: Path, server: FhirServer
 ) -> None:
     server.forget_requests()
-    client = make_app(tmp_path, [server.url + "/fhir"]).test_client()
+    client = fallback_app(tmp_path, [server.url + "/fhir"]).test_client()
     request = without_prefetch(scenario_request("01-coded-milia-adult"), server)
     request["fhirServer"] = server.url + "/fhirx"
     assert post(client, request).status_code == 412
@@ -219,7 +219,7 @@ def closed_port() -> int:
 
 def test_server_down_is_412_unreachable(tmp_path: Path, server: FhirServer) -> None:
     down = f"http://127.0.0.1:{closed_port()}"
-    client = make_app(tmp_path, [down]).test_client()
+    client = fallback_app(tmp_path, [down]).test_client()
     request = without_prefetch(scenario_request("01-coded-milia-adult"), server)
     request["fhirServer"] = down
     response = post(client, request)
@@ -229,7 +229,7 @@ def test_server_down_is_412_unreachable(tmp_path: Path, server: FhirServer) -> N
 
 def test_optional_data_missing_still_gives_cards(tmp_path: Path, server: FhirServer) -> None:
     down = f"http://127.0.0.1:{closed_port()}"
-    client = make_app(tmp_path, [down]).test_client()
+    client = fallback_app(tmp_path, [down]).test_client()
     request = scenario_request("01-coded-milia-adult")
     request["fhirServer"] = down
     for optional in ("medicationRequests", "medicationStatements", "procedures"):
@@ -240,7 +240,7 @@ def test_optional_data_missing_still_gives_cards(tmp_path: Path, server: FhirSer
 
 
 def test_slow_server_is_cut_at_the_budget(tmp_path: Path, server: FhirServer) -> None:
-    client = make_app(tmp_path, [server.url], timeout=200, budget=300).test_client()
+    client = fallback_app(tmp_path, [server.url], timeout=200, budget=300).test_client()
     with server.faulty(delayMs=2000):
         response = post(client, without_prefetch(scenario_request("01-coded-milia-adult"), server))
     assert response.status_code == 412
@@ -250,7 +250,7 @@ def test_slow_server_is_cut_at_the_budget(tmp_path: Path, server: FhirServer) ->
 def test_invalid_data_from_the_fhir_server_is_412_not_the_callers_400(
     tmp_path: Path, server: FhirServer
 ) -> None:
-    client = make_app(tmp_path, [server.url]).test_client()
+    client = fallback_app(tmp_path, [server.url]).test_client()
     request = without_prefetch(scenario_request("01-coded-milia-adult"), server, "patient")
     with server.faulty(invalidResource=True):
         response = post(client, request)
@@ -263,7 +263,7 @@ def test_a_server_that_trickles_its_answer_holds_no_thread_after_the_hook(
 ) -> None:
     # One byte every 100 ms: no single read times out, but the hook's budget does. The threads
     # that were reading must be free for the next call, to the same (now healthy) server.
-    client = make_app(tmp_path, [server.url], timeout=300, budget=400).test_client()
+    client = fallback_app(tmp_path, [server.url], timeout=300, budget=400).test_client()
     request = without_prefetch(scenario_request("01-coded-milia-adult"), server)
     with server.faulty(trickleMs=100):
         for _ in range(3):
@@ -323,7 +323,7 @@ def big_request(server: FhirServer) -> dict[str, Any]:
 
 def test_paging_links_are_followed(tmp_path: Path) -> None:
     with fhir_server(many_conditions(12), tmp_path, page_size=5) as paged:
-        client = make_app(tmp_path, [paged.url]).test_client()
+        client = fallback_app(tmp_path, [paged.url]).test_client()
         response = post(client, big_request(paged))
         assert response.status_code == 200
         assert [c["indicator"] for c in response.get_json()["cards"]] == [
@@ -335,14 +335,14 @@ def test_paging_links_are_followed(tmp_path: Path) -> None:
 
 def test_huge_result_sets_are_capped(tmp_path: Path) -> None:
     with fhir_server(many_conditions(40), tmp_path, page_size=5) as paged:
-        too_many = make_app(tmp_path / "a", [paged.url], fhir_max_resources=20).test_client()
+        too_many = fallback_app(tmp_path / "a", [paged.url], fhir_max_resources=20).test_client()
         response = post(too_many, big_request(paged))
         assert response.status_code == 412
         assert "more than 20 resources" in diagnostics(response)
-        too_long = make_app(tmp_path / "b", [paged.url], fhir_max_pages=3).test_client()
+        too_long = fallback_app(tmp_path / "b", [paged.url], fhir_max_pages=3).test_client()
         response = post(too_long, big_request(paged))
         assert "more than 3 pages" in diagnostics(response)
-        too_big = make_app(tmp_path / "c", [paged.url], fhir_max_bytes=2048).test_client()
+        too_big = fallback_app(tmp_path / "c", [paged.url], fhir_max_bytes=2048).test_client()
         response = post(too_big, big_request(paged))
         assert "larger than 2048 bytes" in diagnostics(response)
 
@@ -382,7 +382,7 @@ def test_a_paging_link_to_another_allowlisted_server_is_not_sent_the_token(
     tmp_path: Path, server: FhirServer, secured: FhirServer
 ) -> None:
     # Both servers are allowlisted; the token was issued for the first one only.
-    client = make_app(tmp_path, [server.url, secured.url]).test_client()
+    client = fallback_app(tmp_path, [server.url, secured.url]).test_client()
     request = scenario_request("01-coded-milia-adult")
     request["fhirServer"] = server.url
     request["fhirAuthorization"] = dict(FHIR_AUTHORIZATION)

@@ -28,17 +28,7 @@ _REMEMBERED = 8192
 
 class RelevanceFilter:
     def __init__(self, vocabulary: Vocabulary, reader: TextReader) -> None:
-        self._exact: set[tuple[str, str]] = set()
-        prefixes: dict[str, set[str]] = {}
-        for entry in vocabulary.entries:
-            for code in entry.codes:
-                if not code.verified:
-                    continue
-                if code.match == "prefix":
-                    prefixes.setdefault(code.system, set()).add(code.code)
-                else:
-                    self._exact.add((code.system, code.code))
-        self._prefixes = {system: tuple(codes) for system, codes in prefixes.items()}
+        self._vocabulary = vocabulary
         self._words = frozenset(reader.first_words() | LESION_WORDS)
         self._reader = reader
         self._decided: dict[bytes, bool] = {}
@@ -49,7 +39,7 @@ class RelevanceFilter:
         if not isinstance(kind, str):
             return False
         texts = fields.texts(resource, kind)
-        exact, classes = self._exact, self._prefixes
+        knows = self._vocabulary.knows_code
         for concept in fields.concepts(resource, kind):
             if not isinstance(concept, dict):
                 continue
@@ -59,10 +49,7 @@ class RelevanceFilter:
                 system, code = coding.get("system"), coding.get("code")
                 if not isinstance(system, str) or not isinstance(code, str):
                     continue  # not a coding: strict validation reports it if the resource is kept
-                if (system, code) in exact:
-                    return True
-                prefixes = classes.get(system) if isinstance(system, str) else None
-                if prefixes and isinstance(code, str) and code.startswith(prefixes):
+                if knows(system, code):
                     return True
                 display = coding.get("display")
                 if isinstance(display, str):

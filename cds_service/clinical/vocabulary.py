@@ -109,6 +109,19 @@ class Vocabulary:
                 else:
                     self._exact.setdefault((code.system, code.code), []).append(entry.label)
 
+        prefixes: dict[str, set[str]] = {}
+        for system, prefix, _ in self._classes:
+            prefixes.setdefault(system, set()).add(prefix)
+        self._prefixes = {system: tuple(found) for system, found in prefixes.items()}
+
+    def knows_code(self, system: str, code: str) -> bool:
+        """Whether any item can be recognised by this code (the pre-filter's question: a set
+        look-up and one ``startswith``, no list built)."""
+        if (system, code) in self._exact:
+            return True
+        prefixes = self._prefixes.get(system)
+        return bool(prefixes) and code.startswith(prefixes)  # type: ignore[arg-type]
+
     def labels_for_code(self, system: str, code: str) -> list[str]:
         found = list(self._exact.get((system, code), ()))
         found += [
