@@ -99,6 +99,35 @@ def test_an_attribute_of_another_lesion_does_not_count_for_the_milia(reader: Tex
     assert found["condition:milia"] == ("present", "milia")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Throat mildly erythematous, tonsils grade 1, no exudate.",
+        "TMs red and bulging bilaterally.",
+        "Milia on cheeks. Throat red and inflamed.",
+    ],
+)
+def test_what_is_said_of_a_structure_that_is_not_skin_is_not_said_of_a_lesion(
+    reader: TextReader, text: str
+) -> None:
+    found = said(reader, text)
+    assert found.get(flag("inflamed"), ("present", "other"))[1] == "other"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Milia on the cheeks, one inflamed; lungs clear.",
+        "Lungs clear, milia on the cheeks with one inflamed.",
+        "Throat red and a cyst on the chin that is inflamed.",
+    ],
+)
+def test_a_lesion_in_the_same_sentence_wins_over_a_structure_that_is_not_skin(
+    reader: TextReader, text: str
+) -> None:
+    assert said(reader, text)[flag("inflamed")][1] != "other"
+
+
 def test_an_attribute_in_the_next_sentence_belongs_to_the_lesion_just_named(
     reader: TextReader,
 ) -> None:

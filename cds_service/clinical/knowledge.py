@@ -575,6 +575,9 @@ class LesionWords(_Content):
     milia: Annotated[list[Text], Field(min_length=1)]
     generic: Annotated[list[Text], Field(min_length=1)]
     other: Annotated[list[Text], Field(min_length=1)]
+    #: Body structures that are not skin (the throat, the lungs, the eardrum): what a note says of
+    #: them ("throat erythematous") is not said of a skin lesion.
+    not_skin: list[Text] = Field(default_factory=list)
     #: Words that refer back to the lesion just named (read as written, not inflected).
     refer_back: list[Text] = Field(default_factory=list)
     #: Words that say one lesion ("solitary") or several ("a few"; count words count too).

@@ -74,6 +74,9 @@ _CHANGE_WORDS = frozenset(
 )
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
+#: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
+#: "throat erythematous" is no inflamed lesion while "milia, one inflamed; lungs clear" still is.
+_NOT_SKIN = "NOT_SKIN"
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
@@ -202,11 +205,14 @@ class TextReader:
         self._refer_back = frozenset(t.lower() for t in lesions.refer_back)
         # Other lesions: the lexicon's list, every look-alike's name and the words for skin
         # cancer ("colloid milium" is not milium; "a BCC on her back two years ago" is no
-        # duration of the milia).
+        # duration of the milia); and the structures that are not skin ("throat erythematous"
+        # is no inflamed lesion).
         others = [*lesions.other, *(n for m in kb.mimics for n in m.synonyms)]
         others += concepts.get("skin-cancer", ())
         for term in others:
             self._add(self._anchors, term, _OTHER)
+        for term in lesions.not_skin:
+            self._add(self._anchors, term, _NOT_SKIN)
         look = kb.lexicon.milia_like
         for kind, terms in zip(
             _DESCRIPTORS,
@@ -525,11 +531,19 @@ class TextReader:
         by_kind: dict[str, list[Any]] = {}
         for key, s, e in self._anchors(doc):
             by_kind.setdefault(key, []).append(doc[s:e])
+        with_lesion = {
+            sentence_of[sp.start] for k in (_MILIA, _GENERIC, _OTHER) for sp in by_kind.get(k, [])
+        }
+        by_kind[_NOT_SKIN] = [
+            sp for sp in by_kind.get(_NOT_SKIN, []) if sentence_of[sp.start] not in with_lesion
+        ]
         lesion_spans = filter_spans(
-            [sp for k in (_MILIA, _GENERIC, _OTHER) for sp in by_kind.get(k, [])]
+            [sp for k in (_MILIA, _GENERIC, _OTHER, _NOT_SKIN) for sp in by_kind.get(k, [])]
         )
         kind_of = {
-            (sp.start, sp.end): k for k in (_MILIA, _GENERIC, _OTHER) for sp in by_kind.get(k, [])
+            (sp.start, sp.end): _OTHER if k == _NOT_SKIN else k
+            for k in (_NOT_SKIN, _MILIA, _GENERIC, _OTHER)
+            for sp in by_kind.get(k, [])
         }
         lesions = [
             _Lesion(
