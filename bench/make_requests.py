@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "requests"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import charts  # noqa: E402  (bench/ is a folder of scripts)
 #: Bodies in the varied-notes pool: more than the text cache could matter for within a run.
 POOL_SIZE = 400
 
@@ -102,6 +106,16 @@ def main() -> None:
             name = f"patient-view-{count}-obs-{'skin' if skin else 'no-skin'}"
             written[name] = patient_view(count, skin)
     written["order-sign-steroid"] = load("28-order-sign-steroid-face-long")
+    written["heavy-chart"] = charts.heavy_chart(0)
+    written["newborn"] = charts.newborn_chart()
+    written["order-sign-long-medication-list"] = charts.order_sign_long_list()
+    distinct = OUT / "heavy-chart-distinct-notes"
+    distinct.mkdir(exist_ok=True)
+    for i in range(POOL_SIZE):
+        # Every body has its own 300 findings and milia note: no text cache can hide the reading.
+        body = json.dumps(charts.heavy_chart(i + 1), separators=(",", ":"))
+        (distinct / f"{i}.json").write_text(body)
+    print(f"{distinct.name}: {POOL_SIZE} bodies")
     for name, request in written.items():
         (OUT / f"{name}.json").write_text(json.dumps(request, separators=(",", ":")))
         print(f"{name}: {len(json.dumps(request)) // 1024} KiB")

@@ -37,6 +37,11 @@ SCENARIOS = [
     ("patient-view-2000-obs-no-skin", "milia-patient-view"),
     ("patient-view-2000-obs-skin", "milia-patient-view"),
     ("order-sign-steroid", "milia-order-sign"),
+    # Issue 17: charts that look like production (bench/charts.py).
+    ("heavy-chart", "milia-patient-view"),
+    ("heavy-chart-distinct-notes", "milia-patient-view"),
+    ("newborn", "milia-patient-view"),
+    ("order-sign-long-medication-list", "milia-order-sign"),
 ]
 
 
@@ -146,7 +151,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    parser.add_argument(
+        "--only", nargs="*", help="scenario names (default: all); the table lists only these"
+    )
     args = parser.parse_args()
+    scenarios = [s for s in SCENARIOS if not args.only or s[0] in args.only]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (make bench installs Debian's wrk)")
     subprocess.run(
@@ -195,7 +204,7 @@ def main() -> None:
 
     rows = []
     try:
-        for name, service_id in SCENARIOS:
+        for name, service_id in scenarios:
             body = HERE / "requests" / f"{name}.json"
             if not body.exists():
                 body = HERE / "requests" / name  # a pool of bodies
@@ -220,10 +229,14 @@ def main() -> None:
         stop(service)
         stop(baseline)
 
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
     lines = [
         "# Benchmark results",
         "",
-        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} at commit {commit or 'unknown'} on "
+        f"{platform.machine()} ({platform.processor() or 'unknown CPU'}), {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; `cds-service serve` with {args.workers} gunicorn sync workers, "
         f"{args.database}; wrk 2 threads, {args.connections} connections, {args.duration} s per scenario "
         "(after a 2 s warm-up); baseline: the same server settings, a Flask app that only parses the "
