@@ -18,7 +18,6 @@ from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from . import jsonio, metrics
-from .audit import record_call
 from .auth import ANONYMOUS
 from .errors import (
     CDSError,
@@ -226,8 +225,7 @@ def _after_cds_call(response: Response) -> Response:
     if response.status_code >= 400 and response.status_code != 401:
         log.info("answered %d: %s", response.status_code, g.get("error_message", "-"))
     if request.method == "POST" and g.get("service_id") and response.status_code != 401:
-        record_call(
-            runtime().store,
+        current_app.extensions["cds.audit"].submit(
             AuditRecord(
                 action="feedback" if request.path.endswith("/feedback") else "hook-call",
                 service_id=g.service_id,

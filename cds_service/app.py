@@ -10,6 +10,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from . import api, metrics
+from .audit import AuditWriter
 from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .card_ids import CardIdentity
 from .cards import CardRenderer
@@ -121,6 +122,13 @@ def init_fallback(app: Flask, settings: Settings) -> FhirFetcher:
     return fetcher
 
 
+def init_audit(app: Flask, store: Store) -> AuditWriter:
+    """The audit trail's writer: records queued by the calls, written in batches off the request."""
+    writer = AuditWriter(store)
+    app.extensions["cds.audit"] = writer
+    return writer
+
+
 def init_metrics(app: Flask, knowledge: KnowledgeBase) -> None:
     metrics.CONTENT.labels(knowledge.meta.content_version, knowledge.meta.status).set(1)
 
@@ -135,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     store = init_store(app, settings)
     auth = init_auth(app, settings, store)
     fetcher = init_fallback(app, settings)
+    init_audit(app, store)
     init_metrics(app, knowledge)
     vocabulary = Vocabulary(knowledge)
     reader = text_reader(knowledge, frozenset(vocabulary.phrases()))

@@ -221,6 +221,12 @@ class Store:
         self._last_purge = 0.0
         self._upserts: dict[bool, Any] = {}
 
+    @property
+    def in_memory(self) -> bool:
+        """An in-memory SQLite database: it lives on one connection, seen by one thread only."""
+        url = self.engine.url
+        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
         # WAL lets the gunicorn workers read while one writes; the busy timeout waits out a
         # writer's lock, within the budget.
@@ -392,27 +398,14 @@ class Store:
 
     # ------------------------------------------------------------------------ audit trail
 
-    def record_audit(self, record: AuditRecord) -> None:
-        """Append one audit row. Raises :class:`DatabaseUnavailable` when it cannot."""
+    def record_audits(self, records: Sequence[AuditRecord]) -> None:
+        """Append audit rows in one transaction. Raises :class:`DatabaseUnavailable` when it
+        cannot."""
         self._require()
-        row = {
-            "recorded_at": record.recorded_at or datetime.now(UTC),
-            "action": record.action,
-            "service_id": record.service_id[:200],
-            "hook_instance": record.hook_instance,
-            "issuer": record.issuer[:500] if record.issuer else None,
-            "tenant": record.tenant[:200] if record.tenant else None,
-            "client": record.client[:200] if record.client else None,
-            "status": record.status,
-            "silent": record.silent,
-            "card_kinds": list(record.card_kinds),
-            "feedback_outcomes": dict(record.feedback_outcomes),
-            "content_version": record.content_version,
-            "duration_ms": round(record.duration_ms, 1),
-        }
+        rows = [_audit_row(record) for record in records]
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(audit_table).values(row))
+                conn.execute(insert(audit_table), rows)
         except SQLAlchemyError as exc:
             raise _unavailable("audit", exc) from None
 
@@ -546,6 +539,24 @@ def _shown_row(card: ShownCard, now: datetime, silent: bool) -> dict[str, Any]:
         "last_shown": now,
         "times_shown": 0 if silent else 1,
         "times_silent": 1 if silent else 0,
+    }
+
+
+def _audit_row(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "recorded_at": record.recorded_at or datetime.now(UTC),
+        "action": record.action,
+        "service_id": record.service_id[:200],
+        "hook_instance": record.hook_instance,
+        "issuer": record.issuer[:500] if record.issuer else None,
+        "tenant": record.tenant[:200] if record.tenant else None,
+        "client": record.client[:200] if record.client else None,
+        "status": record.status,
+        "silent": record.silent,
+        "card_kinds": list(record.card_kinds),
+        "feedback_outcomes": dict(record.feedback_outcomes),
+        "content_version": record.content_version,
+        "duration_ms": round(record.duration_ms, 1),
     }
 
 

@@ -18,7 +18,9 @@ from fhir.resources.R4B.bundle import Bundle
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cds_service.audit import AuditWriter
 from cds_service.logs import JsonFormatter
+from cds_service.store import AuditRecord, Store
 from tests.conftest import build_app, overridden, scenario_request
 from tests.issuer import TestIssuer, write_issuers
 from tests.test_auth import KeyServer, jwk
@@ -95,6 +97,8 @@ def cli(tmp_path: Path, *args: str) -> str:
 
 
 def audit(app: Flask) -> list[Any]:
+    """The audit rows, once the writer has written what the calls queued."""
+    app.extensions["cds.audit"].flush()
     records: list[Any] = app.extensions["cds"].store.audit_records()
     return records
 
@@ -257,6 +261,7 @@ def test_the_audit_trail_is_given_as_fhir_audit_events(
 ) -> None:
     post(client, PV, scenario_request(RED_FLAG), tenant="pilot")
     post(client, PV, scenario_request("01-coded-milia-adult"), tenant="main-hospital")
+    app.extensions["cds.audit"].flush()
     printed = cli(tmp_path, "audit-events", "--since", "2026-01-01")
     bundle = Bundle.model_validate_json(printed)  # R4B shares R4's AuditEvent
     events: list[Any] = [entry.resource for entry in bundle.entry or []]
@@ -300,3 +305,17 @@ def test_json_log_lines_name_the_call_and_nothing_of_the_patient(client: FlaskCl
     assert set(call["stagesMs"]) == {"read", "reason", "cards", "record"} and call["ms"] > 0
     assert call["hookInstance"].startswith("d1577c69")
     assert request["context"]["patientId"] not in stream.getvalue()
+
+
+def test_audit_records_are_written_off_the_request_in_batches(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'batched.sqlite3'}")
+    store.ensure_schema()
+    writer = AuditWriter(store, interval_s=0.05)
+    record = AuditRecord("hook-call", "milia-patient-view", 200, "2026.11.0", 12.0)
+    for _ in range(50):
+        writer.submit(record)  # returns at once: the writer thread does the insert
+    writer.flush()
+    written = store.audit_records()
+    assert len(written) == 50
+    assert all(r.recorded_at is not None for r in written)  # the call's time, not the write's
+    store.engine.dispose()
