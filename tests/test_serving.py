@@ -33,10 +33,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def slow_client(url: str, stop: threading.Event, closed: list[float]) -> None:
-    """A request whose body comes one byte every 0.2 s; notes when the server closes on it."""
+def slow_client(url: str, stop: threading.Event, closed: list[str]) -> None:
+    """A request whose body comes one byte every 0.2 s; notes that the server closed on it."""
     host, port = url.removeprefix("http://").split(":")
-    started = time.monotonic()
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(
             b"POST /cds-services/milia-patient-view HTTP/1.1\r\nHost: x\r\n"
@@ -46,12 +45,12 @@ def slow_client(url: str, stop: threading.Event, closed: list[float]) -> None:
             while not stop.is_set():
                 sock.sendall(b" ")
                 time.sleep(0.2)
-        except OSError:
-            closed.append(time.monotonic() - started)
+        except OSError as exc:
+            closed.append(type(exc).__name__)
 
 
 def test_slow_clients_on_every_worker_do_not_stop_the_service(served: str) -> None:
-    stop, closed = threading.Event(), list[float]()
+    stop, closed = threading.Event(), list[str]()
     # Two workers of eight threads: six slow clients are more than the workers.
     clients = [threading.Thread(target=slow_client, args=(served, stop, closed)) for _ in range(6)]
     for client in clients:
