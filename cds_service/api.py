@@ -227,7 +227,7 @@ def _after_cds_call(response: Response) -> Response:
     if request.method == "POST" and g.get("service_id") and response.status_code != 401:
         current_app.extensions["cds.audit"].submit(
             AuditRecord(
-                action="feedback" if request.path.endswith("/feedback") else "hook-call",
+                action="feedback" if request.endpoint == "cds.feedback" else "hook-call",
                 service_id=g.service_id,
                 status=response.status_code,
                 content_version=runtime().knowledge.meta.content_version,

@@ -101,10 +101,10 @@ def answer_hook(
     )
     stamps.append(time.perf_counter())
     red_flags = [hit.id for hit in assessment.red_flags]
-    cards = runtime.suppression.apply(rendered, ids, red_flags, silent=caller.silent)
+    kept = runtime.suppression.apply(rendered, ids, red_flags, silent=caller.silent)
     stamps.append(time.perf_counter())
-    kinds = {r.uuid: r.kind for r in rendered}
-    card_kinds = tuple(kinds.get(card.uuid or "", "unknown") for card in cards)
+    cards = [r.card for r in kept]
+    card_kinds = tuple(r.kind for r in kept)
     _count(service.id, cards, card_kinds, assessment, caller.silent, stamps[-1] - stamps[0])
     stages = ("read", "reason", "cards", "record")
     timings = {

@@ -17,7 +17,7 @@ from .card_ids import CardIds
 from .cards import RenderedCard
 from .clinical.knowledge import KnowledgeBase
 from .errors import DatabaseUnavailable
-from .protocol import Card, FeedbackEntry
+from .protocol import FeedbackEntry
 from .store import ShownCard, Snooze, Store
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Suppression:
         ids: CardIds,
         red_flags: Sequence[str],
         silent: bool = False,
-    ) -> list[Card]:
+    ) -> list[RenderedCard]:
         """The cards to show: those no snooze holds back. Without the database, all of them.
         In silent mode they are recorded as withheld; the caller answers none of them."""
         if not rendered:
@@ -53,11 +53,11 @@ class Suppression:
             )
         except DatabaseUnavailable:
             log.warning("snoozes unknown, cards shown not recorded: database unavailable")
-            return [r.card for r in rendered]
+            return list(rendered)
         kept = {card.card_uuid for card in shown}
         if len(kept) < len(rendered):
             log.info("cards held back by snooze: %d", len(rendered) - len(kept))
-        return [r.card for r in rendered if r.uuid in kept]
+        return [r for r in rendered if r.uuid in kept]
 
     def snooze_for(self, entry: FeedbackEntry, shown: ShownCard) -> Snooze | None:
         """The snooze a new feedback entry calls for (see :data:`cds_service.store.SnoozeRule`)."""
