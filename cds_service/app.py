@@ -129,7 +129,8 @@ def init_audit(app: Flask, store: Store) -> AuditWriter:
     return writer
 
 
-def init_metrics(app: Flask, knowledge: KnowledgeBase) -> None:
+def init_metrics(knowledge: KnowledgeBase) -> None:
+    """The content served, as an info metric (the counters register themselves)."""
     metrics.CONTENT.labels(knowledge.meta.content_version, knowledge.meta.status).set(1)
 
 
@@ -144,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth = init_auth(app, settings, store)
     fetcher = init_fallback(app, settings)
     init_audit(app, store)
-    init_metrics(app, knowledge)
+    init_metrics(knowledge)
     vocabulary = Vocabulary(knowledge)
     reader = text_reader(knowledge, frozenset(vocabulary.phrases()))
     # The pipeline's parts, built once: what a hook call needs (pipeline.Runtime).

@@ -60,6 +60,9 @@ class AuditWriter:
         self, store: Store, interval_s: float = 0.2, batch: int = 500, capacity: int = 20_000
     ) -> None:
         self.store = store
+        # An in-memory SQLite database exists on its own connection only (trials, the evaluate
+        # command): written in the call, as no other thread can see it.
+        self._inline = store.in_memory
         self.interval_s = interval_s
         self.batch = batch
         self._queue: queue.Queue[AuditRecord] = queue.Queue(maxsize=capacity)
@@ -70,9 +73,7 @@ class AuditWriter:
     def submit(self, record: AuditRecord) -> None:
         if record.recorded_at is None:
             record = replace(record, recorded_at=datetime.now(UTC))
-        if self.store.in_memory:
-            # An in-memory SQLite database exists on its own connection only (trials, the
-            # evaluate command): written in the call, as no other thread can see it.
+        if self._inline:
             self._write([record])
             return
         self._ensure_thread()

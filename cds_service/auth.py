@@ -377,12 +377,13 @@ class Authenticator:
             issuer.iss, claims["jti"], float(claims["exp"]) + self.leeway_s
         ):
             raise Unauthorized("replayed jti")
+        named_tenant = tenant if isinstance(tenant, str) else None
         return Caller(
             iss=issuer.iss,
-            tenant=tenant if isinstance(tenant, str) else None,
+            tenant=named_tenant,
             sub=sub if isinstance(sub, str) else None,
             fhir_servers=tuple(issuer.fhir_servers),
-            silent=issuer.is_silent(tenant if isinstance(tenant, str) else None),
+            silent=issuer.is_silent(named_tenant),
         )
 
     def _key(self, issuer: IssuerConfig, jku: Any, kid: str) -> jwt.PyJWK:
