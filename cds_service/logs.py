@@ -58,8 +58,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=True, default=str, separators=(",", ":"))
 
 
+_FORMATTERS: dict[str, type[logging.Formatter]] = {"text": OneLineFormatter, "json": JsonFormatter}
+
+
 def formatter(log_format: LogFormat) -> logging.Formatter:
-    return JsonFormatter() if log_format == "json" else OneLineFormatter()
+    return _FORMATTERS[log_format]()
 
 
 #: Libraries whose DEBUG output carries URLs with patient ids (``GET /Condition?patient=...``),
@@ -82,7 +85,7 @@ def gunicorn_log_config(level: str, log_format: LogFormat) -> dict[str, Any]:
     in the service's format on stderr, beside the service's, and no access log (the service logs
     each CDS call itself, with what an access line lacks). gunicorn replaces its defaults key by
     key, so every key is given."""
-    factory = JsonFormatter if log_format == "json" else OneLineFormatter
+    factory = _FORMATTERS[log_format]
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -120,7 +120,7 @@ class Vocabulary:
         if (system, code) in self._exact:
             return True
         prefixes = self._prefixes.get(system)
-        return bool(prefixes) and code.startswith(prefixes)  # type: ignore[arg-type]
+        return prefixes is not None and code.startswith(prefixes)
 
     def labels_for_code(self, system: str, code: str) -> list[str]:
         found = list(self._exact.get((system, code), ()))
