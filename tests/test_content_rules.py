@@ -349,8 +349,9 @@ CONTENT_ERRORS = [
     ),
     (
         "templates.yaml",
-        r"    indicator: info\n    summary: \"Newborn",
-        '    indicator: critical\n    summary: "Newborn',
+        # The newborn card's indicator (comments may stand between it and its summary).
+        r"    indicator: info(?=\n(?:    #.*\n)*    summary: \"Newborn)",
+        "    indicator: critical",
         r"    indicator: critical",
         "critical is only for cards that escalate",
     ),
@@ -363,8 +364,8 @@ CONTENT_ERRORS = [
     ),
     (
         "templates.yaml",
-        r"per \{read\}",
-        "per {notes}",
+        r"\(benign keratin cysts\) per \{read\}",
+        "(benign keratin cysts) per {notes}",
         r"    summary: \"Consistent with milia",
         "unknown placeholder {notes}; known: {red_flags}, {mimics}, {trigger}, {variant}, {caution}, {read}",
     ),
