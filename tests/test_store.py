@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,45 @@ def test_feedback_values_the_columns_cannot_hold_are_400_not_503(database: str) 
         response = client.post(FEEDBACK, json=entry)
         assert response.status_code == 400, response.get_json()
         assert "feedback.0.card" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_threads_of_one_worker_writing_to_sqlite_all_count_their_cards(tmp_path: Path) -> None:
+    """A gunicorn worker serves on threads: calls that show cards to one patient at the same moment
+    each count their showing, none waits out the database budget, none answers without it."""
+    url = f"sqlite:///{tmp_path / 'cds.sqlite3'}"
+    app = build_app(database_url=url, secret_key="sqlite-threads-test")
+    APPS.append(app)
+    body = scenario_request("04-neonate-milia-text")
+    threads, calls = 16, 8
+
+    def call_repeatedly() -> list[int]:
+        client = app.test_client()
+        answers = [client.post(PV, json=body) for _ in range(calls)]
+        return [len(a.get_json()["cards"]) for a in answers if a.status_code == 200]
+
+    with ThreadPoolExecutor(threads) as pool:
+        shown = [
+            n for answers in pool.map(lambda _: call_repeatedly(), range(threads)) for n in answers
+        ]
+    assert len(shown) == threads * calls and all(n == 1 for n in shown)
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as conn:
+        counted = conn.execute(sqlalchemy.text("SELECT sum(times_shown) FROM shown_cards")).scalar()
+    engine.dispose()
+    assert counted == threads * calls
+
+
+def test_a_thread_that_cannot_get_its_turn_to_write_gives_up_within_the_budget(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = build_app(database_url=f"sqlite:///{tmp_path / 'cds.sqlite3'}", secret_key="sqlite-turn")
+    APPS.append(app)
+    store = app.extensions["cds"].store
+    client = app.test_client()
+    body = scenario_request("04-neonate-milia-text")
+    assert client.post(PV, json=body).status_code == 200  # the schema is in place
+    with store._write_turn:  # another thread of the worker holds the turn and does not let go
+        answer = client.post(PV, json=body)
+    # The card is still shown (without its snoozes), and the log says why.
+    assert answer.status_code == 200 and len(answer.get_json()["cards"]) == 1
+    assert "database" in caplog.text.lower()
