@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         auth=auth,
         suppression=Suppression(store, knowledge),
         card_ids=CardIdentity(_secret(settings), knowledge.meta.content_version),
-        relevant=RelevanceFilter(vocabulary, reader),
+        relevant=RelevanceFilter(vocabulary, reader, reading_limits(settings)),
         fetcher=fetcher,
     )
     init_cors(app, settings)

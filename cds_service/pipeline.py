@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
+from .clinical.selection import RelevanceFilter
 from .errors import InvalidRequest, describe_validation_error
 from .fhir.context import Fetcher, gather
 from .protocol import Card, CDSResponse, FeedbackAck, FeedbackRequest, HookRequest
@@ -46,7 +46,7 @@ class Runtime:
     suppression: Suppression
     card_ids: CardIdentity
     #: Decides on raw JSON which prefetched resources are worth validating and reading.
-    relevant: Callable[[dict[str, Any]], bool] | None = None
+    relevant: RelevanceFilter | None = None
     fetcher: Fetcher | None = None
 
 
@@ -89,7 +89,12 @@ def answer_hook(
     request = parse_hook_request(body, service)
     when = now or datetime.now(UTC)
     record = gather(
-        request, service.prefetch, when, runtime.fetcher, caller.fhir_servers, runtime.relevant
+        request,
+        service.prefetch,
+        when,
+        runtime.fetcher,
+        caller.fhir_servers,
+        runtime.relevant.for_call() if runtime.relevant else None,
     )
     findings = runtime.reader.read(record)
     stamps.append(time.perf_counter())

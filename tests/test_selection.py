@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from cds_service.clinical import fields
+from cds_service.clinical.findings import ReadingLimits
 from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.selection import RelevanceFilter
 from cds_service.clinical.text import text_reader
@@ -116,19 +117,21 @@ def _put(resource_type: str, path: str, text: str) -> dict[str, Any]:
     return node
 
 
-def test_what_the_pre_filter_drops_would_have_given_no_finding() -> None:
+@pytest.mark.parametrize("reading_ahead", [False, True], ids=["words", "read ahead"])
+def test_what_the_pre_filter_drops_would_have_given_no_finding(reading_ahead: bool) -> None:
     """Texts made of the corpus's own words (so near misses abound), put in every field the
     reader reads: whenever the pre-filter drops one, reading the text finds nothing."""
     words = _corpus_words()
     rng = random.Random(11)
     dropped = 0
+    keep = KEEP.for_call() if reading_ahead else KEEP
     for n in range(1500):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
         kind = rng.choice(sorted(fields.TEXT_PATHS))
         path = rng.choice(fields.TEXT_PATHS[kind])
         resource = _put(kind, path, text)
         assert fields.texts(resource, kind) == [text], (kind, path)
-        if not KEEP(resource):
+        if not keep(resource):
             dropped += 1
             reading = READER.read(text)
             assert not reading.mentions and not reading.lesions, (n, text)
@@ -142,3 +145,68 @@ def test_the_reader_and_the_pre_filter_read_the_same_fields() -> None:
         for path in paths:
             assert fields.texts(_put(kind, path, "milia"), kind) == ["milia"]
             assert KEEP(_put(kind, path, "milia")), (kind, path)
+
+
+def _corpus_sentences() -> list[str]:
+    return [
+        str(item["text"])
+        for path in sorted(CORPUS.glob("*/*.yaml"))
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_reading_ahead_drops_only_notes_that_say_nothing() -> None:
+    """Every note of the annotated corpus (real findings, negations, red flags), as an exam
+    Observation: a note the call's filter drops unvalidated is one the reader finds nothing in,
+    and notes that name lesions but no finding are among those dropped."""
+    keep = KEEP.for_call()
+    kept_only_by_words = 0
+    for text in _corpus_sentences():
+        resource = {"resourceType": "Observation", "code": {"text": "Exam"}, "valueString": text}
+        if not keep(resource):
+            reading = READER.read(text)
+            assert not reading.mentions and not reading.lesions, text
+        elif KEEP(resource):
+            kept_only_by_words += 1
+    assert kept_only_by_words > 100
+    keep = KEEP.for_call()  # a new call: the corpus spent the last one's reading budget
+    silent = {
+        "resourceType": "Observation",
+        "code": {"text": "Thyroid exam"},
+        "valueString": "Thyroid not enlarged, no nodules palpable.",
+    }
+    assert KEEP(silent) and not keep(silent)
+    bleeding = {**silent, "valueString": "Bleeding nodule on the nose."}
+    assert keep(bleeding)
+
+
+def test_a_measured_lesion_is_kept_without_reading_ahead() -> None:
+    measured = {
+        "resourceType": "Observation",
+        "code": {"text": "Size of skin lesion"},
+        "valueQuantity": {"value": 4, "unit": "mm"},
+    }
+    assert KEEP.for_call()(measured)
+
+
+def test_past_its_budget_the_call_keeps_what_holds_a_term_unread() -> None:
+    # No characters left to read ahead: the resource is kept, validated and read by the
+    # reader within its own budget, as without reading ahead.
+    spent = RelevanceFilter(VOCABULARY, READER, ReadingLimits(chars_per_request=0))
+    silent = {
+        "resourceType": "Observation",
+        "code": {"text": "Thyroid exam"},
+        "valueString": "Thyroid not enlarged, no nodules palpable.",
+    }
+    assert spent.for_call()(silent)
+
+
+def test_a_coded_answer_is_kept_even_when_its_text_says_nothing() -> None:
+    # A later answer to the same question supersedes an earlier one (findings._latest_answers):
+    # dropping it would let the earlier answer stand.
+    answer = {
+        "resourceType": "Observation",
+        "code": {"text": "Skin lesion present"},
+        "valueCodeableConcept": {"text": "No lesion"},
+    }
+    assert KEEP(answer) == KEEP.for_call()(answer)

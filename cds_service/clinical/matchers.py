@@ -31,6 +31,8 @@ class TermMatcher:
         self._patterns = Matcher(nlp.vocab)
         self._first: set[str] = set()
         self._any_first = False
+        #: Per lower-case first word, the words a match can end with (None: any).
+        self._ends: dict[str, set[str] | None] = {}
 
     def add_sequences(self, key: str, sequences: Iterable[list[Position | None]]) -> None:
         lower: list[tuple[str, ...]] = []
@@ -40,15 +42,18 @@ class TermMatcher:
             spelled = _spellings(sequence)
             if spelled is None:
                 patterns.append(token_pattern(sequence))
-                first = sequence[0]
+                first, last = sequence[0], sequence[-1]
                 if first is None:
                     self._any_first = True
                 else:
                     self._first.update(first[1])
+                    for word in first[1]:
+                        self._end(word, None if last is None else last[1])
                 continue
             attr, words_list = spelled
             for words in words_list:
                 self._first.add(words[0].lower())
+                self._end(words[0], (words[-1],))
                 (orth if attr == "ORTH" else lower).append(words)
         self._add_phrases(self._lower, key, lower)
         self._add_phrases(self._orth, key, orth)
@@ -75,9 +80,22 @@ class TermMatcher:
             found += [(strings[m], s, e) for m, s, e in self._patterns(doc)]
         return found
 
+    def _end(self, first: str, lasts: Iterable[str] | None) -> None:
+        key = first.lower()
+        if key in self._ends and self._ends[key] is None:
+            return
+        if lasts is None:
+            self._ends[key] = None
+        else:
+            self._ends.setdefault(key, set()).update(w.lower() for w in lasts)  # type: ignore[union-attr]
+
     def first_words(self) -> set[str] | None:
         """Lower-case tokens a match can begin with; None when a match can begin with any number."""
         return None if self._any_first else set(self._first)
+
+    def ends(self) -> dict[str, set[str] | None]:
+        """Per lower-case token a match can begin with, the tokens it can end with (None: any)."""
+        return {first: None if lasts is None else set(lasts) for first, lasts in self._ends.items()}
 
 
 def _spellings(

@@ -7,6 +7,14 @@ when its text holds a word that can begin a term of the text reader (a concept, 
 word). The fields looked at are the reader's own (:mod:`.fields`), so a dropped resource is one the
 reader would have found nothing in. Kept resources are then validated strictly and read in full, so
 a false positive only costs time; the look is cheap enough to run on every resource.
+
+For one hook call (:meth:`RelevanceFilter.for_call`) the filter also reads ahead: a Condition,
+Observation or Procedure kept for its words alone has its texts read as the reader will read them
+(the reading is remembered, so the reader does not read them twice), and is dropped, unvalidated,
+when they say nothing: "Thyroid not enlarged, no nodules palpable" holds a lesion word and no
+finding. A heavy chart's exam findings are mostly such texts, and validating each costs more than
+looking at all of its vital signs. Reading ahead has the call's own reading budget; past it, a
+resource is kept as before.
 """
 
 from __future__ import annotations
@@ -14,27 +22,61 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from . import fields
-from .findings import LESION_WORDS
+from .findings import LESION_WORDS, ReadingLimits
 from .text import TextReader
 from .vocabulary import Vocabulary
 
 _WORD = re.compile(r"[a-z0-9]+")
 #: Texts whose decision is remembered per worker (by a digest of the text, never the text itself).
 _REMEMBERED = 8192
+#: The types whose texts the reader reads for findings and nothing else: one whose texts say
+#: nothing gives the reader nothing. (Medicines are read for more than findings: route, days.)
+_READ_AHEAD = frozenset({"Condition", "Observation", "Procedure"})
+
+
+class _Budget:
+    """What is left of one call's read-ahead (the reader's limits, counted separately)."""
+
+    def __init__(self, limits: ReadingLimits) -> None:
+        self.limits = limits
+        self.chars = limits.chars_per_request
+        self.deadline = time.process_time() + limits.cpu_ms / 1000
+
+    def allows(self, text: str) -> bool:
+        if len(text) > min(self.limits.chars_per_note, self.chars):
+            return False
+        if time.process_time() > self.deadline:
+            return False
+        self.chars -= len(text)
+        return True
 
 
 class RelevanceFilter:
-    def __init__(self, vocabulary: Vocabulary, reader: TextReader) -> None:
+    def __init__(
+        self, vocabulary: Vocabulary, reader: TextReader, limits: ReadingLimits | None = None
+    ) -> None:
         self._vocabulary = vocabulary
-        self._words = frozenset(reader.first_words() | LESION_WORDS)
+        self._ends = {**reader.term_ends(), **{w: frozenset({w}) for w in LESION_WORDS}}
+        self._words = frozenset(self._ends)
         self._reader = reader
+        self._limits = limits or ReadingLimits()
         self._decided: dict[bytes, bool] = {}
         self._lock = threading.Lock()
 
+    def for_call(self) -> Callable[[dict[str, Any]], bool]:
+        """The filter for one hook call: it reads ahead, within a budget of its own."""
+        budget = _Budget(self._limits)
+        return lambda resource: self.keeps(resource, budget)
+
     def __call__(self, resource: dict[str, Any]) -> bool:
+        return self.keeps(resource, None)
+
+    def keeps(self, resource: dict[str, Any], budget: _Budget | None) -> bool:
         kind = resource.get("resourceType")
         plan = _PLANS.get(kind) if isinstance(kind, str) else None
         if plan is None:
@@ -68,10 +110,19 @@ class RelevanceFilter:
         text = " ".join(texts)
         # A word that can begin a term first (a set look-up): most texts stop here.
         words = set(_WORD.findall(text.lower()))
-        if self._words.isdisjoint(words):
+        firsts = self._words.intersection(words)
+        if not firsts:
             return False
-        if kind == "Observation" and not LESION_WORDS.isdisjoint(words):
-            return True  # its code names a lesion: it measures one ("Size of skin lesion", 4 mm)
+        # ... and one a term that begins with it can end with ("BP 132/80": "bp" begins terms,
+        # none of which ends in this text).
+        if not any(_may_end(self._ends[w], words) for w in firsts):
+            return False
+        if (
+            kind == "Observation"
+            and ("valueQuantity" in resource or "component" in resource)
+            and not LESION_WORDS.isdisjoint(words)
+        ):
+            return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
         key = hashlib.blake2b(f"{kind}\n{text}".encode(), digest_size=16).digest()
         known = self._decided.get(key)
         if known is None:
@@ -81,7 +132,25 @@ class RelevanceFilter:
                 if len(self._decided) >= _REMEMBERED:
                     self._decided.pop(next(iter(self._decided)), None)
                 self._decided[key] = known
-        return known
+        if not known or budget is None or kind not in _READ_AHEAD:
+            return known
+        if "valueCodeableConcept" in resource:
+            return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
+        return self._says_something(fields.texts(resource, kind), budget)
+
+    def _says_something(self, texts: list[str], budget: _Budget) -> bool:
+        for text in texts:
+            if not budget.allows(text):
+                return True  # not read ahead: the reader reads it, within its own budget
+            # The reader's own call (digest and length), so its reading is the one remembered.
+            reading = self._reader.read(text, budget.deadline, len(text))
+            if not reading.complete or reading.mentions or reading.lesions:
+                return True
+        return False
+
+
+def _may_end(lasts: frozenset[str] | None, words: set[str]) -> bool:
+    return lasts is None or not lasts.isdisjoint(words)
 
 
 def _plan(kind: str) -> dict[str, tuple[tuple[str, bool], ...]]:

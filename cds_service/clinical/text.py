@@ -77,6 +77,24 @@ _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
 #: "throat erythematous" is no inflamed lesion while "milia, one inflamed; lungs clear" still is.
 _NOT_SKIN = "NOT_SKIN"
+#: Words as the relevance pre-filter sees them.
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def _tails(lasts: set[str] | None) -> set[str] | None:
+    """The pre-filter's words a term can end with; None (any) when one of its last tokens is
+    punctuation only ("milia ?")."""
+    if lasts is None:
+        return None
+    tails = set()
+    for token in lasts:
+        chunk = _WORDS.findall(token.lower())[-1:]
+        if not chunk:
+            return None
+        tails.update(chunk)
+    return tails
+
+
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
@@ -274,11 +292,22 @@ class TextReader:
     def first_words(self) -> set[str]:
         """Lower-case words that can begin a target or a lesion word: the relevance pre-filter's
         keys. A text holding none of them can give no mention and no lesion."""
-        words: set[str] = set()
+        return set(self.term_ends())
+
+    def term_ends(self) -> dict[str, frozenset[str] | None]:
+        """Per word a target or a lesion word can begin with, the words it can end with (None:
+        any): a text that holds no such pair of words can give no mention and no lesion. Words
+        are the runs of letters and digits the pre-filter sees ("non-healing": non ... healing)."""
+        ends: dict[str, set[str] | None] = {}
         for matcher in (self._targets, self._anchors):
-            first = matcher.first_words() or set()
-            words |= {m for w in first for m in re.findall(r"[a-z0-9]+", w.lower())[:1]}
-        return words
+            for first, lasts in matcher.ends().items():
+                head = _WORDS.findall(first.lower())[:1]
+                if not head:
+                    continue
+                tails = _tails(lasts)
+                known = ends.get(head[0], set())
+                ends[head[0]] = None if tails is None or known is None else known | tails
+        return {w: None if t is None else frozenset(t) for w, t in ends.items()}
 
     def could_find(self, text: str) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
