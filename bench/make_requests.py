@@ -18,6 +18,7 @@ OUT = Path(__file__).resolve().parent / "requests"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import charts  # noqa: E402  (bench/ is a folder of scripts)
+
 #: Bodies in the varied-notes pool: more than the text cache could matter for within a run.
 POOL_SIZE = 400
 

@@ -1,4 +1,4 @@
-"""The benchmark: the service as production runs it (``cds-service serve``: gunicorn, sync workers)
+"""The benchmark: the service as production runs it (``cds-service serve``: gunicorn, threaded workers)
 against a baseline app under the same server settings, driven by wrk, in one run.
 
     python bench/run.py [--workers 2] [--connections 16] [--duration 10] [--database sqlite|postgres]
@@ -129,6 +129,29 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
+def proportional_mb(pid: int) -> float:
+    """PSS: the worker's own pages, plus its share of those it shares with the master and the
+    other workers (the knowledge base, spaCy and the matchers are loaded before the fork)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def host_speed_ms() -> float:
+    """A fixed piece of work (orjson parses the heavy chart), median of 30: this machine's speed
+    varies with its neighbours, so the table says how fast it was during the run."""
+    import orjson
+
+    body = (HERE / "requests" / "heavy-chart.json").read_bytes()
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        orjson.loads(body)
+        times.append((time.perf_counter() - start) * 1000)
+    return sorted(times)[len(times) // 2]
+
+
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -150,6 +173,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--threads", type=int, default=16, help="CDS_THREADS: threads per worker of the service"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     parser.add_argument(
         "--only", nargs="*", help="scenario names (default: all); the table lists only these"
@@ -175,6 +201,7 @@ def main() -> None:
         "CDS_DATABASE_URL": database,
         "CDS_LOG_LEVEL": "WARNING",
         "CDS_WORKERS": str(args.workers),
+        "CDS_THREADS": str(args.threads),
     }
     service = start(
         [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(service_port)],
@@ -203,6 +230,7 @@ def main() -> None:
     wait_ready(f"http://127.0.0.1:{baseline_port}/readyz", baseline)
 
     rows = []
+    speed_before = host_speed_ms()
     try:
         for name, service_id in scenarios:
             body = HERE / "requests" / f"{name}.json"
@@ -224,7 +252,9 @@ def main() -> None:
                 f"{name}: {ours.rps:.0f} rps (baseline {base.rps:.0f}), p99 {ours.p99_ms:.1f} ms",
                 flush=True,
             )
-        memory = max(peak_mb(pid) for pid in workers_of(service.pid))
+        workers = workers_of(service.pid)
+        memory = max(peak_mb(pid) for pid in workers)
+        shared_out = max(proportional_mb(pid) for pid in workers)
     finally:
         stop(service)
         stop(baseline)
@@ -237,12 +267,18 @@ def main() -> None:
         "",
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} at commit {commit or 'unknown'} on "
         f"{platform.machine()} ({platform.processor() or 'unknown CPU'}), {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; `cds-service serve` with {args.workers} gunicorn sync workers, "
-        f"{args.database}; wrk 2 threads, {args.connections} connections, {args.duration} s per scenario "
-        "(after a 2 s warm-up); baseline: the same server settings, a Flask app that only parses the "
-        "body with orjson and returns a constant card list. Development mode (no JWT check).",
+        f"Python {platform.python_version()}; `cds-service serve` with {args.workers} workers of "
+        f"{args.threads} thread(s) (the service's threaded gunicorn worker), {args.database}; wrk 2 "
+        f"threads, {args.connections} connections, {args.duration} s per scenario (after a 2 s "
+        "warm-up); baseline: gunicorn sync workers, as many, serving a Flask app that only parses "
+        "the body with orjson and returns a constant card list. Development mode (no JWT check). "
+        f"Host speed (orjson parse of the heavy chart, median): {speed_before:.2f} ms before the "
+        f"run, {host_speed_ms():.2f} ms after.",
         "",
-        f"Start-up to ready (`/readyz` 200): **{startup:.2f} s**. Peak memory per worker (VmHWM): **{memory:.0f} MB**.",
+        f"Start-up to ready (`/readyz` 200): **{startup:.2f} s**. Memory per worker: peak resident "
+        f"(VmHWM) **{memory:.0f} MB**, of which pages shared with the master and the other workers "
+        f"count once per process; proportional (PSS, shared pages split between the processes "
+        f"sharing them) **{shared_out:.0f} MB**.",
         "",
         "| scenario | body KiB | service req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | service/baseline |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
