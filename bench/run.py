@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
-        "--threads", type=int, default=16, help="CDS_THREADS: threads per worker of the service"
+        "--threads", type=int, default=2, help="CDS_THREADS: threads per worker of the service"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     parser.add_argument(

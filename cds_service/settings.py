@@ -28,9 +28,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=2, ge=1, le=64)
-    #: Threads per worker: connections served at once by each worker (slow clients wait on
-    #: threads, not on workers).
-    threads: int = Field(default=16, ge=1, le=256)
+    #: Threads per worker: connections served at once by each worker (a slow client waits on a
+    #: thread, not on the worker). Two: the hook work is CPU-bound, and more threads cost
+    #: throughput and a longer tail (bench/README.md, "Issue 17"); raise it when no proxy that
+    #: buffers requests stands in front.
+    threads: int = Field(default=2, ge=1, le=256)
     #: A request (head and body) must arrive within this time (ms), or the connection is closed.
     request_read_timeout_ms: int = Field(default=5_000, ge=100)
     #: The URL EHRs call, e.g. https://cds.example.org; JWT ``aud`` and links are built from it.
