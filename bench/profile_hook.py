@@ -26,15 +26,21 @@ def main() -> None:
 
     app = create_app(Settings(database_url="sqlite://", secret_key="profile"))
     client = app.test_client()
-    body = (HERE / "requests" / f"{args.scenario}.json").read_bytes()
+    path = HERE / "requests" / f"{args.scenario}.json"
+    pool = HERE / "requests" / args.scenario  # a pool of bodies, sent in turn
+    bodies = (
+        [path.read_bytes()]
+        if path.exists()
+        else [p.read_bytes() for p in sorted(pool.glob("*.json"))]
+    )
     service = "milia-order-sign" if args.scenario.startswith("order") else "milia-patient-view"
-    client.post(f"/cds-services/{service}", data=body, content_type="application/json")  # warm up
+    url = f"/cds-services/{service}"
+    client.post(url, data=bodies[-1], content_type="application/json")  # warm up
     profiler = Profiler(interval=0.0005)
     with profiler:
-        for _ in range(args.repeat):
-            response = client.post(
-                f"/cds-services/{service}", data=body, content_type="application/json"
-            )
+        for n in range(args.repeat):
+            body = bodies[n % len(bodies)]
+            response = client.post(url, data=body, content_type="application/json")
             assert response.status_code == 200, response.get_json()
     out = HERE / f"profile-{args.scenario}.txt"
     out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
