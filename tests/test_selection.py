@@ -210,3 +210,19 @@ def test_a_coded_answer_is_kept_even_when_its_text_says_nothing() -> None:
         "valueCodeableConcept": {"text": "No lesion"},
     }
     assert KEEP(answer) == KEEP.for_call()(answer)
+
+
+def test_past_its_time_the_call_reads_no_further_ahead() -> None:
+    # No processor time to read ahead: after a few texts (the clock is looked at every few),
+    # every resource holding a term is kept for the reader, which has its own budget.
+    spent = RelevanceFilter(VOCABULARY, READER, ReadingLimits(cpu_ms=0)).for_call()
+    silent = [
+        {
+            "resourceType": "Observation",
+            "code": {"text": "Thyroid exam"},
+            "valueString": f"Thyroid not enlarged, no nodules palpable; weight {kg} kg.",
+        }
+        for kg in range(60, 90)
+    ]
+    kept = [spent(resource) for resource in silent]
+    assert kept[-1] and sum(not k for k in kept) < 10
