@@ -268,10 +268,11 @@ class Store:
 
         On SQLite, a writer that finds the file locked sleeps in SQLite's busy handler (1, 2, 5,
         ... 100 ms) before it tries again, so threads of one worker that met on the lock waited
-        far longer than the write takes: the bench's p99 on card-producing calls was the busy
-        handler's. Here they queue on a lock in process, and each transaction takes the file's
-        write lock as it begins (BEGIN IMMEDIATE): one that read first (the snoozes) could
-        otherwise fail to upgrade to a writer when another worker wrote in between.
+        far longer than the write takes, some past the budget. Here they queue on a lock in
+        process, woken as soon as it is free. Each transaction takes the file's write lock as it
+        begins (BEGIN IMMEDIATE): the snoozes are read in the transaction that counts the card,
+        and a transaction that began by reading could not become a writer once another worker
+        had written.
         """
         turn = self._write_turn
         if turn is None:

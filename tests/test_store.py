@@ -181,9 +181,12 @@ def test_feedback_values_the_columns_cannot_hold_are_400_not_503(database: str) 
 
 def test_threads_of_one_worker_writing_to_sqlite_all_count_their_cards(tmp_path: Path) -> None:
     """A gunicorn worker serves on threads: calls that show cards to one patient at the same moment
-    each count their showing, none waits out the database budget, none answers without it."""
+    each count their showing, and each sees the snoozes in the transaction that counts it."""
     url = f"sqlite:///{tmp_path / 'cds.sqlite3'}"
-    app = build_app(database_url=url, secret_key="sqlite-threads-test")
+    # A budget no wait comes near, even on a loaded machine: what is tested is that no write is
+    # lost or refused, not how long any took (bench/); a wait past the budget gives up by design
+    # (the next test).
+    app = build_app(database_url=url, secret_key="sqlite-threads-test", database_timeout_ms=30_000)
     APPS.append(app)
     body = scenario_request("04-neonate-milia-text")
     threads, calls = 16, 8
