@@ -92,3 +92,16 @@ def test_a_sequence_with_too_many_spellings_is_still_found(nlp: Any) -> None:
     assert found(matcher, nlp, "then w03 w17 w20 w35 w46 here") == [("many", "w03 w17 w20 w35 w46")]
     assert found(matcher, nlp, "w03 w17 w20 w35") == []
     assert matcher.first_words() == {f"w0{j}" for j in range(8)}
+
+
+def test_each_first_word_lists_the_words_its_matches_can_end_with(nlp: Any) -> None:
+    matcher = TermMatcher(nlp)
+    matcher.add_sequences("bleeding", [[lower("bleeds", "bled"), lower("easily")]])
+    matcher.add_sequences("bcc", [[lower("history"), lower("of"), ("ORTH", frozenset({"BCC"}))]])
+    matcher.add_sequences("count", [[lower("papules"), None]])  # "papules x 6": any number ends it
+    assert matcher.ends() == {
+        "bleeds": {"easily"},
+        "bled": {"easily"},
+        "history": {"bcc"},  # lower-cased, as the pre-filter's words are
+        "papules": None,
+    }

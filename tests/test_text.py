@@ -335,3 +335,15 @@ def test_a_reading_stops_at_its_limit(reader: TextReader) -> None:
     unit = "Face: 2 mm firm white papule L lower lid, bled twice. Back: 6 mm brown macule. "
     whole, cut = reader.read(unit * 100, limit=len(unit) * 100), reader.read(unit * 100, limit=800)
     assert len(whole.lesions) == 100 and len(cut.lesions) < 15
+
+
+def test_term_ends_pair_each_first_word_with_the_words_its_terms_end_with(
+    reader: TextReader,
+) -> None:
+    ends = reader.term_ends()
+    assert set(ends) == reader.first_words()
+    assert "milia" in (ends["milia"] or ())
+    assert "carcinoma" in (ends["basal"] or ())
+    # "bp" begins terms (an abbreviation), none of which ends with a blood pressure's numbers.
+    bp = ends.get("bp")
+    assert bp is None or not {"134", "72"} & bp
