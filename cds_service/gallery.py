@@ -57,8 +57,7 @@ def _evaluate(folder: Path, runtime: Runtime, now: datetime) -> Scenario:
         if service is None:
             raise CDSError(f"no service answers hook '{body.get('hook')}'")
         request = parse_hook_request(body, service)
-        keep = runtime.relevant.for_call() if runtime.relevant else None
-        record = gather(request, service.prefetch, now, None, (), keep)
+        record = gather(request, service.prefetch, now, None, (), runtime.relevance_for_call())
         scenario.assessment = assess(runtime.reader.read(record), runtime.knowledge)
         ids = runtime.card_ids.for_patient(None, None, request.context["patientId"])
         rendered = runtime.renderer.render_all(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,10 @@ class Runtime:
     #: Decides on raw JSON which prefetched resources are worth validating and reading.
     relevant: RelevanceFilter | None = None
     fetcher: Fetcher | None = None
+
+    def relevance_for_call(self) -> Callable[[dict[str, Any]], bool] | None:
+        """The relevance filter of one hook call (it reads ahead within the call's budget)."""
+        return self.relevant.for_call() if self.relevant else None
 
 
 def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
@@ -94,7 +99,7 @@ def answer_hook(
         when,
         runtime.fetcher,
         caller.fhir_servers,
-        runtime.relevant.for_call() if runtime.relevant else None,
+        runtime.relevance_for_call(),
     )
     findings = runtime.reader.read(record)
     stamps.append(time.perf_counter())

@@ -341,7 +341,7 @@ def test_term_ends_pair_each_first_word_with_the_words_its_terms_end_with(
     reader: TextReader,
 ) -> None:
     ends = reader.term_ends()
-    assert set(ends) == reader.first_words()
+    assert {"milia", "basal", "bleeding"} <= set(ends)
     assert "milia" in (ends["milia"] or ())
     assert "carcinoma" in (ends["basal"] or ())
     # "bp" begins terms (an abbreviation), none of which ends with a blood pressure's numbers.

@@ -29,10 +29,9 @@ class TermMatcher:
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._orth = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._patterns = Matcher(nlp.vocab)
-        self._first: set[str] = set()
         self._any_first = False
         #: Per lower-case first word, the words a match can end with (None: any).
-        self._ends: dict[str, set[str] | None] = {}
+        self._ends: dict[str, frozenset[str] | None] = {}
 
     def add_sequences(self, key: str, sequences: Iterable[list[Position | None]]) -> None:
         lower: list[tuple[str, ...]] = []
@@ -46,13 +45,11 @@ class TermMatcher:
                 if first is None:
                     self._any_first = True
                 else:
-                    self._first.update(first[1])
                     for word in first[1]:
                         self._end(word, None if last is None else last[1])
                 continue
             attr, words_list = spelled
             for words in words_list:
-                self._first.add(words[0].lower())
                 self._end(words[0], (words[-1],))
                 (orth if attr == "ORTH" else lower).append(words)
         self._add_phrases(self._lower, key, lower)
@@ -82,20 +79,21 @@ class TermMatcher:
 
     def _end(self, first: str, lasts: Iterable[str] | None) -> None:
         key = first.lower()
-        if key in self._ends and self._ends[key] is None:
-            return
-        if lasts is None:
-            self._ends[key] = None
-        else:
-            self._ends.setdefault(key, set()).update(w.lower() for w in lasts)  # type: ignore[union-attr]
+        more = None if lasts is None else frozenset(w.lower() for w in lasts)
+        self._ends[key] = widen(self._ends.get(key, frozenset()), more)
 
     def first_words(self) -> set[str] | None:
         """Lower-case tokens a match can begin with; None when a match can begin with any number."""
-        return None if self._any_first else set(self._first)
+        return None if self._any_first else set(self._ends)
 
-    def ends(self) -> dict[str, set[str] | None]:
+    def ends(self) -> dict[str, frozenset[str] | None]:
         """Per lower-case token a match can begin with, the tokens it can end with (None: any)."""
-        return {first: None if lasts is None else set(lasts) for first, lasts in self._ends.items()}
+        return dict(self._ends)
+
+
+def widen(known: frozenset[str] | None, more: frozenset[str] | None) -> frozenset[str] | None:
+    """Words a match can end with, from two sets of them (None: any word, which absorbs all)."""
+    return None if known is None or more is None else known | more
 
 
 def _spellings(

@@ -20,7 +20,6 @@ resource is kept as before.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,10 +27,9 @@ from typing import Any
 
 from . import fields
 from .findings import LESION_WORDS, ReadingLimits
-from .text import TextReader
+from .text import FILTER_WORD, TextReader
 from .vocabulary import Vocabulary
 
-_WORD = re.compile(r"[a-z0-9]+")
 #: Texts whose decision is remembered per worker (by a digest of the text, never the text itself).
 _REMEMBERED = 8192
 #: The types whose texts the reader reads for findings and nothing else: one whose texts say
@@ -116,7 +114,7 @@ class RelevanceFilter:
             return False
         text = " ".join(texts)
         # A word that can begin a term first (a set look-up): most texts stop here.
-        words = set(_WORD.findall(text.lower()))
+        words = set(FILTER_WORD.findall(text.lower()))
         firsts = self._words.intersection(words)
         if not firsts:
             return False

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ContentError
-from .matchers import TermMatcher
+from .matchers import TermMatcher, widen
 from .nlp import (
     MAX_TEXT,
     build_pipeline,
@@ -77,22 +77,22 @@ _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
 #: "throat erythematous" is no inflamed lesion while "milia, one inflamed; lungs clear" still is.
 _NOT_SKIN = "NOT_SKIN"
-#: Words as the relevance pre-filter sees them.
-_WORDS = re.compile(r"[a-z0-9]+")
+#: Words as the relevance pre-filter sees them (runs of letters and digits of lower-case text).
+FILTER_WORD = re.compile(r"[a-z0-9]+")
 
 
-def _tails(lasts: set[str] | None) -> set[str] | None:
+def _tails(lasts: frozenset[str] | None) -> frozenset[str] | None:
     """The pre-filter's words a term can end with; None (any) when one of its last tokens is
     punctuation only ("milia ?")."""
     if lasts is None:
         return None
     tails = set()
     for token in lasts:
-        chunk = _WORDS.findall(token.lower())[-1:]
+        chunk = FILTER_WORD.findall(token.lower())[-1:]
         if not chunk:
             return None
         tails.update(chunk)
-    return tails
+    return frozenset(tails)
 
 
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
@@ -289,25 +289,17 @@ class TextReader:
     def _tokens(self, text: str) -> list[str]:
         return [t.lower_ for t in self._nlp.tokenizer(text)]
 
-    def first_words(self) -> set[str]:
-        """Lower-case words that can begin a target or a lesion word: the relevance pre-filter's
-        keys. A text holding none of them can give no mention and no lesion."""
-        return set(self.term_ends())
-
     def term_ends(self) -> dict[str, frozenset[str] | None]:
         """Per word a target or a lesion word can begin with, the words it can end with (None:
         any): a text that holds no such pair of words can give no mention and no lesion. Words
         are the runs of letters and digits the pre-filter sees ("non-healing": non ... healing)."""
-        ends: dict[str, set[str] | None] = {}
+        ends: dict[str, frozenset[str] | None] = {}
         for matcher in (self._targets, self._anchors):
             for first, lasts in matcher.ends().items():
-                head = _WORDS.findall(first.lower())[:1]
-                if not head:
-                    continue
-                tails = _tails(lasts)
-                known = ends.get(head[0], set())
-                ends[head[0]] = None if tails is None or known is None else known | tails
-        return {w: None if t is None else frozenset(t) for w, t in ends.items()}
+                head = FILTER_WORD.findall(first.lower())[:1]
+                if head:
+                    ends[head[0]] = widen(ends.get(head[0], frozenset()), _tails(lasts))
+        return ends
 
     def could_find(self, text: str) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
