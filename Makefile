@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint format clean system-deps container-deps image bench eval gallery
+.PHONY: run test check lint format clean system-deps container-deps image bench eval gallery inflections
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ $(BROWSER_TESTS)/node_modules/.installed: $(BROWSER_TESTS)/package-lock.json
 check: lint
 	$(BIN)/cds-service check-content cards
 	$(BIN)/pytest -q -n 2 -m "not external and not slow"
+
+# The inflections of the content's words (cds_service/clinical/inflections.py), after editing cards/:
+# tests/test_inflections.py says when it is due.
+inflections: $(VENV)/.stamp-run
+	$(BIN)/cds-service inflections
 
 # The text-reading evaluation on the annotated corpus (fixtures/corpus/README.md): per concept,
 # sensitivity and specificity on the development and held-out halves; fails when a target is missed.

@@ -14,6 +14,7 @@ from .audit import AuditWriter
 from .auth import Authenticator, JwksCache, ReplayGuard, load_trust
 from .card_ids import CardIdentity
 from .cards import CardRenderer
+from .clinical import inflections
 from .clinical.findings import ReadingLimits, RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.loading import default_content_dir, load_knowledge
@@ -147,7 +148,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_audit(app, store)
     init_metrics(knowledge)
     vocabulary = Vocabulary(knowledge)
+    missing = inflections.missing()
     reader = text_reader(knowledge, frozenset(vocabulary.phrases()))
+    if inflections.missing() > missing:
+        log.warning(
+            "%d word(s) of the content are not in the inflections table: lemminflect answered "
+            "(slower start-up, more memory); `cds-service inflections` writes them",
+            inflections.missing() - missing,
+        )
     # The pipeline's parts, built once: what a hook call needs (pipeline.Runtime).
     app.extensions["cds"] = Runtime(
         knowledge=knowledge,

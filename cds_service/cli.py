@@ -311,6 +311,21 @@ def cmd_eval_corpus(args: argparse.Namespace) -> int:
     return 1 if problems and args.strict else 0
 
 
+def cmd_inflections(args: argparse.Namespace) -> int:
+    from .clinical.inflections import TABLE, table_for, write_table
+    from .clinical.loading import load_knowledge
+    from .clinical.text import text_reader
+    from .clinical.vocabulary import Vocabulary
+
+    kb = load_knowledge(default_content_dir())
+    vocabulary = Vocabulary(kb)
+    table = table_for(lambda: text_reader(kb, frozenset(vocabulary.phrases())))
+    write_table(table)
+    counts = ", ".join(f"{len(words)} {kind}" for kind, words in table.items())
+    print(f"{TABLE}: the inflections of {counts} words")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -359,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     corpus.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     corpus.set_defaults(func=cmd_eval_corpus)
+
+    inflections = sub.add_parser(
+        "inflections", help="write the content's inflections table (after editing cards/)"
+    )
+    inflections.set_defaults(func=cmd_inflections)
 
     audit = sub.add_parser(
         "audit-events", help="print the audit trail as a FHIR R4 Bundle of AuditEvents"

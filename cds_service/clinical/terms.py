@@ -2,7 +2,7 @@
 
 A reviewer writes a term once, in base form ("bleed", "get bigger", "change in|of size|colour"); this
 module turns it into token patterns that match every way a note writes it: inflections from
-lemminflect (bled, bleeding, getting bigger), the reviewed abbreviations of ``abbreviations.yaml``
+lemminflect (bled, bleeding, getting bigger; written down in :mod:`.inflections`), the reviewed abbreviations of ``abbreviations.yaml``
 ("basal cell carcinoma" also matches "BCC"), alternatives (``a|b``), optional words (``word?``), other
 concepts (``<id>``) and numbers (``#``). The syntax is documented in ``cards/lexicon.yaml``.
 
@@ -13,13 +13,12 @@ abbreviation marked case sensitive, which matches on ORTH.
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from ..errors import CDSError
+from .inflections import inflect
 
 #: Words never inflected: function words keep their one form ("in" is not "inned"), and so do
 #: possessives, sides and directions ("right" is not "righted", "upper" not "uppers").
@@ -61,45 +60,16 @@ def _as_written(word: str) -> frozenset[str] | None:
     return None
 
 
-@lru_cache(maxsize=8192)
 def forms(word: str) -> frozenset[str]:
     """The word and its inflections ("bleed" → bleed, bleeds, bled, bleeding)."""
     kept = _as_written(word)
-    if kept is not None:
-        return kept
-    getAllInflections, getAllInflectionsOOV, getAllLemmas = _lemminflect()
-    found = {word}
-    lemmas = {lemma for group in getAllLemmas(word).values() for lemma in group}
-    if not lemmas:
-        found.update(f for group in getAllInflectionsOOV(word, "NOUN").values() for f in group)
-        return frozenset(found)
-    for lemma in lemmas | {word}:
-        found.add(lemma)
-        for group in getAllInflections(lemma).values():
-            found.update(group)
-    return frozenset(f.lower() for f in found)
+    return kept if kept is not None else inflect(word, "all")
 
 
-@lru_cache(maxsize=1)
-def _lemminflect() -> tuple[Any, Any, Any]:
-    # lemminflect imports spaCy, whose CLI imports trip a click deprecation warning.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
-    return getAllInflections, getAllInflectionsOOV, getAllLemmas
-
-
-@lru_cache(maxsize=8192)
 def noun_forms(word: str) -> frozenset[str]:
     """The word and its plural only: a body site is a noun ("cheek", "cheeks")."""
     kept = _as_written(word)
-    if kept is not None:
-        return kept
-    get_all_inflections, get_all_oov, _ = _lemminflect()
-    found = {word}
-    plural = get_all_inflections(word, upos="NOUN") or get_all_oov(word, "NOUN")
-    found.update(f for group in plural.values() for f in group)
-    return frozenset(f.lower() for f in found)
+    return kept if kept is not None else inflect(word, "noun")
 
 
 def parse(term: str, tokenize: Tokenize, concepts: Mapping[str, Iterable[str]]) -> list[Slot]:
