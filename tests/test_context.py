@@ -112,3 +112,29 @@ def test_a_key_left_out_is_fetched_from_the_fhir_server(declared: dict[str, Pref
     assert server.queries == ["Condition?patient=p01"]  # only the key the client left out
     assert [c.id for c in record.of_type("Condition")] == ["from-server"]
     assert record.missing == ()
+
+
+def test_draft_orders_the_filter_drops_are_never_validated(
+    declared: dict[str, Prefetch], caplog: pytest.LogCaptureFixture
+) -> None:
+    # An unknown medicine can call for no caution: it is skipped before validation, so even an
+    # order that is not valid R4 costs nothing and is not logged; a known one is read.
+    steroid = {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/p01"},
+        "medicationCodeableConcept": {"text": "Clobetasol propionate 0.05% cream"},
+    }
+    unknown = {"resourceType": "MedicationRequest", "status": 5, "medication": "lisinopril"}
+    body = scenario_request(SCENARIO)
+    body["context"]["draftOrders"] = searchset(unknown, steroid)
+    request = _request(body)
+    kept = gather(request, declared, NOW, keep=lambda r: r != unknown)
+    assert [o.medicationCodeableConcept.text for o in kept.draft_orders] == [
+        steroid["medicationCodeableConcept"]["text"]
+    ]
+    assert "draft order skipped" not in caplog.text
+    everything = gather(request, declared, NOW)  # no filter: the invalid order is logged
+    assert len(everything.draft_orders) == 1
+    assert "draft order skipped" in caplog.text

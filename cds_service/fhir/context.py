@@ -125,16 +125,20 @@ def gather(
                 patient = model
             else:
                 resources.setdefault(model.get_resource_type(), []).append(model)
-    orders = _draft_orders(request)
+    orders = _draft_orders(request, keep)
     return ClinicalRecord(now, patient, resources, orders, missing)
 
 
-def _draft_orders(request: HookRequest) -> list[FHIRAbstractModel]:
-    """The draft orders that are valid R4; the others are skipped and logged.
+def _draft_orders(
+    request: HookRequest, keep: Callable[[dict[str, Any]], bool] | None = None
+) -> list[FHIRAbstractModel]:
+    """The draft orders that are valid R4 and can matter; the others are skipped.
 
     Prefetched record data is parsed strictly (a resource we cannot read might hold a red flag, so
     the caller gets a 400). Draft orders are read leniently: the CDS Hooks Library's own R4 examples
-    carry STU3-shaped dosages, and an order we cannot read only costs that order's cautions.
+    carry STU3-shaped dosages, and an order we cannot read only costs that order's cautions (it is
+    logged). An order ``keep`` drops (a medicine the knowledge base does not know, by code or name)
+    can call for no caution, and is not worth its validation: 30 orders cost about 9 ms.
     """
     bundle = request.context.get("draftOrders")
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
@@ -143,7 +147,7 @@ def _draft_orders(request: HookRequest) -> list[FHIRAbstractModel]:
     orders = []
     for index, entry in enumerate(entries or ()):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
+        if not isinstance(resource, dict) or (keep is not None and not keep(resource)):
             continue
         try:
             orders.append(parse_resource(resource, f"context.draftOrders.entry[{index}].resource"))
