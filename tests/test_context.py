@@ -132,7 +132,7 @@ def test_draft_orders_the_filter_drops_are_never_validated(
     body["context"]["draftOrders"] = searchset(unknown, steroid)
     request = _request(body)
     kept = gather(request, declared, NOW, keep=lambda r: r != unknown)
-    assert [o.id for o in kept.draft_orders] == ["p01-steroid"]
+    assert [getattr(o, "id", None) for o in kept.draft_orders] == ["p01-steroid"]
     assert "draft order skipped" not in caplog.text
     everything = gather(request, declared, NOW)  # no filter: the invalid order is logged
     assert len(everything.draft_orders) == 1
