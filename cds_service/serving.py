@@ -88,6 +88,29 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
         util.write_error = _operation_outcome_error
         super().init_process()
 
+    #: Requests handed to the thread pool and not finished (counted on the main thread).
+    _in_flight = 0
+
+    @property
+    def max_keepalived(self) -> int:
+        # A worker with requests queued beyond its threads answers "Connection: close": its
+        # client reconnects, and the worker that accepts first is one with a thread free.
+        # Otherwise one worker can keep every connection of a keep-alive client (a proxy, an
+        # EHR's pool) for good while the others idle (bench/README.md, "Issue 17").
+        return 0 if self._in_flight > self.cfg.threads else self._keepalived_cap
+
+    @max_keepalived.setter
+    def max_keepalived(self, value: int) -> None:
+        self._keepalived_cap = value
+
+    def enqueue_req(self, conn: Any) -> None:
+        self._in_flight += 1
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        self._in_flight -= 1
+        super().finish_request(conn, fs)
+
     def accept(self, listener: socket.socket) -> None:
         try:
             client, address = listener.accept()

@@ -4,14 +4,19 @@ the read deadline; errors gunicorn answers itself are OperationOutcome JSON."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
+from tests.conftest import scenario_request
 from tests.servers import free_port, service_instance
 
 #: Left out of make check: needs gunicorn.
@@ -165,3 +170,83 @@ def test_metrics_count_every_worker(served: str) -> None:
         )
         assert response.status_code == 200
     assert calls() == before + 8
+
+
+def _accepted_inodes(port: int) -> dict[int, int]:
+    """From /proc/net/tcp: the inode of the server's side of each connection to ``port``, by the
+    client's port."""
+    accepted = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        remote_port = int(fields[2].split(":")[1], 16)
+        if local_port != port:
+            continue
+        if fields[3] != "0A":  # not the listening socket
+            accepted[remote_port] = int(fields[9])
+    return accepted
+
+
+def _socket_owners(inodes: set[int]) -> dict[int, int]:
+    """The process holding each of ``inodes`` (socket inode -> pid)."""
+    owners = {}
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            links = [os.readlink(fd) for fd in fd_dir.iterdir()]
+        except OSError:
+            continue  # gone, or not ours to read
+        for link in links:
+            if link.startswith("socket:[") and int(link[8:-1]) in inodes:
+                owners[int(link[8:-1])] = int(fd_dir.parent.name)
+    return owners
+
+
+def test_a_worker_with_a_queue_hands_keep_alive_connections_to_the_others(
+    tmp_path: Path,
+) -> None:
+    """One client keeps six connections busy (an EHR's pool, a proxy's upstream connections)
+    against two workers of one thread. Whichever worker accepted them, a worker with requests
+    queued answers "Connection: close", the client reconnects, and the other worker takes its
+    share: no worker keeps every connection while another idles."""
+    env = {
+        "CDS_AUTH_MODE": "development",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/busy.sqlite3",
+        "CDS_THREADS": "1",
+        "CDS_LOG_LEVEL": "WARNING",
+    }
+    port = free_port()
+    body = json.dumps(scenario_request("01-coded-milia-adult"))
+    closes: list[bool] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(12):
+            connection.request(
+                "POST",
+                "/cds-services/milia-patient-view",
+                body,
+                {"Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            closing = (response.getheader("Connection") or "").lower() == "close"
+            with lock:
+                closes.append(closing)
+        connection.close()
+
+    with service_instance(port, env, tmp_path, workers=2):
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        workers = set()
+        while any(t.is_alive() for t in threads):
+            # Which worker holds the server's side of each open connection of the client.
+            accepted = set(_accepted_inodes(port).values())
+            workers |= set(_socket_owners(accepted).values())
+            time.sleep(0.05)
+        for thread in threads:
+            thread.join()
+    assert any(closes), "no worker with a queue closed a connection"
+    assert len(workers) == 2, f"connections were held by {len(workers)} worker(s)"
