@@ -6,7 +6,9 @@ time holds the worker, and two such clients stop a two-worker service (``/health
 each worker serves several connections on threads, and a request (head and body) must arrive within
 ``CDS_REQUEST_READ_TIMEOUT_MS``; a slower client is cut off, and its thread goes back to the pool.
 Errors gunicorn answers itself (a request line or headers too long, a malformed request) are
-OperationOutcome JSON like every other error of the service, never an HTML page.
+OperationOutcome JSON like every other error of the service, never an HTML page. A worker with
+requests queued beyond its threads closes each connection after its answer, so that a keep-alive
+client's connections spread over the workers instead of staying with the one that accepted them.
 """
 
 from __future__ import annotations
