@@ -314,12 +314,13 @@ def cmd_eval_corpus(args: argparse.Namespace) -> int:
 def cmd_inflections(args: argparse.Namespace) -> int:
     from .clinical.inflections import TABLE, table_for, write_table
     from .clinical.loading import load_knowledge
-    from .clinical.text import text_reader
+    from .clinical.text import TextReader
     from .clinical.vocabulary import Vocabulary
 
     kb = load_knowledge(default_content_dir())
     vocabulary = Vocabulary(kb)
-    table = table_for(lambda: text_reader(kb, frozenset(vocabulary.phrases())))
+    # A new reader, never the process's shared one: only building one asks for the words.
+    table = table_for(lambda: TextReader(kb, frozenset(vocabulary.phrases())))
     write_table(table)
     counts = ", ".join(f"{len(words)} {kind}" for kind, words in table.items())
     print(f"{TABLE}: the inflections of {counts} words")

@@ -96,18 +96,21 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     @property
     def max_keepalived(self) -> int:
         # A worker with requests queued beyond its threads answers "Connection: close": its
-        # client reconnects, and the worker that accepts first is one with a thread free.
-        # Otherwise one worker can keep every connection of a keep-alive client (a proxy, an
-        # EHR's pool) for good while the others idle (bench/README.md, "Issue 17").
-        return 0 if self._in_flight > self.cfg.threads else self._keepalived_cap
+        # client reconnects, and the worker that accepts the new connection is most often one
+        # with a thread free. Otherwise one worker can keep every connection of a keep-alive
+        # client (a proxy, an EHR's pool) for good while the others idle (bench/README.md,
+        # "Issue 17"). A lone worker has no other to hand connections to.
+        if self.cfg.workers > 1 and self._in_flight > self.cfg.threads:
+            return 0
+        return self._keepalived_cap
 
     @max_keepalived.setter
     def max_keepalived(self, value: int) -> None:
         self._keepalived_cap = value
 
     def enqueue_req(self, conn: Any) -> None:
-        self._in_flight += 1
         super().enqueue_req(conn)
+        self._in_flight += 1  # once submitted: finish_request follows it, exactly once
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         self._in_flight -= 1

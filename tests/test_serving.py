@@ -221,7 +221,7 @@ def test_a_worker_with_a_queue_hands_keep_alive_connections_to_the_others(
 
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for _ in range(12):
+        for _ in range(30):
             connection.request(
                 "POST",
                 "/cds-services/milia-patient-view",
@@ -237,14 +237,24 @@ def test_a_worker_with_a_queue_hands_keep_alive_connections_to_the_others(
         connection.close()
 
     with service_instance(port, env, tmp_path, workers=2):
+        # One request at a time: no queue, and the connection is kept.
+        alone = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(3):
+            alone.request("GET", "/healthz")
+            response = alone.getresponse()
+            response.read()
+            assert (response.getheader("Connection") or "").lower() != "close"
+        alone.close()
         threads = [threading.Thread(target=client) for _ in range(6)]
         for thread in threads:
             thread.start()
         workers = set()
         while any(t.is_alive() for t in threads):
-            # Which worker holds the server's side of each open connection of the client.
-            accepted = set(_accepted_inodes(port).values())
-            workers |= set(_socket_owners(accepted).values())
+            # Which worker holds the server's side of each open connection of the client, once
+            # a third of the requests are answered (how the first accepts fell is luck).
+            if len(closes) >= 60:
+                accepted = set(_accepted_inodes(port).values())
+                workers |= set(_socket_owners(accepted).values())
             time.sleep(0.05)
         for thread in threads:
             thread.join()

@@ -100,7 +100,9 @@ def recording() -> Iterator[dict[str, set[str]]]:
 
 
 def table_for(build: Callable[[], object]) -> dict[str, dict[str, list[str]]]:
-    """The table of the words ``build`` (building a text reader) asks for."""
+    """The table of the words ``build`` asks for: it must build a new TextReader (the shared one
+    of :func:`.text.text_reader` may be built already, and then asks for nothing). Not for use
+    while other threads build readers: the recording is the process's."""
     with recording() as asked:
         build()
     return {
@@ -117,3 +119,4 @@ def write_table(table: dict[str, dict[str, list[str]]]) -> None:
     TABLE.write_text("{\n" + ",\n".join(kinds) + "\n}\n", encoding="utf-8")
     _table.cache_clear()
     _cached.cache_clear()
+    _missing.clear()
