@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +12,14 @@ import pytest
 import yaml
 
 from cds_service.clinical import fields
-from cds_service.clinical.findings import ReadingLimits
+from cds_service.clinical.findings import ReadingLimits, RecordReader
 from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.selection import RelevanceFilter
 from cds_service.clinical.text import text_reader
 from cds_service.clinical.vocabulary import Vocabulary
-from tests.conftest import scenario_request
+from cds_service.fhir.record import ClinicalRecord
+from cds_service.fhir.resources import parse_resource
+from tests.conftest import SCENARIOS, scenario_request
 
 KB = load_knowledge(default_content_dir())
 VOCABULARY = Vocabulary(KB)
@@ -226,3 +230,37 @@ def test_past_its_time_the_call_reads_no_further_ahead() -> None:
     ]
     kept = [spent(resource) for resource in silent]
     assert kept[-1] and sum(not k for k in kept) < 10
+
+
+def _draft_orders() -> list[dict[str, Any]]:
+    """Every draft order of the scenarios, and each again with only its code, only its name."""
+    orders = []
+    for name in SCENARIOS:
+        bundle = scenario_request(name).get("context", {}).get("draftOrders") or {}
+        for entry in bundle.get("entry", []):
+            order = entry["resource"]
+            orders.append(order)
+            concept = order.get("medicationCodeableConcept")
+            if isinstance(concept, dict):
+                orders.append({**order, "medicationCodeableConcept": {"text": concept.get("text")}})
+                coded = {"coding": [{**c, "display": None} for c in concept.get("coding", [])]}
+                orders.append({**order, "medicationCodeableConcept": coded})
+    return orders
+
+
+def test_a_draft_order_the_filter_drops_is_no_medicine_the_content_knows() -> None:
+    """Draft orders are skipped before validation when the filter drops them; each such order of
+    the scenarios (a steroid known by code, by name, by brand) read alone gives no labels."""
+    reader = RecordReader(VOCABULARY, READER)
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    dropped = kept = 0
+    for order in _draft_orders():
+        order = {k: v for k, v in order.items() if v is not None}
+        model = parse_resource(json.loads(json.dumps(order)), "draft")
+        uses = reader.read(ClinicalRecord(now, None, {}, [model])).medicines
+        if KEEP.for_call()(order):
+            kept += 1
+        else:
+            dropped += 1
+            assert all(not use.labels for use in uses), order
+    assert kept > 20 and dropped > 0
