@@ -45,16 +45,17 @@ def init_cors(app: Flask, settings: Settings) -> None:
     )
 
 
-def init_auth(app: Flask, settings: Settings, store: Store) -> Authenticator:
-    """Who may call: the trusted issuers, their keys, the replay guard."""
+def init_auth(app: Flask, settings: Settings, store: Store, serving: bool = True) -> Authenticator:
+    """Who may call: the trusted issuers, their keys, the replay guard. Only a served app warns
+    of how calls will be trusted (``cds-service evaluate`` takes none)."""
     development = settings.auth_mode == "development"
     trust = load_trust(settings.trusted_issuers_file, development)
-    if development:
+    if serving and development:
         log.warning(
             "DEVELOPMENT MODE: calls without a token are accepted; the public CDS Hooks sandbox "
             "(whose private key is public) is trusted. Never run like this with real patient data."
         )
-    elif not trust.issuers:
+    elif serving and not trust.issuers:
         log.error("no trusted issuers configured (CDS_TRUSTED_ISSUERS_FILE): every call gets 401")
     jwks = JwksCache(
         requests.Session(),
@@ -68,13 +69,14 @@ def init_auth(app: Flask, settings: Settings, store: Store) -> Authenticator:
     return auth
 
 
-def _secret(settings: Settings) -> bytes:
+def _secret(settings: Settings, serving: bool = True) -> bytes:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value().encode()
-    log.warning(
-        "CDS_SECRET_KEY is not set: a random key is used, so card ids and snoozes last only until "
-        "restart and differ between instances. Set one shared key for every instance."
-    )
+    if serving:
+        log.warning(
+            "CDS_SECRET_KEY is not set: a random key is used, so card ids and snoozes last only until "
+            "restart and differ between instances. Set one shared key for every instance."
+        )
     return secrets.token_bytes(32)
 
 
@@ -135,7 +137,9 @@ def init_metrics(knowledge: KnowledgeBase) -> None:
     metrics.CONTENT.labels(knowledge.meta.content_version, knowledge.meta.status).set(1)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, serving: bool = True) -> Flask:
+    """The service; ``serving=False`` for in-process use that takes no calls (``cds-service
+    evaluate``, the gallery), which is spared the warnings about trust and the secret key."""
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.body_limit_bytes
@@ -143,7 +147,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["cds.settings"] = settings
     knowledge = init_knowledge(app, settings)
     store = init_store(app, settings)
-    auth = init_auth(app, settings, store)
+    auth = init_auth(app, settings, store, serving)
     fetcher = init_fallback(app, settings)
     init_audit(app, store)
     init_metrics(knowledge)
@@ -165,7 +169,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         renderer=CardRenderer(knowledge, settings.base_url),
         auth=auth,
         suppression=Suppression(store, knowledge),
-        card_ids=CardIdentity(_secret(settings), knowledge.meta.content_version),
+        card_ids=CardIdentity(_secret(settings, serving), knowledge.meta.content_version),
         relevant=RelevanceFilter(vocabulary, reader, reading_limits(settings)),
         fetcher=fetcher,
     )

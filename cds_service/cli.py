@@ -115,7 +115,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except CDSError as exc:
         print(f"cds-service: {args.request}: {exc.message}", file=sys.stderr)
         return 2
-    runtime = create_app(settings).extensions["cds"]
+    runtime = create_app(settings, serving=False).extensions["cds"]
     try:
         if args.service:
             service = runtime.services.get(args.service)
@@ -141,7 +141,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     configure_logging("ERROR")
     # In-process, no network: the gallery calls no endpoint, so no issuer needs trusting.
     settings = _settings(database_url="sqlite://", auth_mode="development")
-    runtime = create_app(settings).extensions["cds"]
+    runtime = create_app(settings, serving=False).extensions["cds"]
     scenarios = Path(args.scenarios)
     if not scenarios.is_dir():
         print(f"cds-service: no scenarios folder at {scenarios}", file=sys.stderr)

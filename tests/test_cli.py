@@ -43,6 +43,12 @@ def test_evaluate_prints_what_the_endpoint_answers(client: FlaskClient) -> None:
     served = client.post("/cds-services/milia-patient-view", json=json.loads(fixture.read_text()))
     assert without_uuids(printed) == without_uuids(served.get_json())
     assert len(printed["cards"]) == 1
+    # It takes no calls: nothing to say about tokens, issuers or a shared key.
+    strict = run("evaluate", str(fixture), CDS_AUTH_MODE="required")
+    assert strict.returncode == 0, strict.stderr
+    for said in (result.stderr, strict.stderr):
+        assert "401" not in said and "DEVELOPMENT MODE" not in said
+        assert "CDS_SECRET_KEY" not in said
 
 
 def test_evaluate_explains_invalid_input(tmp_path: Path) -> None:
