@@ -264,3 +264,29 @@ def test_a_draft_order_the_filter_drops_is_no_medicine_the_content_knows() -> No
             dropped += 1
             assert all(not use.labels for use in uses), order
     assert kept > 20 and dropped > 0
+
+
+def test_a_term_that_begins_with_a_number_turns_the_word_screen_off() -> None:
+    # No list of first words holds every number: with such a term in the content, the filter
+    # reads every text rather than drop the one that holds it.
+    from cds_service.clinical.knowledge import RedFlag
+
+    flag = RedFlag.model_validate(
+        {
+            "id": "test-flag",
+            "name": "Test flag",
+            "short": "test flag",
+            "origin": "clinical",
+            "recognise": {"text": ["# zorblats"]},
+            "escalation": [{"text": "Examine.", "cites": ["berk-bayliss-2008"]}],
+        }
+    )
+    kb = KB.model_copy(update={"red_flags": [*KB.red_flags, flag]})
+    vocabulary = Vocabulary(kb)
+    reader = text_reader(kb, frozenset(vocabulary.phrases()))
+    assert reader.term_ends() is None
+    keep = RelevanceFilter(vocabulary, reader)
+    note = {"resourceType": "Observation", "code": {"text": "Exam"}, "valueString": "3 zorblats"}
+    assert keep(note) and not KEEP(note)
+    assert not keep({**note, "valueString": "Heart sounds normal, 3 beats."})
+    assert READER.term_ends() is not None  # the content as shipped keeps its screen

@@ -29,7 +29,8 @@ class TermMatcher:
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._orth = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._patterns = Matcher(nlp.vocab)
-        self._any_first = False
+        #: Keys a match of which can begin with any token (a number position, a regular expression).
+        self._any_first: set[str] = set()
         #: Per lower-case first word, the words a match can end with (None: any).
         self._ends: dict[str, frozenset[str] | None] = {}
 
@@ -43,7 +44,7 @@ class TermMatcher:
                 patterns.append(token_pattern(sequence))
                 first, last = sequence[0], sequence[-1]
                 if first is None:
-                    self._any_first = True
+                    self._any_first.add(key)
                 else:
                     for word in first[1]:
                         self._end(word, None if last is None else last[1])
@@ -60,7 +61,7 @@ class TermMatcher:
     def add_patterns(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
         """Token patterns kept as they are (sizes: a number regex and a unit)."""
         self._patterns.add(key, patterns)
-        self._any_first = True
+        self._any_first.add(key)
 
     def _add_phrases(self, matcher: Any, key: str, phrases: list[tuple[str, ...]]) -> None:
         if not phrases:
@@ -82,13 +83,14 @@ class TermMatcher:
         more = None if lasts is None else frozenset(w.lower() for w in lasts)
         self._ends[key] = widen(self._ends.get(key, frozenset()), more)
 
-    def first_words(self) -> set[str] | None:
-        """Lower-case tokens a match can begin with; None when a match can begin with any number."""
-        return None if self._any_first else set(self._ends)
-
     def ends(self) -> dict[str, frozenset[str] | None]:
-        """Per lower-case token a match can begin with, the tokens it can end with (None: any)."""
+        """Per lower-case token a match can begin with, the tokens it can end with (None: any).
+        Matches of the keys in ``any_first()`` are not in it."""
         return dict(self._ends)
+
+    def any_first(self) -> frozenset[str]:
+        """The keys a match of which can begin with any token, so no first word finds them."""
+        return frozenset(self._any_first)
 
 
 def widen(known: frozenset[str] | None, more: frozenset[str] | None) -> frozenset[str] | None:

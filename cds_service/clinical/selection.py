@@ -66,8 +66,10 @@ class RelevanceFilter:
         self, vocabulary: Vocabulary, reader: TextReader, limits: ReadingLimits | None = None
     ) -> None:
         self._vocabulary = vocabulary
-        self._ends = {**reader.term_ends(), **{w: frozenset({w}) for w in LESION_WORDS}}
-        self._words = frozenset(self._ends)
+        ends = reader.term_ends()
+        # None: a term can begin with any number, so no word screen is safe; every text is read.
+        self._ends = None if ends is None else {**ends, **{w: frozenset({w}) for w in LESION_WORDS}}
+        self._words = frozenset(self._ends or ())
         self._reader = reader
         self._limits = limits or ReadingLimits()
         self._decided: dict[bytes, bool] = {}
@@ -113,14 +115,8 @@ class RelevanceFilter:
         if not texts:
             return False
         text = " ".join(texts)
-        # A word that can begin a term first (a set look-up): most texts stop here.
         words = set(FILTER_WORD.findall(text.lower()))
-        firsts = self._words.intersection(words)
-        if not firsts:
-            return False
-        # ... and one a term that begins with it can end with ("BP 132/80": "bp" begins terms,
-        # none of which ends in this text).
-        if not any(_may_end(self._ends[w], words) for w in firsts):
+        if self._ends is not None and not self._screen(words, self._ends):
             return False
         if (
             kind == "Observation"
@@ -142,6 +138,14 @@ class RelevanceFilter:
         if "valueCodeableConcept" in resource:
             return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
         return self._says_something(fields.texts(resource, kind), budget)
+
+    def _screen(self, words: set[str], ends: dict[str, frozenset[str] | None]) -> bool:
+        """Whether the words of a text could hold a term (the pre-filter; the reader decides)."""
+        # A word that can begin a term first (a set look-up): most texts stop here ...
+        firsts = self._words.intersection(words)
+        # ... and one a term that begins with it can end with ("BP 132/80": "bp" begins terms,
+        # none of which ends in this text).
+        return any(_may_end(ends[w], words) for w in firsts)
 
     def _says_something(self, texts: list[str], budget: _Budget) -> bool:
         for text in texts:

@@ -2,9 +2,10 @@
 
 A reviewer writes a term once, in base form ("bleed", "get bigger", "change in|of size|colour"); this
 module turns it into token patterns that match every way a note writes it: inflections from
-lemminflect (bled, bleeding, getting bigger; written down in :mod:`.inflections`), the reviewed abbreviations of ``abbreviations.yaml``
-("basal cell carcinoma" also matches "BCC"), alternatives (``a|b``), optional words (``word?``), other
-concepts (``<id>``) and numbers (``#``). The syntax is documented in ``cards/lexicon.yaml``.
+lemminflect (bled, bleeding, getting bigger; written down in :mod:`.inflections`), the reviewed
+abbreviations of ``abbreviations.yaml`` ("basal cell carcinoma" also matches "BCC"), alternatives
+(``a|b``), optional words (``word?``), other concepts (``<id>``) and numbers (``#``). The syntax is
+documented in ``cards/lexicon.yaml``.
 
 Patterns match on the LOWER token attribute, so matching is case-insensitive, except for an
 abbreviation marked case sensitive, which matches on ORTH.

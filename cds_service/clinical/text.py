@@ -289,10 +289,14 @@ class TextReader:
     def _tokens(self, text: str) -> list[str]:
         return [t.lower_ for t in self._nlp.tokenizer(text)]
 
-    def term_ends(self) -> dict[str, frozenset[str] | None]:
+    def term_ends(self) -> dict[str, frozenset[str] | None] | None:
         """Per word a target or a lesion word can begin with, the words it can end with (None:
         any): a text that holds no such pair of words can give no mention and no lesion. Words
-        are the runs of letters and digits the pre-filter sees ("non-healing": non ... healing)."""
+        are the runs of letters and digits the pre-filter sees ("non-healing": non ... healing).
+        None when a target or a lesion word can begin with any number ("# papules"): no list
+        of first words then holds them all, and every text has to be read."""
+        if self._targets.any_first() or self._anchors.any_first() & {_MILIA, _GENERIC}:
+            return None
         ends: dict[str, frozenset[str] | None] = {}
         for matcher in (self._targets, self._anchors):
             for first, lasts in matcher.ends().items():
