@@ -84,3 +84,20 @@ def test_resource_types_that_hold_no_findings_give_nothing() -> None:
     patient = {"resourceType": "Patient", "text": {"div": "<div>milia</div>"}}
     assert fields.texts(patient, "Patient") == []
     assert fields.concepts(patient, "Patient") == []
+
+
+def test_a_compiled_walker_finds_what_values_finds_in_raw_json() -> None:
+    # The pre-filter's walkers; None and values of any type are left for it to check.
+    shapes: list[dict[str, Any]] = [
+        condition(),
+        {"note": {"text": "one note"}, "code": [{"text": "a"}, {"text": "b"}]},
+        {"code": {"text": ["x", "y"]}, "note": [None, {"text": "kept"}, "odd"]},
+        {"code": None, "note": [], "valueString": "itchy"},
+        {"code": "text where a concept belongs", "bodySite": {"coding": [CHEEK]}},
+    ]
+    paths = ["valueString", "code", "code.text", "note[].text", "bodySite[]", "text.div"]
+    paths += ["component[].code", "evidence[].detail[].reference"]
+    for raw in shapes:
+        for path in paths:
+            walked = [v for v in fields.walker(path)(raw) if v is not None]
+            assert walked == fields.values(raw, path), (raw, path)

@@ -11,6 +11,7 @@ a raw JSON object or in a model alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -89,6 +90,33 @@ def values(node: Any, path: str) -> list[Any]:
             return []
         current = following
     return current
+
+
+def walker(path: str) -> Callable[[dict[str, Any]], Sequence[Any]]:
+    """:func:`values` for raw JSON, compiled for one path: the pre-filter walks every resource
+    of a prefetch, so a path of one field, or of a field and one of its own, is two look-ups.
+    What it gives may hold None and values of any type: the caller checks each."""
+    steps = _steps(path)
+    name = steps[0][0]
+    if len(steps) == 1:
+
+        def one(node: dict[str, Any]) -> Sequence[Any]:
+            value = node.get(name)
+            return () if value is None else value if isinstance(value, list) else (value,)
+
+        return one
+    if len(steps) == 2 and not steps[0][1]:
+        inner = steps[1][0]
+
+        def two(node: dict[str, Any]) -> Sequence[Any]:
+            parent = node.get(name)
+            if not isinstance(parent, dict):  # missing, or a list where R4 has one value
+                return () if parent is None else values(node, path)
+            value = parent.get(inner)
+            return () if value is None else value if isinstance(value, list) else (value,)
+
+        return two
+    return lambda node: values(node, path)
 
 
 def texts(resource: Any, kind: str) -> list[str]:

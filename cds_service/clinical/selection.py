@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import fields
@@ -93,15 +93,15 @@ class RelevanceFilter:
         # Only the paths whose first field the resource has (a set intersection, in C): a vital
         # sign has two of the twelve an Observation can hold a finding in.
         for first in resource.keys() & plan.keys():
-            for path, is_concept in plan[first]:
-                for value in fields.values(resource, path):
+            for walk, is_concept in plan[first]:
+                for value in walk(resource):
                     if not is_concept:
                         if value and isinstance(value, str):
                             texts.append(value)
                         continue
                     if not isinstance(value, dict):
                         continue
-                    for coding in fields.values(value, "coding[]"):
+                    for coding in _codings(value):
                         if not isinstance(coding, dict):
                             continue
                         system, code = coding.get("system"), coding.get("code")
@@ -162,13 +162,19 @@ def _may_end(lasts: frozenset[str] | None, words: set[str]) -> bool:
     return lasts is None or not lasts.isdisjoint(words)
 
 
-def _plan(kind: str) -> dict[str, tuple[tuple[str, bool], ...]]:
-    """The reader's paths for ``kind`` (:mod:`.fields`) by their first field; True for a concept."""
+_Walk = Callable[[dict[str, Any]], Sequence[Any]]
+_codings = fields.walker("coding[]")
+
+
+def _plan(kind: str) -> dict[str, tuple[tuple[_Walk, bool], ...]]:
+    """The reader's paths for ``kind`` (:mod:`.fields`), compiled, by their first field; True
+    for a concept."""
     paths = [(p, True) for p in fields.CONCEPT_PATHS.get(kind, ())]
     paths += [(p, False) for p in fields.TEXT_PATHS.get(kind, ())]
-    plan: dict[str, list[tuple[str, bool]]] = {}
+    plan: dict[str, list[tuple[_Walk, bool]]] = {}
     for path, is_concept in paths:
-        plan.setdefault(path.split(".")[0].removesuffix("[]"), []).append((path, is_concept))
+        first = path.split(".")[0].removesuffix("[]")
+        plan.setdefault(first, []).append((fields.walker(path), is_concept))
     return {first: tuple(found) for first, found in plan.items()}
 
 
