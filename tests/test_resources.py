@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cds_service.errors import InvalidRequest
-from cds_service.fhir.resources import MAX_DEPTH, parse_resource
+from cds_service.fhir.resources import MAX_DEPTH, ValidatedResources, parse_resource
 
 WHERE = "prefetch.patient[0]"
 
@@ -77,4 +77,31 @@ def test_a_resource_nested_too_deep_is_refused_before_validation() -> None:
         node = child
     with pytest.raises(InvalidRequest) as caught:
         parse_resource(data, WHERE)
+    assert caught.value.message == f"{WHERE}: nested more than {MAX_DEPTH} levels deep"
+
+
+def test_a_resource_sent_again_is_not_validated_again() -> None:
+    memory = ValidatedResources(size=2)
+    patient = {"resourceType": "Patient", "id": "p01", "birthDate": "1988-04-12"}
+    first = memory.parse(patient, WHERE)
+    assert memory.parse(dict(patient), WHERE) is first  # equal JSON: the same model
+    # A resource that differs in any value is validated afresh, and an invalid one is named in
+    # its own call's words every time.
+    older = memory.parse({**patient, "birthDate": "1948-04-12"}, WHERE)
+    assert older is not first and str(older.birthDate) == "1948-04-12"  # type: ignore[attr-defined]
+    for where in ("prefetch.a[0]", "prefetch.b[3]"):
+        with pytest.raises(InvalidRequest) as caught:
+            memory.parse({**patient, "birthDate": "soon"}, where)
+        assert caught.value.message.startswith(f"invalid FHIR R4 Patient: {where}.birthDate")
+    # Past its size it forgets the oldest.
+    memory.parse({**patient, "id": "p02"}, WHERE)
+    assert memory.parse(patient, WHERE) is not first
+
+
+def test_a_resource_too_deep_to_remember_is_still_refused_by_name() -> None:
+    deep: dict[str, Any] = {"url": "x"}
+    for _ in range(300):
+        deep = {"url": "x", "extension": [deep]}
+    with pytest.raises(InvalidRequest) as caught:
+        ValidatedResources().parse({"resourceType": "Patient", "extension": [deep]}, WHERE)
     assert caught.value.message == f"{WHERE}: nested more than {MAX_DEPTH} levels deep"

@@ -18,7 +18,7 @@ from ..errors import InvalidRequest, PreconditionFailed
 from ..protocol import HookRequest
 from .prefetch import FetchJob, Prefetch, PrefetchValue, next_link, read_value
 from .record import ClinicalRecord
-from .resources import parse_resource
+from .resources import validated
 from .templates import render
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def gather(
             if is_read and raw.get("resourceType") == "Patient":
                 raw = {k: raw[k] for k in PATIENT_FIELDS if k in raw}
             try:
-                model = parse_resource(raw, f"prefetch.{key}[{index}]")
+                model = validated.parse(raw, f"prefetch.{key}[{index}]")
             except InvalidRequest as exc:
                 if key not in from_server:
                     raise
@@ -150,7 +150,7 @@ def _draft_orders(
         if not isinstance(resource, dict) or (keep is not None and not keep(resource)):
             continue
         try:
-            orders.append(parse_resource(resource, f"context.draftOrders.entry[{index}].resource"))
+            orders.append(validated.parse(resource, f"context.draftOrders.entry[{index}].resource"))
         except InvalidRequest as exc:
             log.warning("draft order skipped: %s", exc.message)
     return orders

@@ -6,13 +6,19 @@ service reads, while the package's default R5 models reject R4 MedicationRequest
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from ..errors import InvalidRequest, describe_validation_error
+
+#: Validated resources remembered per worker (about 6 KB each).
+_REMEMBERED = 1024
 
 #: Deeper than any real resource (a nested extension is about 6 levels); the models validate
 #: recursively, so a deeper one would exhaust the stack rather than fail validation.
@@ -49,3 +55,38 @@ def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
     except ValidationError as exc:
         detail = describe_validation_error(exc, where)
         raise InvalidRequest(f"invalid FHIR R4 {resource_type}: {detail}") from None
+
+
+class ValidatedResources:
+    """:func:`parse_resource` with a memory of what it validated, by a digest of the JSON.
+
+    Strict validation costs about 120 µs a resource, most of a heavy chart's kept findings; the
+    same resources come again with every hook of a visit (patient-view, then each order-select)
+    and with every chart opened again. A digest of the whole resource as sent is the key, so a
+    resource that differs in any byte is validated afresh. The models are read, never changed,
+    so the worker's threads share them. Only valid resources are remembered: an invalid one is
+    named afresh in its own call's error.
+    """
+
+    def __init__(self, size: int = _REMEMBERED) -> None:
+        self._size = size
+        self._models: dict[bytes, FHIRAbstractModel] = {}
+        self._lock = threading.Lock()
+
+    def parse(self, data: dict[str, Any], where: str) -> FHIRAbstractModel:
+        try:
+            key = hashlib.blake2b(orjson.dumps(data), digest_size=16).digest()
+        except (orjson.JSONEncodeError, TypeError):
+            return parse_resource(data, where)  # too deep or too large a number: it says why
+        model = self._models.get(key)
+        if model is None:
+            model = parse_resource(data, where)
+            with self._lock:  # the worker's threads share the memory
+                if len(self._models) >= self._size:
+                    self._models.pop(next(iter(self._models)), None)
+                self._models[key] = model
+        return model
+
+
+#: The worker's memory of validated resources (validation does not depend on settings).
+validated = ValidatedResources()
