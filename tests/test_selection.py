@@ -142,6 +142,30 @@ def test_what_the_pre_filter_drops_would_have_given_no_finding(reading_ahead: bo
     assert dropped > 100  # the test saw many dropped texts, not only kept ones
 
 
+def test_within_a_call_each_resource_is_judged_as_if_it_came_alone() -> None:
+    # One call remembers what each text's words showed: a text said again, in another field,
+    # type or shape, is still judged by its own resource.
+    words = _corpus_words()
+    rng = random.Random(5)
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 4))) for _ in range(60)]
+    texts += ["Size of skin lesion", "Heart rate"]
+    resources = []
+    for text in texts * 3:
+        kind = rng.choice(sorted(fields.TEXT_PATHS))
+        resource = _put(kind, rng.choice(fields.TEXT_PATHS[kind]), text)
+        if kind == "Observation" and rng.random() < 0.5:
+            resource["valueQuantity"] = {"value": 4, "unit": "mm"}
+        resources.append(resource)
+    rng.shuffle(resources)
+    # A lesion word with a measurement is kept unread; the same words without one are read.
+    said = _put("Observation", "code.text", "Thyroid not enlarged, no nodules palpable.")
+    resources[:0] = [said, {**said, "valueQuantity": {"value": 4, "unit": "mm"}}, said]
+    shared = KEEP.for_call()
+    together = [shared(r) for r in resources]
+    assert together == [KEEP.for_call()(r) for r in resources]
+    assert any(together) and not all(together)
+
+
 def test_the_reader_and_the_pre_filter_read_the_same_fields() -> None:
     # Every field the reader takes text from is one the pre-filter looks at, by construction:
     # both use fields.TEXT_PATHS; each declared path leads to text in a resource built for it.

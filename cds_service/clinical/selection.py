@@ -78,12 +78,20 @@ class RelevanceFilter:
     def for_call(self) -> Callable[[dict[str, Any]], bool]:
         """The filter for one hook call: it reads ahead, within a budget of its own."""
         budget = _Budget(self._limits)
-        return lambda resource: self.keeps(resource, budget)
+        # What the words of each text showed, for this call only: a chart says "Heart rate" and
+        # "Blood pressure" hundreds of times. Kept no longer than the call, as it holds texts.
+        screened: dict[str, tuple[bool, bool]] = {}
+        return lambda resource: self.keeps(resource, budget, screened)
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         return self.keeps(resource, None)
 
-    def keeps(self, resource: dict[str, Any], budget: _Budget | None) -> bool:
+    def keeps(
+        self,
+        resource: dict[str, Any],
+        budget: _Budget | None,
+        screened: dict[str, tuple[bool, bool]] | None = None,
+    ) -> bool:
         kind = resource.get("resourceType")
         plan = _PLANS.get(kind) if isinstance(kind, str) else None
         if plan is None:
@@ -115,13 +123,18 @@ class RelevanceFilter:
         if not texts:
             return False
         text = " ".join(texts)
-        words = set(FILTER_WORD.findall(text.lower()))
-        if self._ends is not None and not self._screen(words, self._ends):
+        shown = screened.get(text) if screened is not None else None
+        if shown is None:
+            shown = self._screen(text)
+            if screened is not None:
+                screened[text] = shown
+        could_hold, names_lesion = shown
+        if not could_hold:
             return False
         if (
             kind == "Observation"
             and ("valueQuantity" in resource or "component" in resource)
-            and not LESION_WORDS.isdisjoint(words)
+            and names_lesion
         ):
             return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
         key = hashlib.blake2b(f"{kind}\n{text}".encode(), digest_size=16).digest()
@@ -139,13 +152,19 @@ class RelevanceFilter:
             return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
         return self._says_something(fields.texts(resource, kind), budget)
 
-    def _screen(self, words: set[str], ends: dict[str, frozenset[str] | None]) -> bool:
-        """Whether the words of a text could hold a term (the pre-filter; the reader decides)."""
+    def _screen(self, text: str) -> tuple[bool, bool]:
+        """Whether the words of a text could hold a term (the pre-filter; the reader decides),
+        and whether one is a lesion word."""
+        words = set(FILTER_WORD.findall(text.lower()))
+        names_lesion = not LESION_WORDS.isdisjoint(words)
+        ends = self._ends
+        if ends is None:
+            return True, names_lesion
         # A word that can begin a term first (a set look-up): most texts stop here ...
         firsts = self._words.intersection(words)
         # ... and one a term that begins with it can end with ("BP 132/80": "bp" begins terms,
         # none of which ends in this text).
-        return any(_may_end(ends[w], words) for w in firsts)
+        return any(_may_end(ends[w], words) for w in firsts), names_lesion
 
     def _says_something(self, texts: list[str], budget: _Budget) -> bool:
         for text in texts:
