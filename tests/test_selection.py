@@ -142,6 +142,42 @@ def test_what_the_pre_filter_drops_would_have_given_no_finding(reading_ahead: bo
     assert dropped > 100  # the test saw many dropped texts, not only kept ones
 
 
+@pytest.mark.parametrize("reading_ahead", [False, True], ids=["words", "read ahead"])
+def test_texts_in_two_fields_are_judged_each_on_its_own(reading_ahead: bool) -> None:
+    """The reader reads each field's text on its own; the filter must not read them as one
+    ("Nose bleeding" then "Risk assessed" is no ignored "bleeding risk")."""
+    said = {"resourceType": "Condition", "code": {"text": "Nose bleeding"}}
+    keep = KEEP.for_call() if reading_ahead else KEEP
+    assert keep({**said, "note": [{"text": "Risk assessed"}]})
+    assert keep(
+        {
+            "resourceType": "Condition",
+            "code": {"text": "Hair"},
+            "note": [{"text": "transplant recipient"}],
+        }
+    )
+    # And for any two texts of the corpus's words: whenever the resource is dropped, reading
+    # either text finds nothing.
+    words = _corpus_words() + [w for t in KB.lexicon.ignore for w in t.split()]
+    rng = random.Random(13)
+    dropped = 0
+    for n in range(1500):
+        first, second = (
+            " ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in "ab"
+        )
+        resource = {
+            "resourceType": "Condition",
+            "code": {"text": first},
+            "note": [{"text": second}],
+        }
+        if not keep(resource):
+            dropped += 1
+            for text in (first, second):
+                reading = READER.read(text)
+                assert not reading.mentions and not reading.lesions, (n, first, second)
+    assert dropped > 100
+
+
 def test_within_a_call_each_resource_is_judged_as_if_it_came_alone() -> None:
     # One call remembers what each text's words showed: a text said again, in another field,
     # type or shape, is still judged by its own resource.

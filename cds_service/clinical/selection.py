@@ -61,6 +61,19 @@ class _Budget:
         return True
 
 
+class _Call:
+    """One hook call's read-ahead budget, and what its texts showed: a chart says "Heart rate"
+    hundreds of times and an exam finding at every visit. Kept no longer than the call, as it
+    holds texts."""
+
+    def __init__(self, limits: ReadingLimits) -> None:
+        self.budget = _Budget(limits)
+        #: Per text of a resource, joined: could it hold a term, does it name a lesion word.
+        self.screened: dict[str, tuple[bool, bool]] = {}
+        #: Per text: could reading it give a mention or a lesion.
+        self.found: dict[str, bool] = {}
+
+
 class RelevanceFilter:
     def __init__(
         self, vocabulary: Vocabulary, reader: TextReader, limits: ReadingLimits | None = None
@@ -77,21 +90,13 @@ class RelevanceFilter:
 
     def for_call(self) -> Callable[[dict[str, Any]], bool]:
         """The filter for one hook call: it reads ahead, within a budget of its own."""
-        budget = _Budget(self._limits)
-        # What the words of each text showed, for this call only: a chart says "Heart rate" and
-        # "Blood pressure" hundreds of times. Kept no longer than the call, as it holds texts.
-        screened: dict[str, tuple[bool, bool]] = {}
-        return lambda resource: self.keeps(resource, budget, screened)
+        call = _Call(self._limits)
+        return lambda resource: self.keeps(resource, call)
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         return self.keeps(resource, None)
 
-    def keeps(
-        self,
-        resource: dict[str, Any],
-        budget: _Budget | None,
-        screened: dict[str, tuple[bool, bool]] | None = None,
-    ) -> bool:
+    def keeps(self, resource: dict[str, Any], call: _Call | None) -> bool:
         kind = resource.get("resourceType")
         plan = _PLANS.get(kind) if isinstance(kind, str) else None
         if plan is None:
@@ -122,12 +127,14 @@ class RelevanceFilter:
                             texts.append(display)
         if not texts:
             return False
-        text = " ".join(texts)
-        shown = screened.get(text) if screened is not None else None
+        # The words of all its texts at once: a superset of each text's words, so a text
+        # that could hold a term is never screened out.
+        joined = " ".join(texts)
+        shown = call.screened.get(joined) if call is not None else None
         if shown is None:
-            shown = self._screen(text)
-            if screened is not None:
-                screened[text] = shown
+            shown = self._screen(joined)
+            if call is not None:
+                call.screened[joined] = shown
         could_hold, names_lesion = shown
         if not could_hold:
             return False
@@ -137,20 +144,31 @@ class RelevanceFilter:
             and names_lesion
         ):
             return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
-        key = hashlib.blake2b(f"{kind}\n{text}".encode(), digest_size=16).digest()
-        known = self._decided.get(key)
-        if known is None:
-            known = self._reader.could_find(text)
+        # Each text on its own, as the reader reads them: joined, "Nose bleeding" and "Risk
+        # assessed" would read as the ignored phrase "bleeding risk".
+        known = any(self._could_find(text, call) for text in texts)
+        if not known or call is None or kind not in _READ_AHEAD:
+            return known
+        if "valueCodeableConcept" in resource:
+            return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
+        return self._says_something(fields.texts(resource, kind), call.budget)
+
+    def _could_find(self, text: str, call: _Call | None) -> bool:
+        found = call.found.get(text) if call is not None else None
+        if found is not None:
+            return found
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        found = self._decided.get(key)
+        if found is None:
+            found = self._reader.could_find(text)
             # Exam findings repeat from visit to visit ("Throat mildly erythematous").
             with self._lock:  # the worker's threads share the memory
                 if len(self._decided) >= _REMEMBERED:
                     self._decided.pop(next(iter(self._decided)), None)
-                self._decided[key] = known
-        if not known or budget is None or kind not in _READ_AHEAD:
-            return known
-        if "valueCodeableConcept" in resource:
-            return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
-        return self._says_something(fields.texts(resource, kind), budget)
+                self._decided[key] = found
+        if call is not None:
+            call.found[text] = found
+        return found
 
     def _screen(self, text: str) -> tuple[bool, bool]:
         """Whether the words of a text could hold a term (the pre-filter; the reader decides),
