@@ -178,6 +178,12 @@ def test_texts_in_two_fields_are_judged_each_on_its_own(reading_ahead: bool) -> 
     assert dropped > 100
 
 
+def test_narrative_xhtml_is_screened_as_the_reader_reads_it() -> None:
+    div = '<div xmlns="http://www.w3.org/1999/xhtml"><p>&#77;ilia</p></div>'
+    assert READER.read(div).mentions
+    assert KEEP({"resourceType": "Condition", "text": {"status": "generated", "div": div}})
+
+
 def test_within_a_call_each_resource_is_judged_as_if_it_came_alone() -> None:
     # One call remembers what each text's words showed: a text said again, in another field,
     # type or shape, is still judged by its own resource.

@@ -27,6 +27,7 @@ from typing import Any
 
 from . import fields
 from .findings import LESION_WORDS, ReadingLimits
+from .nlp import plain_text
 from .text import FILTER_WORD, TextReader
 from .vocabulary import Vocabulary
 
@@ -173,7 +174,8 @@ class RelevanceFilter:
     def _screen(self, text: str) -> tuple[bool, bool]:
         """Whether the words of a text could hold a term (the pre-filter; the reader decides),
         and whether one is a lesion word."""
-        words = set(FILTER_WORD.findall(text.lower()))
+        # Narrative XHTML as the reader sees it: "&#77;ilia" is "Milia".
+        words = set(FILTER_WORD.findall(plain_text(text).lower()))
         names_lesion = not LESION_WORDS.isdisjoint(words)
         ends = self._ends
         if ends is None:
