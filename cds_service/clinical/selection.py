@@ -73,6 +73,8 @@ class _Call:
         self.screened: dict[str, tuple[bool, bool]] = {}
         #: Per text: could reading it give a mention or a lesion.
         self.found: dict[str, bool] = {}
+        #: Per text read ahead in full: did the reading give a mention or a lesion.
+        self.said: dict[str, bool] = {}
 
 
 class RelevanceFilter:
@@ -102,7 +104,8 @@ class RelevanceFilter:
         plan = _PLANS.get(kind) if isinstance(kind, str) else None
         if plan is None:
             return False  # a type whose findings the reader does not read
-        texts: list[str] = []
+        said: list[str] = []  # the texts the reader reads (fields.texts)
+        displays: list[str] = []  # and the displays of codings it does not know
         knows = self._vocabulary.knows_code
         # Only the paths whose first field the resource has (a set intersection, in C): a vital
         # sign has two of the twelve an Observation can hold a finding in.
@@ -111,7 +114,7 @@ class RelevanceFilter:
                 for value in walk(resource):
                     if not is_concept:
                         if value and isinstance(value, str):
-                            texts.append(value)
+                            said.append(value)
                         continue
                     if not isinstance(value, dict):
                         continue
@@ -125,7 +128,8 @@ class RelevanceFilter:
                             return True
                         display = coding.get("display")
                         if isinstance(display, str):
-                            texts.append(display)
+                            displays.append(display)
+        texts = said + displays
         if not texts:
             return False
         # The words of all its texts at once: a superset of each text's words, so a text
@@ -152,7 +156,7 @@ class RelevanceFilter:
             return known
         if "valueCodeableConcept" in resource:
             return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
-        return self._says_something(fields.texts(resource, kind), call.budget)
+        return self._says_something(said, call)
 
     def _could_find(self, text: str, call: _Call | None) -> bool:
         found = call.found.get(text) if call is not None else None
@@ -186,13 +190,20 @@ class RelevanceFilter:
         # none of which ends in this text).
         return any(_may_end(ends[w], words) for w in firsts), names_lesion
 
-    def _says_something(self, texts: list[str], budget: _Budget) -> bool:
+    def _says_something(self, texts: list[str], call: _Call) -> bool:
+        budget = call.budget
         for text in texts:
-            if not budget.allows(text):
-                return True  # not read ahead: the reader reads it, within its own budget
-            # The reader's own call (digest and length), so its reading is the one remembered.
-            reading = self._reader.read(text, budget.deadline, len(text))
-            if not reading.complete or reading.mentions or reading.lesions:
+            says = call.said.get(text)
+            if says is None:
+                if not budget.allows(text):
+                    return True  # not read ahead: the reader reads it, within its own budget
+                # The reader's own call (digest and length), so its reading is the one remembered.
+                reading = self._reader.read(text, budget.deadline, len(text))
+                if not reading.complete:
+                    return True  # out of time: the reader reads it again, not this call
+                says = bool(reading.mentions or reading.lesions)
+                call.said[text] = says
+            if says:
                 return True
         return False
 
