@@ -1,6 +1,6 @@
 """The term matcher: sequences of positions (as built from lexicon terms) are found in spaCy docs as
-(key, start, end), whether spelled out into phrases (case-insensitive on LOWER, case-sensitive on
-ORTH) or kept as token patterns (numbers, regular expressions, too many spellings); and the words a
+(key, start, end), whether spelled out into phrases (case-insensitive, or case-sensitive as written)
+or kept as token patterns (numbers, regular expressions, too many spellings); and the words a
 match can begin with, for the relevance pre-filter."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.clinical.matchers import TermMatcher
+from cds_service.clinical.matchers import PhraseIndex, TermMatcher
 from cds_service.clinical.terms import Position
 
 
@@ -109,3 +109,22 @@ def test_each_first_word_lists_the_words_its_matches_can_end_with(nlp: Any) -> N
         "history": {"bcc"},  # lower-cased, as the pre-filter's words are
         "papules": None,
     }
+
+
+def test_the_phrase_index_finds_every_phrase_at_every_place_once_per_key() -> None:
+    index = PhraseIndex()
+    assert not index
+    index.add("bcc", [("basal", "cell", "carcinoma"), ("basal", "cell", "carcinoma")])
+    index.add("cell", [("cell",), ("basal", "cell")])
+    index.add("growth", [("basal", "cell")])  # the same phrase under another key
+    words = ["h/o", "basal", "cell", "carcinoma", ";", "basal", "cell"]
+    assert sorted(index.find(words), key=lambda m: (m[1], m[2], m[0])) == [
+        ("cell", 1, 3),
+        ("growth", 1, 3),
+        ("bcc", 1, 4),
+        ("cell", 2, 3),
+        ("cell", 5, 7),
+        ("growth", 5, 7),
+        ("cell", 6, 7),
+    ]
+    assert index.find(["basal"]) == []  # a phrase longer than what is left is not looked up
