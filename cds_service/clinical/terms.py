@@ -160,8 +160,11 @@ def with_shorthand(
     """The sequence and its variants with a run of words written as its abbreviation."""
     variants = [sequence]
     for entry in shorthands:
-        size = len(entry.expansion)
+        size, first = len(entry.expansion), entry.expansion[0]
         for start in range(len(sequence) - size + 1):
+            here = sequence[start]
+            if here is None or first not in here[1]:
+                continue  # most places: built at every start-up for thousands of sequences
             run = sequence[start : start + size]
             if all(p is not None and w in p[1] for p, w in zip(run, entry.expansion, strict=True)):
                 attr = "ORTH" if entry.case_sensitive else "LOWER"
