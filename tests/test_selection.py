@@ -356,3 +356,96 @@ def test_a_term_that_begins_with_a_number_turns_the_word_screen_off() -> None:
     assert keep(note) and not KEEP(note)
     assert not keep({**note, "valueString": "Heart sounds normal, 3 beats."})
     assert READER.term_ends() is not None  # the content as shipped keeps its screen
+
+
+# Ways notes are really written that the filter once dropped though the reader reads them (found by
+# a reviewer probing the filter with half a million texts, none taken from this project's tests).
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+WRITTEN_AS_NOTES_ARE = {
+    "a contraction": ["Won't heal"],
+    "a contraction without its apostrophe": ["Pt says it doesnt heal"],
+    "a curly apostrophe": ["Still won\u2019t heal"],
+    "cannot, read as can + not": ["Cannot heal, crusted"],
+    "a count glued to the word": ["2milia"],
+    "a count glued to an abbreviation": ["Hx 2BCC"],
+    "a term that begins with a sign": ["> 6 mths"],
+    "a '<' in one note and a '>' in the next": [
+        "eGFR <60",
+        "bleeding papule on L lower lid -> refer",
+    ],
+}
+
+
+@pytest.mark.parametrize("notes", WRITTEN_AS_NOTES_ARE.values(), ids=WRITTEN_AS_NOTES_ARE.keys())
+def test_notes_written_as_clinicians_write_them_are_kept(notes: list[str]) -> None:
+    condition = {"resourceType": "Condition", "note": [{"text": n} for n in notes]}
+    assert any(READER.read(n, None, len(n)).mentions for n in notes)  # a finding to lose
+    assert KEEP(condition) and KEEP.for_call()(condition)
+
+
+def test_a_pasted_blob_glued_to_a_term_is_read_and_kept() -> None:
+    note = "ZX81PQ" * 10 + "BCC"  # cut into pieces of 60 characters: "... BCC"
+    assert READER.read(note, None, len(note)).mentions  # as the record reader reads it
+    condition = {"resourceType": "Condition", "note": [{"text": note}]}
+    assert KEEP(condition) and KEEP.for_call()(condition)
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        {"coding": [{"display": "Tacrolimus 1 mg capsule"}]},  # no system, no code
+        {"coding": [{"code": "12345", "display": "Tretinoin 0.025% cream"}]},
+        {"text": "Coconut", "coding": [{"system": RXNORM, "code": "000000", "display": "oil"}]},
+    ],
+    ids=["display only", "code and display", "name split between text and display"],
+)
+def test_a_medicine_named_by_its_displays_is_kept(concept: dict[str, Any]) -> None:
+    order = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p"},
+        "medicationCodeableConcept": concept,
+    }
+    named = " ".join([concept.get("text", "")] + [c["display"] for c in concept["coding"]])
+    assert READER.read(named.strip()).mentions  # what the record reader reads for a medicine
+    assert KEEP(order)
+
+
+@pytest.mark.parametrize(
+    "observation",
+    [
+        {"code": {"text": "Max diameters"}, "valueQuantity": {"value": 6, "unit": "mm"}},
+        {
+            "code": {"coding": [{"display": "Lesion size"}]},
+            "valueQuantity": {"value": 6, "unit": "mm"},
+        },
+        {
+            "component": [
+                {"code": {"text": "Lesion diameter"}, "valueQuantity": {"value": 6, "unit": "mm"}}
+            ]
+        },
+    ],
+    ids=["a lesion word inside a word", "a display without a code", "a component"],
+)
+def test_a_lesion_measured_as_the_reader_recognises_it_is_kept(observation: dict[str, Any]) -> None:
+    # findings._measurements reads these sizes (size and growth red flags).
+    assert KEEP({"resourceType": "Observation", "status": "final", **observation})
+
+
+def test_a_passage_cut_inside_an_ignored_phrase_is_read_as_the_reader_reads_it() -> None:
+    # A run-on note is read in passages; one ends on "tacrolimus", the next begins "ointment":
+    # the reader finds a systemic immunosuppressant in the first, so must the filter.
+    note = "ab cd " * 331 + "ab tacrolimus ointment" + " ab cd" * 400
+    assert note.rfind(" ", 0, 2000) == note.index(" ointment")
+    assert READER.read(note, None, len(note)).mentions
+    assert KEEP({"resourceType": "Condition", "note": [{"text": note}]})
+
+
+def test_a_note_is_looked_at_up_to_the_reader_s_own_limit() -> None:
+    note = "Thyroid normal. " * 1500 + "Bleeding papule on the nose."  # 24,028 characters
+    limits = ReadingLimits(chars_per_note=30_000)
+    assert READER.read(note, None, len(note)).mentions
+    assert RelevanceFilter(VOCABULARY, READER, limits)(
+        {"resourceType": "Condition", "note": [{"text": note}]}
+    )

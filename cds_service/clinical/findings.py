@@ -58,6 +58,13 @@ LESION_WORDS = frozenset(
     | {"milia", "milium", "diameter", "size"}
 )
 _LESION_WORDS = re.compile("|".join(sorted(LESION_WORDS, key=len, reverse=True)), re.I)
+
+
+def names_lesion(text: str) -> bool:
+    """Whether a measurement's code names a lesion (anywhere in a word: "Diameters")."""
+    return bool(_LESION_WORDS.search(text))
+
+
 #: Plausible lesion sizes only: anything larger is not a milia-like lesion measurement.
 _MAX_LESION_MM = 100.0
 
@@ -540,7 +547,7 @@ def _measurements(
         if when is None and period is not None:
             when = _instant(period.start)
         about_lesion = source in milia_sources or bool(
-            _LESION_WORDS.search(_concept_text(getattr(resource, "code", None)))
+            names_lesion(_concept_text(getattr(resource, "code", None)))
         )
         quantities = []
         value = getattr(resource, "valueQuantity", None)
@@ -548,7 +555,7 @@ def _measurements(
             quantities.append(value)
         for component in getattr(resource, "component", None) or ():
             if component.valueQuantity is not None and (
-                about_lesion or _LESION_WORDS.search(_concept_text(component.code))
+                about_lesion or names_lesion(_concept_text(component.code))
             ):
                 quantities.append(component.valueQuantity)
         sizes = [

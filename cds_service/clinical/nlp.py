@@ -73,11 +73,24 @@ _LONG_TOKEN = re.compile(r"\S{60}(?=\S)")
 MAX_TEXT = 20_000
 
 
+#: Typographic apostrophes, as word processors write them (U+2019 in "won\u2019t") read as '.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
 def normalise(text: str, limit: int = MAX_TEXT) -> str:
-    text = _RUN.sub(r"\1\1\1", plain_text(text[: limit * 4]))
-    text = _LONG_TOKEN.sub(lambda m: m[0] + " ", text)[:limit]
+    # Cut to the limit before a blob is cut into pieces: the spaces added must not push the
+    # last word past the limit ("<60 characters>BCC" read as "... BC").
+    text = _RUN.sub(r"\1\1\1", plain_text(text[: limit * 4]).translate(_APOSTROPHES))[:limit]
+    text = _LONG_TOKEN.sub(lambda m: m[0] + " ", text)
     text = _REPEATED.sub(r"\1\2", _TILDE.sub("~ ", text))
     return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", text))
+
+
+def filter_text(text: str) -> str:
+    """``text`` lower-cased as the relevance pre-filter looks at it: with what :func:`normalise`
+    does that can change a word (narrative XHTML as text, a pasted blob cut into pieces), so
+    that every word the reader reads is in it."""
+    return _LONG_TOKEN.sub(lambda m: m[0] + " ", _RUN.sub(r"\1\1\1", plain_text(text))).lower()
 
 
 #: Passages are cut at sentence ends near this many characters (a sentence longer than twice this,

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import fields
-from .findings import LESION_WORDS, ReadingLimits
-from .nlp import plain_text
+from .findings import LESION_WORDS, ReadingLimits, names_lesion
+from .nlp import MAX_TEXT, filter_text
 from .text import FILTER_WORD, TextReader
 from .vocabulary import Vocabulary
 
@@ -69,8 +69,6 @@ class _Call:
 
     def __init__(self, limits: ReadingLimits) -> None:
         self.budget = _Budget(limits)
-        #: Per text of a resource, joined: could it hold a term, does it name a lesion word.
-        self.screened: dict[str, tuple[bool, bool]] = {}
         #: Per text: could reading it give a mention or a lesion.
         self.found: dict[str, bool] = {}
         #: Per text read ahead in full: did the reading give a mention or a lesion.
@@ -86,8 +84,12 @@ class RelevanceFilter:
         # None: a term can begin with any number, so no word screen is safe; every text is read.
         self._ends = None if ends is None else {**ends, **{w: frozenset({w}) for w in LESION_WORDS}}
         self._words = frozenset(self._ends or ())
+        #: First words without letters or digits, which no word of the text can be.
+        self._bare = frozenset(w for w in self._words if not FILTER_WORD.fullmatch(w))
         self._reader = reader
         self._limits = limits or ReadingLimits()
+        # The most of a text the reader reads (the settings' per-note limit, or its own).
+        self._limit = max(self._limits.chars_per_note, MAX_TEXT)
         self._decided: dict[bytes, bool] = {}
         self._lock = threading.Lock()
 
@@ -105,7 +107,7 @@ class RelevanceFilter:
         if plan is None:
             return False  # a type whose findings the reader does not read
         said: list[str] = []  # the texts the reader reads (fields.texts)
-        displays: list[str] = []  # and the displays of codings it does not know
+        named: list[str] = []  # and what its codings say, which the reader reads for some types
         knows = self._vocabulary.knows_code
         # Only the paths whose first field the resource has (a set intersection, in C): a vital
         # sign has two of the twelve an Observation can hold a finding in.
@@ -118,42 +120,38 @@ class RelevanceFilter:
                         continue
                     if not isinstance(value, dict):
                         continue
+                    displays = []
                     for coding in _codings(value):
                         if not isinstance(coding, dict):
                             continue
                         system, code = coding.get("system"), coding.get("code")
-                        if not isinstance(system, str) or not isinstance(code, str):
-                            continue  # strict validation reports it if the resource is kept
-                        if knows(system, code):
+                        if (
+                            isinstance(system, str)
+                            and isinstance(code, str)
+                            and knows(system, code)
+                        ):
                             return True
-                        display = coding.get("display")
-                        if isinstance(display, str):
+                        display = coding.get("display")  # with or without a system and code
+                        if isinstance(display, str) and display:
                             displays.append(display)
-        texts = said + displays
+                    named += displays
+                    text = value.get("text")
+                    parts = [text, *displays] if isinstance(text, str) and text else displays
+                    if len(parts) > 1:
+                        # A medicine is named by its text and displays together (the reader's
+                        # _concept_text): "Coconut" + "oil".
+                        named.append(" ".join(parts))
+        if kind == "Observation" and _measures_lesion(resource):
+            return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
+        texts = said + named
         if not texts:
             return False
-        # The words of all its texts at once: a superset of each text's words, so a text
-        # that could hold a term is never screened out.
-        joined = " ".join(texts)
-        shown = call.screened.get(joined) if call is not None else None
-        if shown is None:
-            shown = self._screen(joined)
-            if call is not None:
-                call.screened[joined] = shown
-        could_hold, names_lesion = shown
-        if not could_hold:
-            return False
-        if (
-            kind == "Observation"
-            and ("valueQuantity" in resource or "component" in resource)
-            and names_lesion
-        ):
-            return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
         # Each text on its own, as the reader reads them: joined, "Nose bleeding" and "Risk
         # assessed" would read as the ignored phrase "bleeding risk".
-        known = any(self._could_find(text, call) for text in texts)
-        if not known or call is None or kind not in _READ_AHEAD:
-            return known
+        if not any(self._could_find(text, call) for text in texts):
+            return False
+        if call is None or kind not in _READ_AHEAD:
+            return True
         if "valueCodeableConcept" in resource:
             return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
         return self._says_something(said, call)
@@ -162,33 +160,35 @@ class RelevanceFilter:
         found = call.found.get(text) if call is not None else None
         if found is not None:
             return found
-        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
-        found = self._decided.get(key)
-        if found is None:
-            found = self._reader.could_find(text)
-            # Exam findings repeat from visit to visit ("Throat mildly erythematous").
-            with self._lock:  # the worker's threads share the memory
-                if len(self._decided) >= _REMEMBERED:
-                    self._decided.pop(next(iter(self._decided)), None)
-                self._decided[key] = found
+        found = self._screen(text)
+        if found:
+            key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
+            known = self._decided.get(key)
+            if known is None:
+                known = self._reader.could_find(text, self._limit)
+                # Exam findings repeat from visit to visit ("Throat mildly erythematous").
+                with self._lock:  # the worker's threads share the memory
+                    if len(self._decided) >= _REMEMBERED:
+                        self._decided.pop(next(iter(self._decided)), None)
+                    self._decided[key] = known
+            found = known
         if call is not None:
             call.found[text] = found
         return found
 
-    def _screen(self, text: str) -> tuple[bool, bool]:
-        """Whether the words of a text could hold a term (the pre-filter; the reader decides),
-        and whether one is a lesion word."""
-        # Narrative XHTML as the reader sees it: "&#77;ilia" is "Milia".
-        words = set(FILTER_WORD.findall(plain_text(text).lower()))
-        names_lesion = not LESION_WORDS.isdisjoint(words)
+    def _screen(self, text: str) -> bool:
+        """Whether the words of a text could hold a term (a set look-up; the reader decides)."""
         ends = self._ends
         if ends is None:
-            return True, names_lesion
-        # A word that can begin a term first (a set look-up): most texts stop here ...
-        firsts = self._words.intersection(words)
+            return True
+        seen = filter_text(text)
+        words = set(FILTER_WORD.findall(seen))
+        # A word that can begin a term first: most texts stop here ...
+        firsts = set(self._words.intersection(words))
+        firsts.update(b for b in self._bare if b in seen)  # ">", "↑": looked for as written
         # ... and one a term that begins with it can end with ("BP 132/80": "bp" begins terms,
         # none of which ends in this text).
-        return any(_may_end(ends[w], words) for w in firsts), names_lesion
+        return any(_may_end(ends[w], words) for w in firsts)
 
     def _says_something(self, texts: list[str], call: _Call) -> bool:
         budget = call.budget
@@ -229,3 +229,29 @@ def _plan(kind: str) -> dict[str, tuple[tuple[_Walk, bool], ...]]:
 
 
 _PLANS = {kind: _plan(kind) for kind in fields.CONCEPT_PATHS.keys() | fields.TEXT_PATHS.keys()}
+
+
+def _measures_lesion(resource: dict[str, Any]) -> bool:
+    """Whether an Observation may measure a lesion as the reader decides it (findings.
+    _measurements): a quantity under a code, or a component's code, whose text or displays name
+    a lesion word anywhere ("Lesion diameter", "Max diameters")."""
+    if "valueQuantity" in resource and names_lesion(_concept_words(resource.get("code"))):
+        return True
+    components = resource.get("component")
+    if not isinstance(components, list):
+        return False
+    said = names_lesion(_concept_words(resource.get("code")))
+    return any(
+        isinstance(c, dict)
+        and "valueQuantity" in c
+        and (said or names_lesion(_concept_words(c.get("code"))))
+        for c in components
+    )
+
+
+def _concept_words(concept: Any) -> str:
+    if not isinstance(concept, dict):
+        return ""
+    parts = [concept.get("text")]
+    parts += [c.get("display") for c in _codings(concept) if isinstance(c, dict)]
+    return " ".join(p for p in parts if isinstance(p, str))

@@ -77,8 +77,10 @@ _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
 #: "throat erythematous" is no inflamed lesion while "milia, one inflamed; lungs clear" still is.
 _NOT_SKIN = "NOT_SKIN"
-#: Words as the relevance pre-filter sees them (runs of letters and digits of lower-case text).
-FILTER_WORD = re.compile(r"[a-z0-9]+")
+#: Words as the relevance pre-filter sees them: runs of letters, and runs of digits, of lower-case
+#: text. A run of letters is cut where a digit begins, as the tokenizer cuts "2milia" (the reader's
+#: tokens are never cut finer, except by the tokenizer's special cases: see ``_split_aliases``).
+FILTER_WORD = re.compile(r"[a-z]+|[0-9]+")
 
 
 def _tails(lasts: frozenset[str] | None) -> frozenset[str] | None:
@@ -93,6 +95,31 @@ def _tails(lasts: frozenset[str] | None) -> frozenset[str] | None:
             return None
         tails.update(chunk)
     return frozenset(tails)
+
+
+def _split_aliases(nlp: Any) -> dict[str, set[str]]:
+    """Per word of a token the tokenizer cuts out of a longer word by a special case, the
+    pre-filter's words of the text it was cut from: "won't" is read as "wo" + "n't", where the
+    pre-filter sees "won" and "t"; "cannot" as "can" + "not", where it sees "cannot"."""
+    aliases: dict[str, set[str]] = {}
+    for written, tokens in nlp.tokenizer.rules.items():
+        whole = written.lower()
+        raw = [(m.start(), m.end(), m.group()) for m in FILTER_WORD.finditer(whole)]
+        at = 0
+        for token in tokens:
+            orth = str(token.get(65, token.get("ORTH", ""))).lower()  # 65: spacy.symbols.ORTH
+            start = whole.find(orth, at) if orth else -1
+            if start < 0:  # a special case that rewrites its text: any of its words may do
+                for piece in FILTER_WORD.findall(orth):
+                    aliases.setdefault(piece, set()).update(w for _, _, w in raw)
+                continue
+            for m in FILTER_WORD.finditer(orth):
+                s, e = start + m.start(), start + m.end()
+                found = {w for rs, re_, w in raw if rs < e and s < re_ and w != m.group()}
+                if found:
+                    aliases.setdefault(m.group(), set()).update(found)
+            at = start + len(orth)
+    return aliases
 
 
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
@@ -292,27 +319,38 @@ class TextReader:
     def term_ends(self) -> dict[str, frozenset[str] | None] | None:
         """Per word a target or a lesion word can begin with, the words it can end with (None:
         any): a text that holds no such pair of words can give no mention and no lesion. Words
-        are the runs of letters and digits the pre-filter sees ("non-healing": non ... healing).
+        are those the pre-filter sees (``FILTER_WORD``: "non-healing" is non ... healing), with
+        the words of the text a special case cuts a token from ("won't": "won" for "wo").
         None when a target or a lesion word can begin with any number ("# papules"): no list
         of first words then holds them all, and every text has to be read."""
         if self._targets.any_first() or self._anchors.any_first() & {_MILIA, _GENERIC}:
             return None
+        aliases = _split_aliases(self._nlp)
         ends: dict[str, frozenset[str] | None] = {}
         for matcher in (self._targets, self._anchors):
             for first, lasts in matcher.ends().items():
-                head = FILTER_WORD.findall(first.lower())[:1]
-                if head:
-                    ends[head[0]] = widen(ends.get(head[0], frozenset()), _tails(lasts))
+                # A first token without letters or digits (">", "↑") is its own key: the
+                # pre-filter looks for it in the text as it is.
+                heads = FILTER_WORD.findall(first.lower())[:1] or [first.lower()]
+                tails = _tails(lasts)
+                if tails is not None:
+                    tails = tails.union(*(aliases.get(t, ()) for t in tails))
+                for head in (heads[0], *aliases.get(heads[0], ())):
+                    ends[head] = widen(ends.get(head, frozenset()), tails)
         return ends
 
-    def could_find(self, text: str) -> bool:
+    def could_find(self, text: str, limit: int = MAX_TEXT) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
-        in it (the relevance pre-filter's exact check; context is not read)."""
-        doc = self._nlp.make_doc(normalise(text))
-        self._set_targets(doc)
-        if any(self._entity_labels(doc, entity) for entity in doc.ents):
-            return True
-        return any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc))
+        in it (the relevance pre-filter's exact check; context is not read). Read in the
+        reader's passages and up to its ``limit``, as :meth:`read` reads it."""
+        for passage in passages(normalise(text, limit)):
+            doc = self._nlp.make_doc(passage)
+            self._set_targets(doc)
+            if any(self._entity_labels(doc, entity) for entity in doc.ents):
+                return True
+            if any(key in {_MILIA, _GENERIC} for key, _, _ in self._anchors(doc)):
+                return True
+        return False
 
     def sites_in(self, text: str) -> tuple[str, ...]:
         """The body sites a text names, with their regions ("to the cheeks": cheek, face)."""
