@@ -57,12 +57,16 @@ LESION_WORDS = frozenset(
     {"lesion", "lesions", "papule", "papules", "cyst", "cysts", "nodule", "nodules"}
     | {"milia", "milium", "diameter", "size"}
 )
-_LESION_WORDS = re.compile("|".join(sorted(LESION_WORDS, key=len, reverse=True)), re.I)
+#: The lesion words no other one contains ("lesion" finds "lesions"): the relevance filter asks
+#: for every vital sign, so the pattern is kept short, on lower-case text.
+_LESION_WORDS = re.compile(
+    "|".join(sorted(w for w in LESION_WORDS if not any(o != w and o in w for o in LESION_WORDS)))
+)
 
 
 def names_lesion(text: str) -> bool:
     """Whether a measurement's code names a lesion (anywhere in a word: "Diameters")."""
-    return bool(_LESION_WORDS.search(text))
+    return _LESION_WORDS.search(text.lower()) is not None
 
 
 #: Plausible lesion sizes only: anything larger is not a milia-like lesion measurement.

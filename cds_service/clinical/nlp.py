@@ -90,7 +90,8 @@ def filter_text(text: str) -> str:
     """``text`` lower-cased as the relevance pre-filter looks at it: with what :func:`normalise`
     does that can change a word (narrative XHTML as text, a pasted blob cut into pieces), so
     that every word the reader reads is in it."""
-    return _LONG_TOKEN.sub(lambda m: m[0] + " ", _RUN.sub(r"\1\1\1", plain_text(text))).lower()
+    text = _RUN.sub(r"\1\1\1", plain_text(text))
+    return (_LONG_TOKEN.sub(lambda m: m[0] + " ", text) if len(text) > 60 else text).lower()
 
 
 #: Passages are cut at sentence ends near this many characters (a sentence longer than twice this,

@@ -120,7 +120,7 @@ class RelevanceFilter:
                         continue
                     if not isinstance(value, dict):
                         continue
-                    displays = []
+                    displays: list[str] | None = None
                     for coding in _codings(value):
                         if not isinstance(coding, dict):
                             continue
@@ -132,15 +132,17 @@ class RelevanceFilter:
                         ):
                             return True
                         display = coding.get("display")  # with or without a system and code
-                        if isinstance(display, str) and display:
-                            displays.append(display)
-                    named += displays
-                    text = value.get("text")
-                    parts = [text, *displays] if isinstance(text, str) and text else displays
-                    if len(parts) > 1:
+                        if display and isinstance(display, str):
+                            displays = [*displays, display] if displays else [display]
+                    if displays:
+                        named += displays
                         # A medicine is named by its text and displays together (the reader's
                         # _concept_text): "Coconut" + "oil".
-                        named.append(" ".join(parts))
+                        text = value.get("text")
+                        if text and isinstance(text, str):
+                            named.append(" ".join([text, *displays]))
+                        elif len(displays) > 1:
+                            named.append(" ".join(displays))
         if kind == "Observation" and _measures_lesion(resource):
             return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
         texts = said + named
@@ -185,7 +187,9 @@ class RelevanceFilter:
         words = set(FILTER_WORD.findall(seen))
         # A word that can begin a term first: most texts stop here ...
         firsts = set(self._words.intersection(words))
-        firsts.update(b for b in self._bare if b in seen)  # ">", "↑": looked for as written
+        for bare in self._bare:  # ">", "↑": looked for as written
+            if bare in seen:
+                firsts.add(bare)
         # ... and one a term that begins with it can end with ("BP 132/80": "bp" begins terms,
         # none of which ends in this text).
         return any(_may_end(ends[w], words) for w in firsts)
@@ -235,23 +239,28 @@ def _measures_lesion(resource: dict[str, Any]) -> bool:
     """Whether an Observation may measure a lesion as the reader decides it (findings.
     _measurements): a quantity under a code, or a component's code, whose text or displays name
     a lesion word anywhere ("Lesion diameter", "Max diameters")."""
-    if "valueQuantity" in resource and names_lesion(_concept_words(resource.get("code"))):
+    if "valueQuantity" in resource and _names_lesion(resource.get("code")):
         return True
     components = resource.get("component")
     if not isinstance(components, list):
         return False
-    said = names_lesion(_concept_words(resource.get("code")))
+    said = _names_lesion(resource.get("code"))
     return any(
-        isinstance(c, dict)
-        and "valueQuantity" in c
-        and (said or names_lesion(_concept_words(c.get("code"))))
+        isinstance(c, dict) and "valueQuantity" in c and (said or _names_lesion(c.get("code")))
         for c in components
     )
 
 
-def _concept_words(concept: Any) -> str:
+def _names_lesion(concept: Any) -> bool:
+    """findings.names_lesion of a concept's text and displays (as the reader joins them: no
+    lesion word holds a space, so each part can be asked alone)."""
     if not isinstance(concept, dict):
-        return ""
-    parts = [concept.get("text")]
-    parts += [c.get("display") for c in _codings(concept) if isinstance(c, dict)]
-    return " ".join(p for p in parts if isinstance(p, str))
+        return False
+    text = concept.get("text")
+    if isinstance(text, str) and names_lesion(text):
+        return True
+    for coding in _codings(concept):
+        display = coding.get("display") if isinstance(coding, dict) else None
+        if isinstance(display, str) and names_lesion(display):
+            return True
+    return False
