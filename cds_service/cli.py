@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import __version__, jsonio
+from . import __version__, heap, jsonio
 from .clinical.loading import default_content_dir, validate_content
 from .errors import CDSError, ConfigurationError, ContentError, describe_validation_error
 from .logs import configure_logging, gunicorn_log_config
@@ -60,8 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except TrustConfigError as exc:
         print(f"cds-service: refusing to start: {exc}", file=sys.stderr)
         return 2
-    # Start-up objects never die: freezing them keeps full collections (a ~10 ms tail) cheap.
-    gc.freeze()
+    heap.settle()
     store = app.extensions["cds"].store
 
     class Server(BaseApplication):  # type: ignore[misc]
