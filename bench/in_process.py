@@ -1,5 +1,5 @@
 """Milliseconds per hook call in process (no HTTP server, no wrk): the median of 60 calls per
-scenario, after a warm-up and ``heap.settle()`` as the served workers do. Run it at two commits, in
+scenario, after a warm-up and ``gc.freeze()`` as the served workers do. Run it at two commits, in
 turn, to compare them on this noisy machine (bench/README.md, "Issue 17").
 
     python bench/in_process.py [scenario ...]
@@ -8,6 +8,7 @@ turn, to compare them on this noisy machine (bench/README.md, "Issue 17").
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import statistics
@@ -25,7 +26,6 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("CDS_AUTH_MODE", "development")
     logging.disable(logging.WARNING)
-    from cds_service import heap
     from cds_service.app import create_app
     from cds_service.settings import Settings
 
@@ -39,7 +39,7 @@ def main() -> None:
         url = f"/cds-services/{service}"
         for body in bodies[:3]:
             client.post(url, data=body, content_type="application/json")
-        heap.settle()  # as the served workers do after start-up
+        gc.freeze()
         times = []
         for n in range(args.calls):
             body = bodies[(n + 3) % len(bodies)]

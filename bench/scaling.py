@@ -10,6 +10,7 @@ Prints a markdown table; bench/README.md keeps the latest. Timings, never pass/f
 from __future__ import annotations
 
 import copy
+import gc
 import statistics
 import sys
 import time
@@ -23,7 +24,6 @@ sys.path.insert(0, str(HERE))
 
 import charts  # noqa: E402
 
-from cds_service import heap  # noqa: E402
 from cds_service.app import create_app  # noqa: E402
 from cds_service.settings import Settings  # noqa: E402
 
@@ -73,7 +73,7 @@ def main() -> None:
     app = create_app(Settings(database_url="sqlite://", auth_mode="development", secret_key="b"))
     client = app.test_client()
     timed(client, [chart_of(100, 999)])  # warm-up: first-call costs out of the measure
-    heap.settle()  # as the served workers do after start-up
+    gc.freeze()  # as the served workers do after start-up
     print("| Observations in the chart | ms per call (median, notes differ every call) |")
     print("|---:|---:|")
     for size in (100, 1_000, 10_000):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import __version__, heap, jsonio
+from . import __version__, jsonio
 from .clinical.loading import default_content_dir, validate_content
 from .errors import CDSError, ConfigurationError, ContentError, describe_validation_error
 from .logs import configure_logging, gunicorn_log_config
@@ -59,7 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except TrustConfigError as exc:
         print(f"cds-service: refusing to start: {exc}", file=sys.stderr)
         return 2
-    heap.settle()
+    # Start-up objects never die: freezing them keeps full collections (a ~10 ms tail) cheap.
+    gc.freeze()
     store = app.extensions["cds"].store
 
     class Server(BaseApplication):  # type: ignore[misc]
