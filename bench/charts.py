@@ -121,7 +121,12 @@ def _vital(index: int, rng: random.Random) -> dict[str, Any]:
         "code": {"coding": [{"system": LOINC, "code": code}], "text": display},
         "subject": {"reference": f"Patient/{PID}"},
         "effectiveDateTime": build.day(-(index // len(VITALS)) * 7),
-        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
     }
 
 
@@ -145,11 +150,16 @@ def heavy_chart(seed: int = 0) -> dict[str, Any]:
         "milia-note", PID, text=MILIA_NOTES[seed % len(MILIA_NOTES)], when=build.day(-1)
     )
     conditions = [
-        build.condition(f"condition-{i}", PID, (SNOMED, code, display), text=display, onset=build.day(-900 - i))
+        build.condition(
+            f"condition-{i}", PID, (SNOMED, code, display), text=display, onset=build.day(-900 - i)
+        )
         for i, (code, display) in enumerate(CONDITIONS)
     ]
     request = build.patient_view(
-        f"bench-heavy-{seed}", pat, conditions=conditions, observations=[*vitals, *findings, milia_note]
+        f"bench-heavy-{seed}",
+        pat,
+        conditions=conditions,
+        observations=[*vitals, *findings, milia_note],
     )
     request["hookInstance"] = f"bench-{seed:08d}-0000-4000-8000-000000000000"
     # As many EHRs send a search: entries with their resource only.
@@ -162,8 +172,18 @@ def heavy_chart(seed: int = 0) -> dict[str, Any]:
 def newborn_chart() -> dict[str, Any]:
     pat = build.patient("bench-newborn", build.day(-12), "male")
     notes = [
-        build.exam("newborn-1", "bench-newborn", text="Term baby, feeding well. Tiny white spots on the nose and cheeks since birth.", when=build.day(-1)),
-        build.exam("newborn-2", "bench-newborn", text="Anterior fontanelle soft, red reflex present bilaterally, hips stable.", when=build.day(-1)),
+        build.exam(
+            "newborn-1",
+            "bench-newborn",
+            text="Term baby, feeding well. Tiny white spots on the nose and cheeks since birth.",
+            when=build.day(-1),
+        ),
+        build.exam(
+            "newborn-2",
+            "bench-newborn",
+            text="Anterior fontanelle soft, red reflex present bilaterally, hips stable.",
+            when=build.day(-1),
+        ),
     ]
     return build.patient_view("bench-newborn", pat, observations=notes)
 
