@@ -218,3 +218,30 @@ def test_advice_fits_the_patients_age(client: FlaskClient) -> None:
     # Neonatal milia last months: a two-month-old still gets the newborn card.
     infant = _milia_at_age(client, (today - timedelta(days=60)).isoformat())
     assert "newborn" in infant["summary"].lower()
+
+
+@pytest.mark.parametrize(
+    ("note", "flag"),
+    [
+        ("Won't heal", "ulceration"),
+        ("Hx 2BCC", "history of skin cancer"),
+        ("> 6 mths", "persisting for months"),
+        ("Still won\u2019t heal", "ulceration"),
+    ],
+)
+def test_a_terse_note_with_a_red_flag_escalates_a_coded_milia(
+    client: FlaskClient, note: str, flag: str
+) -> None:
+    # Terse notes as clinicians write them once fell through the relevance filter, and the
+    # patient got the benign card: a red flag missed and phrased as reassurance.
+    exam = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "Exam"},
+        "valueString": note,
+    }
+    request = patient_view(condition(MILIA_SNOMED), observations=(exam,))
+    cards = client.post(PV, json=request).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["warning"]
+    assert flag in cards[0]["summary"]
