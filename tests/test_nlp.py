@@ -93,6 +93,20 @@ def test_a_note_is_normalised_before_it_is_read() -> None:
     assert normalise("milia " * 10, limit=12) == "milia milia "
 
 
+def test_comparison_signs_are_not_tags() -> None:
+    # "<60 ... >140" once read as one tag, and the bleeding papule between was never read.
+    note = "eGFR <60, bleeding papule L lid, BP >140; lesion < 2 mm"
+    assert plain_text(note) == note
+    marked = "<p class='exam'>Bleeding papule<br/></p> <b>milia</b>"
+    assert plain_text(marked).split() == ["Bleeding", "papule", "milia"]
+
+
+def test_typographic_apostrophes_and_pasted_blobs_are_read_as_written() -> None:
+    assert normalise("won\u2019t heal") == "won't heal"
+    blob = "ZX81PQ" * 10 + "BCC"
+    assert normalise(blob, limit=len(blob)).split()[-1] == "BCC"  # not pushed past the limit
+
+
 def test_a_long_note_is_cut_into_passages_of_whole_sentences() -> None:
     sentence = "Milia on the right cheek for about six weeks, not bleeding. "
     note = (sentence * 100).strip()

@@ -227,6 +227,7 @@ def test_advice_fits_the_patients_age(client: FlaskClient) -> None:
         ("Hx 2BCC", "history of skin cancer"),
         ("> 6 mths", "persisting for months"),
         ("Still won\u2019t heal", "ulceration"),
+        ("eGFR <60, bleeding papule L lid, BP >140", "bleeding"),
     ],
 )
 def test_a_terse_note_with_a_red_flag_escalates_a_coded_milia(

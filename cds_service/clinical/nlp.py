@@ -18,7 +18,13 @@ from .terms import Position, Shorthand, parse, sequences, token_pattern, with_sh
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
 
-_TAG = re.compile(r"<[^>]+>")
+#: An XHTML or markdown tag, by the grammar of one (a name right after "<", then attributes):
+#: a note's "<60" or "< 2 mm ... BP >140" is a comparison, and the words between are read.
+_TAG = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9]*"
+    r"""(?:\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*"""
+    r"\s*/?>"
+)
 
 #: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
 #: followed by a negated phrase is made its own sentence so the negation points forward.
