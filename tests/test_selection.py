@@ -449,3 +449,19 @@ def test_a_note_is_looked_at_up_to_the_reader_s_own_limit() -> None:
     assert RelevanceFilter(VOCABULARY, READER, limits)(
         {"resourceType": "Condition", "note": [{"text": note}]}
     )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Blee\u00adding",
+        "Non\u2013healing",
+        "\uff42\uff4c\uff45\uff45\uff44\uff49\uff4e\uff47",
+        "won't\u00a0heal",
+    ],
+    ids=["soft hyphen", "en dash", "full-width", "no-break space"],
+)
+def test_a_word_written_in_other_typography_is_kept(written: str) -> None:
+    condition = {"resourceType": "Condition", "note": [{"text": written}]}
+    assert READER.read(written).mentions
+    assert KEEP(condition) and KEEP.for_call()(condition)

@@ -348,3 +348,32 @@ def test_term_ends_pair_each_first_word_with_the_words_its_terms_end_with(
     # "bp" begins terms (an abbreviation), none of which ends with a blood pressure's numbers.
     bp = ends.get("bp")
     assert bp is None or not {"134", "72"} & bp
+
+
+NOTE = "2 mm white papule on the left lower eyelid margin, bleeding, not healing"
+TYPOGRAPHY = {
+    "no-break spaces": NOTE.replace(" ", "\u00a0"),
+    "narrow no-break spaces": NOTE.replace(" ", "\u202f"),
+    "zero-width spaces": NOTE.replace(" ", " \u200b"),
+    "tabs": NOTE.replace(" ", "\t"),
+    "a soft hyphen inside a word": NOTE.replace("bleeding", "blee\u00adding"),
+    "full-width letters": NOTE.replace(
+        "bleeding", "\uff42\uff4c\uff45\uff45\uff44\uff49\uff4e\uff47"
+    ),
+    "an en dash for a hyphen": NOTE.replace("not healing", "non\u2013healing"),
+    "upper case": NOTE.upper(),
+}
+
+
+@pytest.mark.parametrize("written", TYPOGRAPHY.values(), ids=TYPOGRAPHY.keys())
+def test_a_note_reads_the_same_whatever_its_typography(reader: TextReader, written: str) -> None:
+    # Notes pasted from word processors and web pages: every red flag of the plain note is read.
+    def flags(text: str) -> set[str]:
+        return {lbl for m in reader.read(text).mentions for lbl in m.labels if "red-flag" in lbl}
+
+    assert flags(NOTE) == {
+        "red-flag:bleeding-or-crusting",
+        "red-flag:eyelid-margin",
+        "red-flag:ulceration",
+    }
+    assert flags(written) >= flags(NOTE)

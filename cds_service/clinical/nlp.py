@@ -79,14 +79,32 @@ _LONG_TOKEN = re.compile(r"\S{60}(?=\S)")
 MAX_TEXT = 20_000
 
 
-#: Typographic apostrophes, as word processors write them (U+2019 in "won\u2019t") read as '.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+#: Characters word processors and web pages write for plain ones, which the tokenizer would read
+#: as words of their own or inside words: typographic apostrophes ("won\u2019t"), spaces that are
+#: not spaces (no-break, thin, ideographic), invisible ones (zero-width, soft hyphen), hyphens and
+#: dashes between words ("non\u2013healing"), and full-width letters and digits.
+_TYPOGRAPHY = str.maketrans(
+    {
+        **dict.fromkeys("\u2019\u2018\u02bc", "'"),
+        **dict.fromkeys("\u00a0\u2002\u2003\u2007\u2009\u200a\u202f\u3000", " "),
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad"),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"),
+        **{chr(0xFF01 + i): chr(0x21 + i) for i in range(94)},
+    }
+)
+
+
+def plain_typography(text: str) -> str:
+    """``text`` with its typography plain (``_TYPOGRAPHY``) and tabs as spaces."""
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    return text if text.isascii() else text.translate(_TYPOGRAPHY)
 
 
 def normalise(text: str, limit: int = MAX_TEXT) -> str:
     # Cut to the limit before a blob is cut into pieces: the spaces added must not push the
     # last word past the limit ("<60 characters>BCC" read as "... BC").
-    text = _RUN.sub(r"\1\1\1", plain_text(text[: limit * 4]).translate(_APOSTROPHES))[:limit]
+    text = _RUN.sub(r"\1\1\1", plain_typography(plain_text(text[: limit * 4])))[:limit]
     text = _LONG_TOKEN.sub(lambda m: m[0] + " ", text)
     text = _REPEATED.sub(r"\1\2", _TILDE.sub("~ ", text))
     return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", text))
@@ -96,7 +114,7 @@ def filter_text(text: str) -> str:
     """``text`` lower-cased as the relevance pre-filter looks at it: with what :func:`normalise`
     does that can change a word (narrative XHTML as text, a pasted blob cut into pieces), so
     that every word the reader reads is in it."""
-    text = _RUN.sub(r"\1\1\1", plain_text(text))
+    text = _RUN.sub(r"\1\1\1", plain_typography(plain_text(text)))
     return (_LONG_TOKEN.sub(lambda m: m[0] + " ", text) if len(text) > 60 else text).lower()
 
 
