@@ -377,3 +377,13 @@ def test_a_note_reads_the_same_whatever_its_typography(reader: TextReader, writt
         "red-flag:ulceration",
     }
     assert flags(written) >= flags(NOTE)
+
+
+def test_a_template_answered_line_by_line_negates_each_line_only(reader: TextReader) -> None:
+    template = "Milium L cheek.\nBleeding: No\nCrusting: No\nUlceration: No\nIncrease in size: No"
+    said = {lbl for m in reader.read(template).mentions for lbl in m.labels}
+    assert said == {"condition:milia"}  # "No" ends its line: no flag from the next line
+    answered = template.replace("Crusting: No", "Crusting: Yes, scab on it")
+    assert "red-flag:bleeding-or-crusting" in {
+        lbl for m in reader.read(answered).mentions if m.status == "present" for lbl in m.labels
+    }

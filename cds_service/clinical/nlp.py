@@ -27,9 +27,11 @@ _TAG = re.compile(
 )
 
 #: "Skin: no milia" - ConText reads ": no" as a backward negation ("Bleeding: no"); a heading
-#: followed by a negated phrase is made its own sentence so the negation points forward.
+#: followed by a negated phrase is made its own sentence so the negation points forward. The
+#: phrase is on the heading's line: in a template "Bleeding: No" ends its line and negates the
+#: heading, not the next line's "Crusting".
 _HEADING_THEN_NEGATION = re.compile(
-    r":\s*(?=(?:no|not|without|denies)\s+\w)"
+    r":[ \t]*(?=(?:no|not|without|denies)[ \t]+\w)"
     r"(?!not\s+(?:seen|present|noted|found|identified|evident)\b)",
     re.IGNORECASE,
 )
