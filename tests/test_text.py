@@ -387,3 +387,14 @@ def test_a_template_answered_line_by_line_negates_each_line_only(reader: TextRea
     assert "red-flag:bleeding-or-crusting" in {
         lbl for m in reader.read(answered).mentions if m.status == "present" for lbl in m.labels
     }
+
+
+def test_unlikely_negates_the_words_just_before_it_not_the_whole_sentence(
+    reader: TextReader,
+) -> None:
+    # medspaCy's "unlikely" reached back over the whole sentence: the milium was negated with
+    # the look-alike, and a patient with milia in the record got no card at all.
+    reading = reader.read("Milium L cheek, BCC unlikely")
+    present = {lbl for m in reading.mentions if m.status == "present" for lbl in m.labels}
+    assert "condition:milia" in present
+    assert not present & {"mimic:basal-cell-carcinoma", "concept:skin-cancer"}

@@ -227,6 +227,15 @@ def build_pipeline(kb: KnowledgeBase) -> Any:
             continue
         if rule.category == "HISTORICAL" and rule.max_scope is None:
             rule.max_scope = 6  # "h/o BCC, presents with a bleeding papule": only the history
+        if (
+            rule.category == "NEGATED_EXISTENCE"
+            and rule.direction.upper() == "BACKWARD"
+            and rule.max_scope is None
+            and not rule.literal.startswith(":")  # "Bleeding: no" reaches back to its heading
+        ):
+            # "Milium L cheek, BCC unlikely": the look-alike is unlikely, not the milium (as the
+            # lexicon's own "absent", "excluded", "ruled out").
+            rule.max_scope = 3
         kept.append(_terminating(rule))
     context.add(kept)
     shorthands = [
