@@ -40,6 +40,8 @@ def times(reader: TimeReader, tokenizer: Any, text: str) -> list[tuple[str, floa
     [
         ("Milia x 6 wks.", ("6 wks", 42.0, "for")),
         ("Present for 18/12, unchanged.", ("18/12", 547.2, "for")),
+        ("Papule L cheek >11/12, not resolving.", ("11/12", 334.4, "for")),
+        ("There more than 6/52.", ("6/52", 42.0, "for")),
         ("Lesions approx. 2 yrs.", ("2 yrs", 730.5, "for")),
         ("Noticed them a couple of weeks back.", ("a couple of weeks", 14.0, "for")),
         ("Had them a year and a half.", ("a year and a half", 547.9, "for")),

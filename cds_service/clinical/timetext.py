@@ -66,6 +66,8 @@ _MONTHS = {
 _RECURRING = {"daily": 1.0, "nightly": 1.0, "weekly": 7.0, "fortnightly": 14.0, "monthly": 30.4}
 _BIRTH = frozenset({"birth", "neonatal", "newborn", "delivery", "born"})
 _LAST = frozenset({"last", "past", "previous", "preceding"})
+#: "> 11/12", "more than 6/52": at least that long.
+_MORE = frozenset({">", "than"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ class TimeReader:
             if british:
                 before = doc[i - 1].lower_ if i >= 1 else ""
                 after = doc[i + 1].lower_ if i + 1 < len(doc) else ""
-                if before in _FOR | _WITHIN | _LAST or after in {"hx", "history", "ago"}:
+                # A lead-in says it is a time, not a date ("11/12" alone may be 11 December).
+                if before in _FOR | _WITHIN | _LAST | _MORE or after in {"hx", "history", "ago"}:
                     unit = _BRITISH_UNIT[british.group(2)]
                     days = float(british.group(1)) * _DAYS[unit]
                     frame = _frame(doc, i, i + 1, self._later)
