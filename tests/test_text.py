@@ -398,3 +398,10 @@ def test_unlikely_negates_the_words_just_before_it_not_the_whole_sentence(
     present = {lbl for m in reading.mentions if m.status == "present" for lbl in m.labels}
     assert "condition:milia" in present
     assert not present & {"mimic:basal-cell-carcinoma", "concept:skin-cancer"}
+
+
+def test_an_abbreviation_of_a_hyphenated_expansion_is_found(reader: TextReader) -> None:
+    # The expansion is read by the tokenizer, as the terms are ("non-melanoma": non - melanoma);
+    # split on spaces it matched no term, and "Hx NMSC" was never a skin cancer history.
+    labels = {lbl for m in reader.read("Hx NMSC, milia L cheek").mentions for lbl in m.labels}
+    assert "concept:skin-cancer" in labels

@@ -13,7 +13,7 @@ import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from .terms import Position, Shorthand, parse, sequences, token_pattern, with_shorthand
+from .terms import Position, parse, sequences, shorthands, token_pattern, with_shorthand
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
@@ -238,19 +238,15 @@ def build_pipeline(kb: KnowledgeBase) -> Any:
             rule.max_scope = 3
         kept.append(_terminating(rule))
     context.add(kept)
-    shorthands = [
-        Shorthand(tuple(a.short.lower().split()), tuple(a.expansion.lower().split()), False)
-        for a in kb.abbreviations
-        if a.expand
-    ]
-    rules = []
     tokenize = _tokenizer_words(nlp)
+    cue_shorthands = shorthands(kb.abbreviations, tokenize, case_sensitive=False)
+    rules = []
     for number, cue in enumerate(kb.lexicon.context):
         slots = parse(cue.cue, tokenize, {}) if cue.cue != "?" else []
         question: list[Position | None] = [("LOWER", frozenset({"?"}))]
         seqs = sequences(slots, inflect=False) if slots else [question]
         for cue_sequence in seqs:
-            for spelling in with_shorthand(cue_sequence, shorthands):
+            for spelling in with_shorthand(cue_sequence, cue_shorthands):
                 rules.append(
                     _terminating(
                         ConTextRule(

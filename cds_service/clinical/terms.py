@@ -154,6 +154,22 @@ class Shorthand:
     case_sensitive: bool
 
 
+def shorthands(
+    abbreviations: Iterable[Any], tokenize: Tokenize, case_sensitive: bool = True
+) -> list[Shorthand]:
+    """The abbreviations to expand, their words as the tokenizer reads them: "non-melanoma skin
+    cancer" is non - melanoma skin cancer in a term, so it must be in its expansion too."""
+    return [
+        Shorthand(
+            tuple(tokenize(a.short)),
+            tuple(tokenize(a.expansion)),
+            case_sensitive and a.case_sensitive,
+        )
+        for a in abbreviations
+        if a.expand
+    ]
+
+
 def with_shorthand(
     sequence: list[Position | None], shorthands: Iterable[Shorthand]
 ) -> list[list[Position | None]]:

@@ -52,10 +52,10 @@ from .nlp import (
 from .sites import SiteIndex
 from .terms import (
     Inflect,
-    Shorthand,
     TermError,
     parse,
     sequences,
+    shorthands,
     with_shorthand,
 )
 from .timetext import TimeExpression, TimeReader
@@ -202,17 +202,9 @@ class TextReader:
     def __init__(self, kb: KnowledgeBase, phrases: Iterable[tuple[str, str]]) -> None:
         """``phrases``: (term, label) pairs: the terms of every item of the knowledge base."""
         self.sites = SiteIndex(kb.sites)
-        self._shorthands = [
-            Shorthand(
-                tuple(a.short.lower().split()),
-                tuple(a.expansion.lower().split()),
-                a.case_sensitive,
-            )
-            for a in kb.abbreviations
-            if a.expand
-        ]
         nlp = build_pipeline(kb)  # imports spaCy, quietly
         self._nlp = nlp
+        self._shorthands = shorthands(kb.abbreviations, self._tokens)
         concepts = {c.id: c.terms for c in kb.lexicon.concepts}
         self._concepts = concepts
         #: Terms of lexicon concepts: a longer one means itself only ("open sore" is no "sore").
