@@ -204,6 +204,22 @@ def test_a_duration_in_the_note_counts_like_record_dates(reader: RecordReader) -
     assert "persisting-many-months" not in flags(reader.read(record(short)))
 
 
+def test_present_since_a_stage_of_life_lasts_as_long_as_the_patient_has_been_older(
+    reader: RecordReader,
+) -> None:
+    note = observation("o1", valueString="Milia under both eyes since her early twenties.")
+    assert "persisting-many-months" in flags(reader.read(record(note, birth="1992-05-01")))
+    # Twenty years and a few months old: present a few months at most.
+    assert "persisting-many-months" not in flags(reader.read(record(note, birth="2006-09-01")))
+    # With no birth date, a stage of life after birth is taken as long ago: a red flag's input.
+    undated = ClinicalRecord(
+        NOW,
+        parse_resource({"resourceType": "Patient", "id": "p"}, "p"),
+        {"Observation": [parse_resource(note, "test")]},
+    )
+    assert "persisting-many-months" in flags(reader.read(undated))
+
+
 def test_a_newborn_with_lesions_described_as_milia_has_neonatal_milia(
     reader: RecordReader,
 ) -> None:

@@ -76,6 +76,17 @@ def test_sentences_end_at_stops_and_questions_but_not_after_approx(nlp: Any) -> 
     assert questions(doc, index) == {1}
 
 
+def test_shorthand_that_ends_a_sentence_ends_it_before_a_capital(nlp: Any) -> None:
+    doc = nlp("Milia unchanged per pt. Seb keratosis L temple. Porphyria cut. tarda")
+    index = sentence_index(doc)
+    sentences = [" ".join(t.text for t in doc if index[t.i] == n) for n in sorted(set(index))]
+    assert sentences == [
+        "Milia unchanged per pt .",
+        "Seb keratosis L temple .",
+        "Porphyria cut . tarda",
+    ]
+
+
 def test_the_tokenizer_splits_numbers_from_units_and_pluses(nlp: Any) -> None:
     assert [t.text for t in nlp.make_doc("milia x6wks, 2mm, TTP+")] == [
         *("milia", "x", "6", "wks", ","),

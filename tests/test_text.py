@@ -224,8 +224,27 @@ def test_a_drugs_duration_is_not_the_milias(reader: TextReader) -> None:
     assert [lesion.days for lesion in reader.read(text).lesions] == [42.0]
 
 
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        # A cause between the milia and their time does not take the time.
+        ("Several milia over the irradiated skin of the L chest, present about 8 months.", 243),
+        # Said of the milia named before it, not of the lesion named after it.
+        (
+            "Milia on each lower lid, unchanged over the past year per pt. Seb keratosis L temple.",
+            365,
+        ),
+    ],
+)
+def test_a_time_after_a_word_of_presence_is_the_lesions_before_it(
+    reader: TextReader, text: str, days: int
+) -> None:
+    (lesion,) = reader.read(text).lesions
+    assert lesion.days is not None and abs(lesion.days - days) <= 2
+
+
 def test_since_birth_and_new_lesions_every_week(reader: TextReader) -> None:
-    assert reader.read("Milia on the face since birth.").lesions[0].since_birth
+    assert reader.read("Milia on the face since birth.").lesions[0].since_age_days == 0
     lesions = reader.read("Milia came up over ten days, new ones every week.").lesions
     onsets = [lesion.onset_within_days for lesion in lesions if lesion.onset_within_days]
     assert onsets and min(onsets) <= 10

@@ -59,7 +59,36 @@ def test_a_time_in_words_is_read_as_days_and_what_they_measure(
 
 def test_since_birth_says_present_from_birth(reader: TimeReader, tokenizer: Any) -> None:
     doc = tokenizer.make_doc("Milia on the nose since birth, no change.")
-    assert list(reader.read(doc)) == [TimeExpression(4, 6, 0.0, "birth")]
+    assert list(reader.read(doc)) == [TimeExpression(4, 6, 0.0, "age")]
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "years"),
+    [
+        ("Bumps under both eyes since her early twenties.", "since her early twenties", 20),
+        ("milia since childhood", "since childhood", 2),
+        ("Present since she was about 7 years old.", "since she was about 7", 7),
+        ("white papules since age 12", "since age 12", 12),
+        ("milia since the age of 12", "since the age of 12", 12),
+        ("there from his late 20s", "from his late 20s", 26),
+        ("since her teens", "since her teens", 13),
+        ("since he was a teenager", "since he was a teenager", 13),
+        ("since mid-thirties", "since mid-thirties", 33),
+    ],
+)
+def test_since_a_stage_of_life_says_present_from_that_age(
+    reader: TimeReader, tokenizer: Any, text: str, words: str, years: float
+) -> None:
+    assert times(reader, tokenizer, text) == [(words, round(years * 365.25, 1), "age")]
+
+
+@pytest.mark.parametrize(
+    "text", ["since the child was born", "since about 7 years", "since 3 weeks", "since the visit"]
+)
+def test_since_a_person_or_a_duration_is_no_age(
+    reader: TimeReader, tokenizer: Any, text: str
+) -> None:
+    assert all(frame != "age" for _, _, frame in times(reader, tokenizer, text))
 
 
 def test_since_a_year_counts_from_that_year(reader: TimeReader, tokenizer: Any) -> None:

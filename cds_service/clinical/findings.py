@@ -73,6 +73,10 @@ def names_lesion(text: str) -> bool:
 _MAX_LESION_MM = 100.0
 
 
+#: How long ago "since childhood" is taken to be when the record has no birth date.
+_UNDATED_STAGE_DAYS = 365.0
+
+
 @dataclass(frozen=True)
 class Mention:
     label: str
@@ -452,8 +456,15 @@ class RecordReader:
             age_days = None  # a birth date in the future says nothing about the age
         current = [(les, src) for les, st, src in tally.lesions if st != "historical"]
         days = [les.days for les, _ in current if les.days is not None]
-        if age_days is not None and any(les.since_birth for les, _ in current):
-            days.append(age_days)
+        # "since birth", "since her early twenties": as long as the patient has been older. With
+        # no birth date, a stage of life after birth ("since childhood") is taken as a year ago:
+        # unknown, but rarely short, and this is a red flag's input.
+        days += [
+            age_days - les.since_age_days if age_days is not None else _UNDATED_STAGE_DAYS
+            for les, _ in current
+            if les.since_age_days is not None
+            and (les.since_age_days < age_days if age_days is not None else les.since_age_days > 0)
+        ]
         onsets = [les.onset_within_days for les, _ in current if les.plural]
         sites = [site for les, _ in current for site in les.sites]
         sites += self.sites.with_regions(_coded_sites(record, milia_sources, self.sites))

@@ -624,6 +624,9 @@ class TimeWords(_Content):
     seasons: dict[str, int]
     #: Words before a time that says when to look again ("RTC 1 yr"): not a duration.
     follow_up: list[Text] = Field(default_factory=list)
+    #: Stages of life and the age in years each begins ("since childhood", "since her early
+    #: twenties"): how long a lesion has been present follows from the patient's age.
+    life_stages: dict[str, Annotated[float, Field(ge=0, le=120)]] = Field(default_factory=dict)
 
 
 class Lexicon(_Content):

@@ -36,9 +36,10 @@ _HEADING_THEN_NEGATION = re.compile(
     re.IGNORECASE,
 )
 #: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
-_NO_BREAK_AFTER = frozenset(
-    {"approx", "appr", "dr", "e.g", "i.e", "vs", "pt", "ca", "c", "no", "fig", "cut", "sup", "prn"}
-)
+_NO_BREAK_AFTER = frozenset({"approx", "appr", "dr", "e.g", "i.e", "vs", "c", "fig", "sup"})
+#: Shorthand that also ends sentences: its full stop ends one before a capital ("unchanged per
+#: pt. Seb keratosis L temple"), not before a lower-case word ("porphyria cut. tarda").
+_BREAK_BEFORE_CAPITAL = frozenset({"pt", "ca", "no", "cut", "prn"})
 #: ConText default cues that misread skin notes ("but" is replaced by the lexicon's own list, which
 #: leaves out "still": "if still present in 6 months"): "to exclude BCC" and "evaluate for" ask a
 #: question (the lexicon reads them as uncertain), "return" alone is "returned from holiday".
@@ -300,6 +301,9 @@ def _split_sentences(doc: Any) -> Any:
         elif previous.text in {".", "!"} or (previous.text == "?" and previous.whitespace_):
             # Not after "approx." nor before a lower-case word ("porphyria cut. tarda").
             before = doc[i - 2].lower_ if i >= 2 else ""
-            starts = before not in _NO_BREAK_AFTER
+            if before in _BREAK_BEFORE_CAPITAL:
+                starts = token.text[:1].isupper()
+            else:
+                starts = before not in _NO_BREAK_AFTER
         token.is_sent_start = starts
     return doc

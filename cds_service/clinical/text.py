@@ -72,6 +72,18 @@ _CACHE_SIZE = 4096
 _CHANGE_WORDS = frozenset(
     {"more", "becoming", "become", "became", "turned", "turning", "now", "went"}
 )
+#: Words that say a lesion is there: a time after one is how long the lesion named before it has
+#: been present ("milia over the irradiated skin, present about 8 months"; "milia, unchanged over
+#: the past year per pt. Seb keratosis"), not a medicine's time nor a later lesion's.
+_PRESENCE = frozenset(
+    {"present", "persisting", "persistent", "persisted", "there", "unchanged", "stable", "static"}
+)
+#: Words between a presence word and its time: "present for about 8 months", "stable over the
+#: past year", "there x 3/12".
+_PRESENCE_LEAD = frozenset(
+    {"for", "x", "about", "approx", "approximately", "around", "~", "over", "the", "past", "last"}
+    | {".", "since", "now", "at", "least", "some", "nearly", "almost", "roughly", "c"}
+)
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
@@ -162,8 +174,9 @@ class TextLesion:
     days: float | None = None
     #: New lesions appearing within this many days ("came up over ten days", "every week").
     onset_within_days: float | None = None
-    #: Present since birth: the patient's age is how long.
-    since_birth: bool = False
+    #: Present since the patient was this old, in days (0: since birth): the patient's age says
+    #: how long.
+    since_age_days: float | None = None
     #: The note gives two sizes, the later larger ("1 mm at last visit, 2.5 mm today"): by how much.
     growth_mm: float = 0.0
     #: Said to be one lesion: "a solitary papule", "milium on the nose" (not "a few milia").
@@ -462,9 +475,12 @@ class TextReader:
                 continue
             if fact in {"TIME", "SIZE"} and unsure[start]:
                 continue  # "if still present in 6 months", "no lesion over 3 mm"
-            if fact == "TIME" and drug_then_no_lesion[start]:
+            presence = fact == "TIME" and _after_presence(doc, start)
+            if fact == "TIME" and drug_then_no_lesion[start] and not presence:
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
             owner = index.nearest(start, end, sentence_of[start])
+            if presence:
+                owner = index.before(start, sentence_of[start]) or owner
             if fact.startswith("SITE:") and _after_preposition(doc, start):
                 # "papules on the ears; milia on the cheeks": a site after "on" is where the
                 # lesion just named is.
@@ -706,6 +722,7 @@ class TextReader:
             named = lesion.kind == _MILIA
             days = [t.days for t in lesion.times if t.frame in {"for", "ago"}]
             onset = [t.days for t in lesion.times if t.frame in {"within", "every"}]
+            ages = [t.days for t in lesion.times if t.frame == "age"]
             yield TextLesion(
                 # A generic word that only refers back to named milia describes nothing new.
                 named=named or not _described(lesion),
@@ -716,7 +733,7 @@ class TextReader:
                 sizes_mm=tuple(lesion.sizes),
                 days=max(days) if days else None,
                 onset_within_days=min(onset) if onset else None,
-                since_birth=any(t.frame == "birth" for t in lesion.times),
+                since_age_days=max(ages) if ages else None,
                 growth_mm=_growth(lesion.sizes),
                 solitary=_solitary(lesion),
             )
@@ -866,6 +883,17 @@ def _after_drug(
             open_drug = False
         marked.append(open_drug)
     return marked
+
+
+def _after_presence(doc: Any, start: int) -> bool:
+    """Whether a time starting at ``start`` follows a word saying a lesion is there."""
+    for i in range(start - 1, max(-1, start - 6), -1):
+        word = doc[i].lower_
+        if word in _PRESENCE:
+            return True
+        if word not in _PRESENCE_LEAD:
+            return False
+    return False
 
 
 def _nearest_site(sites: Sequence[tuple[int, int, str]], start: int, end: int) -> list[str]:

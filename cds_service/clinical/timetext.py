@@ -9,7 +9,8 @@ abbreviations and the British "/7, /52, /12"), and a frame that says what the ti
 - ``ago``: when it began ("started 6 months ago"), which is also how long it has been present;
 - ``within``: how fast new lesions came ("came up over ten days", "in the last 2 weeks");
 - ``every``: new lesions keep coming ("new ones every week", "more each month");
-- ``birth``: present since birth (the patient's age says how long).
+- ``age``: present since the patient was this old ("since birth", "since childhood", "since her
+  early twenties", "since age 12"): the patient's age says how long.
 
 Dates count too: "since March 2025", "since 2023", "since 03/2025" (present from then).
 
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from .knowledge import TimeWords
 
-Frame = Literal["for", "ago", "within", "every", "birth", "later"]
+Frame = Literal["for", "ago", "within", "every", "age", "later"]
 
 _DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "year": 365.25}
 _BRITISH = re.compile(r"^(\d{1,3})/(7|52|12)$")
@@ -65,6 +66,16 @@ _MONTHS = {
 }
 _RECURRING = {"daily": 1.0, "nightly": 1.0, "weekly": 7.0, "fortnightly": 14.0, "monthly": 30.4}
 _BIRTH = frozenset({"birth", "neonatal", "newborn", "delivery", "born"})
+#: Words between "since" and a stage of life: "since her early twenties", "since he was a child".
+_AGE_LEAD = frozenset(
+    {"his", "her", "their", "my", "'s", "patient", "the", "he", "she", "they", "i", "pt"}
+    | {"was", "were"}
+    | {"a", "an", "about", "approx", "approximately", "around", "~", "aged", "age", "of"}
+    | {"early", "mid", "-", "late", "in"}
+)
+_DECADE_PART = {"mid": 3.0, "late": 6.0}
+_AGED = frozenset({"age", "aged", "was", "were"})
+_DECADE = re.compile(r"^[1-9]0'?s$")
 _LAST = frozenset({"last", "past", "previous", "preceding"})
 #: "> 11/12", "more than 6/52": at least that long.
 _MORE = frozenset({">", "than"})
@@ -88,13 +99,19 @@ class TimeReader:
                 self._units[name.lower()] = unit
         self._numbers = {k.lower(): v for k, v in words.numbers.items()}
         self._seasons = {k.lower(): v for k, v in words.seasons.items()}
+        self._stages = {k.lower(): v for k, v in words.life_stages.items()}
 
     def read(self, doc: Any) -> Iterator[TimeExpression]:
         for i, token in enumerate(doc):
             text = token.lower_
             if text in _BIRTH and i >= 1 and doc[i - 1].lower_ in {"since", "from"}:
-                yield TimeExpression(i - 1, i + 1, 0.0, "birth")
+                yield TimeExpression(i - 1, i + 1, 0.0, "age")
                 continue
+            if text in {"since", "from"}:
+                since_age = self._since_age(doc, i)
+                if since_age is not None:
+                    yield since_age
+                    continue
             since_date = self._since_date(doc, i)
             if since_date is not None:
                 yield since_date
@@ -135,6 +152,35 @@ class TimeReader:
                 end += 3
             frame = _frame(doc, start, end, self._later)
             yield TimeExpression(start, end, min(amount * _DAYS[unit_name], _MAX_DAYS), frame)
+
+    def _since_age(self, doc: Any, i: int) -> TimeExpression | None:
+        """ "since childhood", "since her early twenties", "since she was about 7", "since age
+        12", "from her 20s": present since the patient was that old (``i`` is "since")."""
+        said: list[str] = []
+        for j in range(i + 1, min(len(doc), i + 7)):
+            word = doc[j].lower_
+            following = doc[j + 1].lower_ if j + 1 < len(doc) else ""
+            years, end, number = None, j + 1, _DIGITS.match(word)
+            if word in self._stages:
+                if said and said[-1] == "the":
+                    return None  # "since the child was born": a person, not a stage of life
+                years = self._stages[word]
+            elif _DECADE.match(word) or (_DECADE.match(word + following) and following):
+                years = float(word[:2])  # "her early 20s", as one token or two
+                end = j + 1 if _DECADE.match(word) else j + 2
+            elif number:
+                # A bare number is an age only after words that say so ("since age 12", "since
+                # she was about 7 years old"), not "since 3 weeks", "since about 2 yrs".
+                if not (_AGED & set(said) and self._units.get(following) in {None, "year"}):
+                    return None
+                years = float(number.group(1))
+            elif word in _AGE_LEAD:
+                said.append(word)
+                continue
+            if years is None or years > 120:
+                return None
+            return TimeExpression(i, end, (years + _decade_part(said, years)) * 365.25, "age")
+        return None
 
     def _since_date(self, doc: Any, i: int) -> TimeExpression | None:
         """ "since March 2025", "since 2023", "since 03/2025": present from that date."""
@@ -189,6 +235,13 @@ class TimeReader:
         if word in _EVERY | _LAST | {"the", "this"}:
             return i - 1, 1.0
         return None
+
+
+def _decade_part(said: list[str], start: float) -> float:
+    """ "mid" and "late" move a decade's start on ("her late twenties": 26)."""
+    if start < 20 or start % 10:
+        return 0.0
+    return max((_DECADE_PART.get(w, 0.0) for w in said), default=0.0)
 
 
 def _frame(doc: Any, start: int, end: int, later: frozenset[str] = frozenset()) -> Frame:
