@@ -99,6 +99,15 @@ def test_an_attribute_of_another_lesion_does_not_count_for_the_milia(reader: Tex
     assert found["condition:milia"] == ("present", "milia")
 
 
+def test_a_look_alike_to_rule_out_is_no_lesion_of_its_own(reader: TextReader) -> None:
+    # "r/o BCC" weighs a diagnosis for the papule described: the translucent edge is the papule's.
+    text = (
+        "L cheek: 3 mm white milium-like bump, wife says it has got bigger since spring; translucent"
+        " rim and a small vessel on dermoscopy - r/o BCC, punch biopsy arranged."
+    )
+    assert said(reader, text)[flag("bcc-pattern/any_of.0")] == ("present", "milia")
+
+
 @pytest.mark.parametrize(
     "text",
     [

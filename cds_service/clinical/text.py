@@ -84,6 +84,8 @@ _PRESENCE_LEAD = frozenset(
     {"for", "x", "about", "approx", "approximately", "around", "~", "over", "the", "past", "last"}
     | {".", "since", "now", "at", "least", "some", "nearly", "almost", "roughly", "c"}
 )
+#: The label of words that say the writer is unsure what a lesion is ("r/o BCC", "?syringoma").
+_UNSURE = "red-flag:diagnosis-uncertain"
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
@@ -441,7 +443,13 @@ class TextReader:
         # Token coverage, computed once: every check below is then a look-up (linear work).
         size = len(doc)
         considered = _covered(
-            size, [(e.start, e.end) for e, status in entities if status == "uncertain"]
+            size,
+            [
+                (e.start, e.end)
+                for e, status in entities
+                # "r/o BCC", "ddx BCC": words that are the doubt themselves.
+                if status == "uncertain" or _UNSURE in self._entity_labels(doc, e)
+            ],
         )
         lesions = [
             les
