@@ -220,6 +220,28 @@ def test_present_since_a_stage_of_life_lasts_as_long_as_the_patient_has_been_old
     assert "persisting-many-months" in flags(reader.read(undated))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "s/p allo-SCT for AML 2 yrs ago, chronic GVHD. Milia on both cheeks.",
+        "Milia L temple. Crohn's disease, on adalimumab.",
+        "Milia on the nose. On ruxolitinib for myelofibrosis.",
+        # A transplant in the past medical history is a recipient today.
+        "PMHx: renal tx 2015, HTN. Milia L temple.",
+        "Milia on both lids. PMH: liver transplant.",
+    ],
+)
+def test_immunosuppression_is_read_as_notes_abbreviate_it(reader: RecordReader, text: str) -> None:
+    note = observation("o1", valueString=text)
+    assert "immunosuppression" in flags(reader.read(record(note)))
+
+
+def test_a_relatives_immunosuppression_is_not_the_patients(reader: RecordReader) -> None:
+    for text in ("Milia on the nose. Her mother has had a BMT.", "Milia. Mum had a renal tx."):
+        note = observation("o1", valueString=text)
+        assert "immunosuppression" not in flags(reader.read(record(note))), text
+
+
 def test_a_newborn_with_lesions_described_as_milia_has_neonatal_milia(
     reader: RecordReader,
 ) -> None:
