@@ -236,6 +236,27 @@ def test_immunosuppression_is_read_as_notes_abbreviate_it(reader: RecordReader, 
     assert "immunosuppression" in flags(reader.read(record(note)))
 
 
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("Milium L lower lid - bigger than last visit.", "growing-larger"),
+        ("Milium R temple, larger than on the previous photos.", "growing-larger"),
+        ("Milium L lower lid, now darker.", "change-in-size-colour-shape"),
+        ("Milium L lower lid, greyer than it was.", "change-in-size-colour-shape"),
+    ],
+)
+def test_a_change_said_as_a_comparison_is_a_change(
+    reader: RecordReader, text: str, flag: str
+) -> None:
+    assert flag in flags(reader.read(record(observation("o1", valueString=text))))
+
+
+def test_a_comparison_said_of_another_lesion_is_not_the_milias(reader: RecordReader) -> None:
+    text = "Milium L lower lid, 1 mm. Naevus R arm bigger than last visit and now darker."
+    found = flags(reader.read(record(observation("o1", valueString=text))))
+    assert not {"growing-larger", "change-in-size-colour-shape"} & set(found)
+
+
 def test_a_relatives_immunosuppression_is_not_the_patients(reader: RecordReader) -> None:
     for text in ("Milia on the nose. Her mother has had a BMT.", "Milia. Mum had a renal tx."):
         note = observation("o1", valueString=text)
