@@ -164,6 +164,7 @@ def test_a_size_counts_only_for_the_lesion_it_is_said_of(reader: TextReader) -> 
         "Firm white 2 mm papule on the temple.",
         "Hard white bump under the eye that won't squeeze.",
         "Asks about tiny white seeds on both cheeks that she cannot pop.",  # the lay word
+        "wht firm spot chin x3/52, nil expressible",  # shorthand for the colour
     ],
 )
 def test_a_lesion_described_as_milia_is_milia_like(reader: TextReader, text: str) -> None:
