@@ -257,6 +257,36 @@ def test_a_comparison_said_of_another_lesion_is_not_the_milias(reader: RecordRea
     assert not {"growing-larger", "change-in-size-colour-shape"} & set(found)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "White papule L cheek, dx uncertain, for bx.",
+        "Firm white 2 mm papule R nasal ala. Not a classic milium - derm referral.",
+        "'Milium' L temple; I'm not convinced, it looks atypical.",
+        "white papule R lower lid - not sure what this is.",
+    ],
+)
+def test_a_writer_unsure_in_words_is_an_uncertain_diagnosis(
+    reader: RecordReader, text: str
+) -> None:
+    assert "diagnosis-uncertain" in flags(reader.read(record(observation("o1", valueString=text))))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Milia on both cheeks. Rash on the trunk, dx unclear, ?eczema.",
+        "Dx: milia. Reassured.",
+        "PCT dx 3 yrs ago, in remission. Milia dorsal hands.",
+    ],
+)
+def test_a_diagnosis_that_is_clear_or_of_another_lesion_is_not_uncertain(
+    reader: RecordReader, text: str
+) -> None:
+    found = flags(reader.read(record(observation("o1", valueString=text))))
+    assert "diagnosis-uncertain" not in found
+
+
 def test_a_relatives_immunosuppression_is_not_the_patients(reader: RecordReader) -> None:
     for text in ("Milia on the nose. Her mother has had a BMT.", "Milia. Mum had a renal tx."):
         note = observation("o1", valueString=text)

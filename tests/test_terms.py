@@ -55,6 +55,7 @@ def test_a_concept_reference_brings_the_concepts_one_word_terms() -> None:
         ("bleeding |", {}, "empty alternative in '|'"),
         ("near <sites>", {"sites": ["lower lid"]}, "empty alternative in '<sites>'"),
         ("   ", {}, "empty term"),
+        ("dx?", {}, "every word of 'dx?' is optional ('?' after a word makes it optional)"),
     ],
 )
 def test_a_term_that_cannot_be_read_says_what_is_wrong(

@@ -96,6 +96,10 @@ def parse(term: str, tokenize: Tokenize, concepts: Mapping[str, Iterable[str]]) 
         slots.append(Slot(choices, optional))
     if not slots:
         raise TermError("empty term")
+    if all(slot.optional for slot in slots):
+        # "dx?" is "dx" made optional, not "dx" then a question mark: it would match nothing
+        # or anything. A literal "?" is its own word ("dx ?").
+        raise TermError(f"every word of '{term}' is optional ('?' after a word makes it optional)")
     return slots
 
 
