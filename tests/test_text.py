@@ -279,11 +279,20 @@ def test_time_in_a_hypothetical_clause_does_not_count(reader: TextReader) -> Non
         "Consent discussed: scarring, infection, milia.",
         "Mother had milia as a baby.",
         "Return if white spots appear on the nose.",
+        "Risks explained incl. pigment change, infection, milia.",  # shorthand for 'including'
+        "Milia noted on the nose at birth have now cleared.",
+        "Had milia on the nose as a newborn, all gone by 6 weeks.",
     ],
 )
 def test_milia_said_not_to_be_present_do_not_count(reader: TextReader, text: str) -> None:
     found = said(reader, text)
     assert found.get("condition:milia", ("gone", ""))[0] not in {"present", "uncertain"}
+
+
+def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
+    assert said(reader, "Pt reports ↑ no. of milia on the cheeks.")["condition:milia"][0] == (
+        "present"
+    )
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,9 @@ _HEADING_THEN_NEGATION = re.compile(
     re.IGNORECASE,
 )
 #: Tokens after which a full stop does not end a sentence ("approx. 2 yrs", "Dr. Smith").
-_NO_BREAK_AFTER = frozenset({"approx", "appr", "dr", "e.g", "i.e", "vs", "c", "fig", "sup"})
+_NO_BREAK_AFTER = frozenset(
+    {"approx", "appr", "dr", "e.g", "i.e", "vs", "c", "fig", "sup", "incl", "inc", "esp", "re"}
+)
 #: Shorthand that also ends sentences: its full stop ends one before a capital ("unchanged per
 #: pt. Seb keratosis L temple"), not before a lower-case word ("porphyria cut. tarda").
 _BREAK_BEFORE_CAPITAL = frozenset({"pt", "ca", "no", "cut", "prn"})
