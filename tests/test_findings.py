@@ -243,6 +243,7 @@ def test_immunosuppression_is_read_as_notes_abbreviate_it(reader: RecordReader, 
         ("Milium R temple, larger than on the previous photos.", "growing-larger"),
         ("Milium L lower lid, now darker.", "change-in-size-colour-shape"),
         ("Milium L lower lid, greyer than it was.", "change-in-size-colour-shape"),
+        ("White papule L temple, used to be round, now misshapen.", "change-in-size-colour-shape"),
     ],
 )
 def test_a_change_said_as_a_comparison_is_a_change(
@@ -264,6 +265,7 @@ def test_a_comparison_said_of_another_lesion_is_not_the_milias(reader: RecordRea
         "Firm white 2 mm papule R nasal ala. Not a classic milium - derm referral.",
         "'Milium' L temple; I'm not convinced, it looks atypical.",
         "white papule R lower lid - not sure what this is.",
+        "Firm white papule L ala; unsure re diagnosis, derm opinion.",
     ],
 )
 def test_a_writer_unsure_in_words_is_an_uncertain_diagnosis(
