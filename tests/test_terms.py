@@ -56,6 +56,12 @@ def test_a_concept_reference_brings_the_concepts_one_word_terms() -> None:
         ("near <sites>", {"sites": ["lower lid"]}, "empty alternative in '<sites>'"),
         ("   ", {}, "empty term"),
         ("dx?", {}, "every word of 'dx?' is optional ('?' after a word makes it optional)"),
+        (
+            "years ago|yrs ago|in the past",
+            {},
+            "'ago' is an alternative in two places of 'years ago|yrs ago|in the past': '|' joins"
+            " single words ('a b|c d' is a, then b or c, then d); write each phrase as a term",
+        ),
     ],
 )
 def test_a_term_that_cannot_be_read_says_what_is_wrong(

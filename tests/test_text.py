@@ -289,6 +289,33 @@ def test_milia_said_not_to_be_present_do_not_count(reader: TextReader, text: str
     assert found.get("condition:milia", ("gone", ""))[0] not in {"present", "uncertain"}
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "status"),
+    [
+        # A treatment to come is not one had; one started is.
+        (
+            "Milia L cheek. Due to start radiotherapy to the L breast next month.",
+            "trigger:radiotherapy",
+            None,
+        ),
+        (
+            "Milia on the face since starting vemurafenib 6 wks ago.",
+            "drug-class:braf-kinase-inhibitors",
+            "present",
+        ),
+        # A recent span is now; "in the past" alone is not.
+        ("Eruption of many milia over the face in the past 2 weeks.", "condition:milia", "present"),
+        ("Milia on the nose in the past, none now.", "condition:milia", "historical"),
+        # An onset long ago is how long the milia have been there, not a past episode.
+        ("Milia on the L cheek that started 2 years ago.", "condition:milia", "present"),
+    ],
+)
+def test_when_a_cue_says_a_thing_happened(
+    reader: TextReader, text: str, label: str, status: str | None
+) -> None:
+    assert said(reader, text).get(label, (None, ""))[0] == status
+
+
 def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
     assert said(reader, "Pt reports ↑ no. of milia on the cheeks.")["condition:milia"][0] == (
         "present"

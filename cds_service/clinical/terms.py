@@ -96,11 +96,27 @@ def parse(term: str, tokenize: Tokenize, concepts: Mapping[str, Iterable[str]]) 
         slots.append(Slot(choices, optional))
     if not slots:
         raise TermError("empty term")
+    _check_phrase_alternatives(term, slots)
     if all(slot.optional for slot in slots):
         # "dx?" is "dx" made optional, not "dx" then a question mark: it would match nothing
         # or anything. A literal "?" is its own word ("dx ?").
         raise TermError(f"every word of '{term}' is optional ('?' after a word makes it optional)")
     return slots
+
+
+def _check_phrase_alternatives(term: str, slots: list[Slot]) -> None:
+    """'|' joins single words: "due to start|plan to start" is due, to, start or plan, to,
+    start, five words in a row, and never matches. A word offered in two places of a term with
+    different alternatives is that mistake ("sparse|thin , thin|sparse hair" offers the same)."""
+    for i, first in enumerate(slots):
+        for second in slots[i + 1 :]:
+            shared = set(first.choices) & set(second.choices)
+            if shared and set(first.choices) != set(second.choices):
+                word = " ".join(sorted(shared)[0])
+                raise TermError(
+                    f"'{word}' is an alternative in two places of '{term}': '|' joins single "
+                    "words ('a b|c d' is a, then b or c, then d); write each phrase as a term"
+                )
 
 
 def _tokens(alternative: str, tokenize: Tokenize) -> tuple[str, ...]:
