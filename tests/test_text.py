@@ -316,6 +316,15 @@ def test_when_a_cue_says_a_thing_happened(
     assert said(reader, text).get(label, (None, ""))[0] == status
 
 
+def test_a_relative_calling_about_another_is_calling_about_the_patient(reader: TextReader) -> None:
+    text = "Son phoned re his mother's milium on the L temple - he says it has bled twice."
+    found = said(reader, text)
+    assert found["condition:milia"][0] == "present"
+    assert found[flag("bleeding-or-crusting")][0] == "present"
+    # A relative's own history is still family history.
+    assert SKIN_CANCER_HISTORY not in said(reader, "Milia L cheek. Her mother's BCC was excised.")
+
+
 def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
     assert said(reader, "Pt reports ↑ no. of milia on the cheeks.")["condition:milia"][0] == (
         "present"
