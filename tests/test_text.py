@@ -325,6 +325,25 @@ def test_a_relative_calling_about_another_is_calling_about_the_patient(reader: T
     assert SKIN_CANCER_HISTORY not in said(reader, "Milia L cheek. Her mother's BCC was excised.")
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "status"),
+    [
+        # The relative tells; the finding is the patient's.
+        ("His father has noticed tiny white milia under both eyes.", "condition:milia", "present"),
+        ("She is worried about her own milia on the nose.", "condition:milia", "present"),
+        # The relative's own care is not the patient's.
+        (
+            "Milia on the cheeks. Her husband is being investigated for night sweats.",
+            flag("other-symptoms"),
+            None,
+        ),
+        ("Worried about skin cancer. Milia L cheek.", "mimic:basal-cell-carcinoma", None),
+    ],
+)
+def test_whose_finding_it_is(reader: TextReader, text: str, label: str, status: str | None) -> None:
+    assert said(reader, text).get(label, (None, ""))[0] == status
+
+
 def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
     assert said(reader, "Pt reports ↑ no. of milia on the cheeks.")["condition:milia"][0] == (
         "present"
