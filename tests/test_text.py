@@ -338,6 +338,13 @@ def test_a_relative_calling_about_another_is_calling_about_the_patient(reader: T
             None,
         ),
         ("Worried about skin cancer. Milia L cheek.", "mimic:basal-cell-carcinoma", None),
+        # What is expected is not what happened.
+        (
+            "Told mum these are milia, leave them alone, usually gone in a few weeks.",
+            "condition:milia",
+            "present",
+        ),
+        ("Milia on the nose have cleared.", "condition:milia", "historical"),
     ],
 )
 def test_whose_finding_it_is(reader: TextReader, text: str, label: str, status: str | None) -> None:
