@@ -289,6 +289,56 @@ def test_a_diagnosis_that_is_clear_or_of_another_lesion_is_not_uncertain(
     assert "diagnosis-uncertain" not in found
 
 
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        # A negation reaches a list, not a clause after a comma.
+        ("Milium L cheek, not tender, bleeds on touch.", "bleeding-or-crusting"),
+        ("Milium L cheek, no discharge, has enlarged.", "growing-larger"),
+        ("Milium L cheek - no itch, 4mm.", "larger-than-3mm"),
+        # "Won't express" describes a milium; its negation reaches nothing after it.
+        ("Firm white papule L cheek, won't express, bled twice.", "bleeding-or-crusting"),
+        ("2mm firm white papule, doesn't express, pearly and telangiectatic.", "bcc-pattern"),
+        # A template's answers.
+        ("Milium R temple\nBleeding: Y\nTender: N\nChange: Y - bigger per pt", "growing-larger"),
+        ("Milium R temple\nBleeding: Y\nTender: N", "bleeding-or-crusting"),
+        # A colour with a suffix.
+        (
+            "The milium on her chin has turned a yellowy-brown colour.",
+            "change-in-size-colour-shape",
+        ),
+    ],
+)
+def test_a_red_flag_after_a_negated_or_templated_finding_is_read(
+    reader: RecordReader, text: str, flag: str
+) -> None:
+    assert flag in flags(reader.read(record(observation("o1", valueString=text))))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Milium L cheek. No bleeding, crusting, ulceration.",
+        "Milium L cheek. No bleeding, crusts or scabs.",
+        "Milium L cheek\nBleeding: N\nTender: N\nUlcerated: -\nSize: 2mm",
+    ],
+)
+def test_a_negated_list_or_template_gives_no_red_flag(reader: RecordReader, text: str) -> None:
+    assert not flags(reader.read(record(observation("o1", valueString=text))))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mum rang: the tiny hard white spots on her nose that she was born with are still there.",
+        "Milia on the nose since the baby was born.",
+    ],
+)
+def test_born_with_is_since_birth(reader: RecordReader, text: str) -> None:
+    note = observation("o1", valueString=text)
+    assert "neonatal-milia-persisting" in flags(reader.read(record(note, birth="2026-07-01")))
+
+
 def test_a_relatives_immunosuppression_is_not_the_patients(reader: RecordReader) -> None:
     for text in ("Milia on the nose. Her mother has had a BMT.", "Milia. Mum had a renal tx."):
         note = observation("o1", valueString=text)

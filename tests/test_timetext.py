@@ -60,6 +60,8 @@ def test_a_time_in_words_is_read_as_days_and_what_they_measure(
 def test_since_birth_says_present_from_birth(reader: TimeReader, tokenizer: Any) -> None:
     doc = tokenizer.make_doc("Milia on the nose since birth, no change.")
     assert list(reader.read(doc)) == [TimeExpression(4, 6, 0.0, "age")]
+    for text in ("spots she was born with", "milia since the child was born"):
+        assert [t.frame for t in reader.read(tokenizer.make_doc(text))] == ["age"], text
 
 
 @pytest.mark.parametrize(
@@ -83,7 +85,8 @@ def test_since_a_stage_of_life_says_present_from_that_age(
 
 
 @pytest.mark.parametrize(
-    "text", ["since the child was born", "since about 7 years", "since 3 weeks", "since the visit"]
+    "text",
+    ["since the child had a cold", "since about 7 years", "since 3 weeks", "since the visit"],
 )
 def test_since_a_person_or_a_duration_is_no_age(
     reader: TimeReader, tokenizer: Any, text: str

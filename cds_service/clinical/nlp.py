@@ -106,10 +106,24 @@ def plain_typography(text: str) -> str:
     return text if text.isascii() else text.translate(_TYPOGRAPHY)
 
 
+#: A template's negative answer after its heading ("Bleeding: N", "Tender: -", "Ulcerated: nil"),
+#: written as "no" so that it negates the heading as "Bleeding: no" does.
+_NO_ANSWER = re.compile(
+    r"(?im)(?<=:)[ \t]*(?:n|neg|negative|nil|none|absent|not present|x|-|\u2013|\u2014|\u2717|\u2718)"
+    r"[ \t]*(?=$|[,;|]|[ \t]{2,})"
+)
+
+
+def template_answers(text: str) -> str:
+    """Negative template answers as "no" (see :data:`_NO_ANSWER`)."""
+    return _NO_ANSWER.sub(" no", text) if ":" in text else text
+
+
 def normalise(text: str, limit: int = MAX_TEXT) -> str:
     # Cut to the limit before a blob is cut into pieces: the spaces added must not push the
     # last word past the limit ("<60 characters>BCC" read as "... BC").
     text = _RUN.sub(r"\1\1\1", plain_typography(plain_text(text[: limit * 4])))[:limit]
+    text = template_answers(text)
     text = _LONG_TOKEN.sub(lambda m: m[0] + " ", text)
     text = _REPEATED.sub(r"\1\2", _TILDE.sub("~ ", text))
     return _WRAPPED.sub(" ", _HEADING_THEN_NEGATION.sub(". ", text))
@@ -119,7 +133,7 @@ def filter_text(text: str) -> str:
     """``text`` lower-cased as the relevance pre-filter looks at it: with what :func:`normalise`
     does that can change a word (narrative XHTML as text, a pasted blob cut into pieces), so
     that every word the reader reads is in it."""
-    text = _RUN.sub(r"\1\1\1", plain_typography(plain_text(text)))
+    text = template_answers(_RUN.sub(r"\1\1\1", plain_typography(plain_text(text))))
     return (_LONG_TOKEN.sub(lambda m: m[0] + " ", text) if len(text) > 60 else text).lower()
 
 
@@ -171,6 +185,25 @@ def scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
         for m in graph.modifiers
         if m.category in categories and m.direction in {"FORWARD", "BACKWARD", "BIDIRECTIONAL"}
     ]
+
+
+def negation_reach(doc: Any) -> list[tuple[int, int]]:
+    """Token ranges forward negations reach up to the first comma: a list is negated item by
+    item, a measurement or a time after a comma is a fact of its own ("no itch, 4 mm")."""
+    graph = doc._.context_graph
+    if graph is None:
+        return []
+    reach = []
+    for m in graph.modifiers:
+        if m.category != "NEGATED_EXISTENCE" or m.direction != "FORWARD":
+            continue
+        start, end = m.scope_span
+        for i in range(m.modifier_span[1], end):
+            if doc[i].text in {",", ";"}:
+                end = i
+                break
+        reach.append((start, end))
+    return reach
 
 
 def sentence_index(doc: Any) -> list[int]:

@@ -43,6 +43,7 @@ from .nlp import (
     MAX_TEXT,
     build_pipeline,
     context_of,
+    negation_reach,
     normalise,
     passages,
     questions,
@@ -86,6 +87,13 @@ _PRESENCE_LEAD = frozenset(
 )
 #: The label of words that say the writer is unsure what a lesion is ("r/o BCC", "?syringoma").
 _UNSURE = "red-flag:diagnosis-uncertain"
+#: Words before a verb that make it a clause of its own ("has bled", "keeps crusting").
+_AUXILIARIES = frozenset(
+    {"has", "have", "had", "is", "was", "are", "were", "keeps", "kept", "now", "then", "still"}
+    | {"recently", "occasionally", "sometimes", "intermittently", "often", "repeatedly"}
+)
+#: Past forms that end in neither -s nor -ed.
+_PAST_FORMS = frozenset({"bled", "grew", "grown", "became", "got", "broke", "swelled", "swollen"})
 #: Lesion anchor kinds.
 _MILIA, _GENERIC, _OTHER = "LESION_MILIA", "LESION_GENERIC", "LESION_OTHER"
 #: A body structure that is not skin: an "other lesion" only in a sentence naming no lesion, so
@@ -422,6 +430,12 @@ class TextReader:
         asked = questions(doc, sentence_of)
         milia_at = {les.start: les for les in lesions if les.kind == _MILIA}
         for entity in doc.ents:
+            if (
+                entity._.is_negated
+                and any(lbl.startswith("red-flag:") for lbl in self._entity_labels(doc, entity))
+                and _asserted_after_a_list(doc, entity)
+            ):
+                entity._.is_negated = False
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
                 status: MentionStatus | None = None
             elif entity._.is_uncertain:
@@ -465,7 +479,8 @@ class TextReader:
                 if status in (None, "historical") and self._site_entity(doc, e)
             ],
         )
-        unsure = _covered(size, scopes(doc, {"NEGATED_EXISTENCE", "HYPOTHETICAL", "FAMILY"}))
+        # A size or a time is negated only up to a comma ("no itch, 4 mm, x 8/12").
+        unsure_fact = _covered(size, scopes(doc, {"HYPOTHETICAL", "FAMILY"}) + negation_reach(doc))
         drug_then_no_lesion = _after_drug(
             size,
             [e.end for e, status in entities if self._drug_entity(doc, e)],
@@ -481,7 +496,7 @@ class TextReader:
         for fact, start, end, value in facts:
             if fact.startswith("SITE:") and unsaid[start]:
                 continue
-            if fact in {"TIME", "SIZE"} and unsure[start]:
+            if fact in {"TIME", "SIZE"} and unsure_fact[start]:
                 continue  # "if still present in 6 months", "no lesion over 3 mm"
             presence = fact == "TIME" and _after_presence(doc, start)
             if fact == "TIME" and drug_then_no_lesion[start] and not presence:
@@ -891,6 +906,41 @@ def _after_drug(
             open_drug = False
         marked.append(open_drug)
     return marked
+
+
+def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
+    """A negation distributes over a list ("no bleeding, crusting or ulceration") but not over
+    a clause after it: "not tender, bleeds on touch", "no discharge, has enlarged". A red flag
+    said with a verb of its own (bleeds, bled, has grown, keeps crusting) after a comma from
+    every negation before it is asserted; a plural in a list without "or" may be read so too
+    ("no crusts, scabs"), which errs towards examination."""
+    cues = [
+        m.modifier_span
+        for m in entity._.modifiers
+        if m.category == "NEGATED_EXISTENCE" and m.modifier_span[1] <= entity.start
+    ]
+    if not cues or len(cues) != len(entity._.modifiers):
+        return False
+    if not _finite(doc, entity.start):
+        return False
+    # "no bleeding, crusts or scabs": an item of the list, not a clause.
+    neighbours = {doc[i].lower_ for i in (entity.start - 1, entity.end) if 0 <= i < len(doc)}
+    if neighbours & {"or", "nor", "and", "/"}:
+        return False
+    return all(any(t.text in {",", ";"} for t in doc[end : entity.start]) for _, end in cues)
+
+
+def _finite(doc: Any, start: int) -> bool:
+    """Whether the words at ``start`` are a verb said of the lesion: after an auxiliary ("has
+    bled", "is growing", "keeps crusting"), or a verb's own past or present form ("bled",
+    "bleeds", "enlarged")."""
+    before = doc[start - 1].lower_ if start > 0 else ""
+    if before in _AUXILIARIES:
+        return True
+    word = doc[start].lower_
+    return word in _PAST_FORMS or (
+        len(word) > 4 and word.endswith(("s", "ed")) and not word.endswith(("ss", "us", "is"))
+    )
 
 
 def _after_presence(doc: Any, start: int) -> bool:

@@ -107,6 +107,10 @@ class TimeReader:
             if text in _BIRTH and i >= 1 and doc[i - 1].lower_ in {"since", "from"}:
                 yield TimeExpression(i - 1, i + 1, 0.0, "age")
                 continue
+            if text == "born" and _born_with_or_since(doc, i):
+                # "spots she was born with", "since the baby was born": present from birth.
+                yield TimeExpression(i, i + 1, 0.0, "age")
+                continue
             if text in {"since", "from"}:
                 since_age = self._since_age(doc, i)
                 if since_age is not None:
@@ -235,6 +239,14 @@ class TimeReader:
         if word in _EVERY | _LAST | {"the", "this"}:
             return i - 1, 1.0
         return None
+
+
+def _born_with_or_since(doc: Any, i: int) -> bool:
+    following = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+    if following == "with":
+        return True
+    before = [t.lower_ for t in doc[max(0, i - 5) : i]]
+    return "since" in before and before[-1:] in (["was"], ["were"])
 
 
 def _decade_part(said: list[str], start: float) -> float:
