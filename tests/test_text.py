@@ -338,6 +338,7 @@ def test_a_relative_calling_about_another_is_calling_about_the_patient(reader: T
             None,
         ),
         ("Worried about skin cancer. Milia L cheek.", "mimic:basal-cell-carcinoma", None),
+        ("Milia L cheek. Her husband has had several BCCs removed.", SKIN_CANCER_HISTORY, None),
         # What is expected is not what happened.
         (
             "Told mum these are milia, leave them alone, usually gone in a few weeks.",

@@ -76,6 +76,7 @@ def test_since_birth_says_present_from_birth(reader: TimeReader, tokenizer: Any)
         ("since her teens", "since her teens", 13),
         ("since he was a teenager", "since he was a teenager", 13),
         ("since mid-thirties", "since mid-thirties", 33),
+        ("there since she was at school", "since she was at school", 5),
     ],
 )
 def test_since_a_stage_of_life_says_present_from_that_age(

@@ -71,7 +71,7 @@ _AGE_LEAD = frozenset(
     {"his", "her", "their", "my", "'s", "patient", "the", "he", "she", "they", "i", "pt"}
     | {"was", "were"}
     | {"a", "an", "about", "approx", "approximately", "around", "~", "aged", "age", "of"}
-    | {"early", "mid", "-", "late", "in"}
+    | {"early", "mid", "-", "late", "in", "at", "still"}
 )
 _DECADE_PART = {"mid": 3.0, "late": 6.0}
 _AGED = frozenset({"age", "aged", "was", "were"})
