@@ -307,6 +307,11 @@ def test_a_diagnosis_that_is_clear_or_of_another_lesion_is_not_uncertain(
             "The milium on her chin has turned a yellowy-brown colour.",
             "change-in-size-colour-shape",
         ),
+        # Milia after an injury that keep coming.
+        (
+            "Graze to L knee 4 months ago; milia in the scar, more at each review.",
+            "after-injury-not-improving",
+        ),
     ],
 )
 def test_a_red_flag_after_a_negated_or_templated_finding_is_read(
