@@ -465,3 +465,10 @@ def test_a_word_written_in_other_typography_is_kept(written: str) -> None:
     condition = {"resourceType": "Condition", "note": [{"text": written}]}
     assert READER.read(written).mentions
     assert KEEP(condition) and KEEP.for_call()(condition)
+
+
+def test_a_misspelt_milia_name_is_kept_for_the_reader() -> None:
+    # "Mileum" begins no term, but the reader reads it as "milium": the filter must keep it.
+    note = {"resourceType": "Observation", "valueString": "Mileum R cheek, bleeds."}
+    assert KEEP(note)
+    assert READER.read("Mileum R cheek, bleeds.").lesions

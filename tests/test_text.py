@@ -352,6 +352,27 @@ def test_whose_finding_it_is(reader: TextReader, text: str, label: str, status: 
     assert said(reader, text).get(label, (None, ""))[0] == status
 
 
+@pytest.mark.parametrize("word", ["mileum", "millium", "milim", "milai", "Miliam"])
+def test_a_milia_name_misspelt_by_one_letter_is_read(reader: TextReader, word: str) -> None:
+    assert said(reader, f"{word} on the L cheek, bled twice.")["condition:milia"][0] == "present"
+
+
+def test_english_words_one_letter_from_a_milia_name_are_not_misspellings(
+    reader: TextReader,
+) -> None:
+    """Every English word lemminflect knows one letter from a milia name ("cilia", the lashes)
+    is listed in the lexicon's not_misspellings, so it is read as itself."""
+    import lemminflect
+
+    from cds_service.clinical.text import misspellings
+
+    listed = set(KB.lexicon.lesions.not_misspellings)
+    variants = misspellings(KB.lexicon.lesions.milia, set())
+    english = {w for w in variants if lemminflect.getAllLemmas(w)}
+    assert english <= listed, f"add to lesions.not_misspellings: {sorted(english - listed)}"
+    assert "condition:milia" not in said(reader, "Small cyst at the cilia of the L lid.")
+
+
 def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
     assert said(reader, "Pt reports ↑ no. of milia on the cheeks.")["condition:milia"][0] == (
         "present"

@@ -583,6 +583,9 @@ class LesionWords(_Content):
     #: Words that say one lesion ("solitary") or several ("a few"; count words count too).
     solitary: list[Text] = Field(default_factory=list)
     several: list[Text] = Field(default_factory=list)
+    #: English words one letter from a milia name, which are not misspellings of it ("cilia", the
+    #: eyelashes): every other word one letter from one is read as the name.
+    not_misspellings: list[Text] = Field(default_factory=list)
 
 
 class MiliaLikeWords(_Content):

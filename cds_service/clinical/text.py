@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import itertools
 import re
+import string
 import threading
 import time
 import warnings
@@ -103,6 +104,7 @@ _NOT_SKIN = "NOT_SKIN"
 #: text. A run of letters is cut where a digit begins, as the tokenizer cuts "2milia" (the reader's
 #: tokens are never cut finer, except by the tokenizer's special cases: see ``_split_aliases``).
 FILTER_WORD = re.compile(r"[a-z]+|[0-9]+")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 def _tails(lasts: frozenset[str] | None) -> frozenset[str] | None:
@@ -257,6 +259,9 @@ class TextReader:
         # Anchors: lesions, their descriptors, sites, sizes.
         self._anchors = TermMatcher(nlp)
         lesions = kb.lexicon.lesions
+        known = {w for term in self._labels for w in term.lower().replace("|", " ").split()}
+        #: Misspelt milia names ("mileum", "millium", "milai") and the name each stands for.
+        self.misspellings = misspellings(lesions.milia, known | set(lesions.not_misspellings))
         for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
             for term in terms:
                 self._add(self._anchors, term, kind)
@@ -354,11 +359,17 @@ class TextReader:
                     ends[head] = widen(ends.get(head, frozenset()), tails)
         return ends
 
+    def _spelt(self, text: str) -> str:
+        """``text`` with misspelt milia names as the name (:data:`misspellings`)."""
+        if set(FILTER_WORD.findall(text.lower())).isdisjoint(self.misspellings):
+            return text
+        return _WORD.sub(lambda m: self.misspellings.get(m[0].lower(), m[0]), text)
+
     def could_find(self, text: str, limit: int = MAX_TEXT) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
         in it (the relevance pre-filter's exact check; context is not read). Read in the
         reader's passages and up to its ``limit``, as :meth:`read` reads it."""
-        for passage in passages(normalise(text, limit)):
+        for passage in passages(self._spelt(normalise(text, limit))):
             doc = self._nlp.make_doc(passage)
             self._set_targets(doc)
             if any(self._entity_labels(doc, entity) for entity in doc.ents):
@@ -371,7 +382,7 @@ class TextReader:
         """The body sites a text names, with their regions ("to the cheeks": cheek, face)."""
         if not text.strip():
             return ()
-        doc = self._nlp.make_doc(normalise(text))
+        doc = self._nlp.make_doc(self._spelt(normalise(text)))
         found = [k.removeprefix("SITE:") for k, _, _ in self._anchors(doc) if k.startswith("SITE:")]
         return self.sites.with_regions(found)
 
@@ -402,7 +413,7 @@ class TextReader:
         """A long note is read in passages of whole sentences: ConText weighs every cue against
         every mention of its document, so one document per passage keeps the work linear in the
         length of the note. A lesion named in one passage is not the referent of the next."""
-        pieces = passages(normalise(text, limit))
+        pieces = passages(self._spelt(normalise(text, limit)))
         if len(pieces) == 1:
             return self._read_passage(pieces[0])
         readings: list[TextReading] = []
@@ -906,6 +917,30 @@ def _after_drug(
             open_drug = False
         marked.append(open_drug)
     return marked
+
+
+def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
+    """Every word one letter from a one-word name of five letters or more (a letter added,
+    dropped, changed, or two swapped), but for ``words``: the word and the name it stands for."""
+    found: dict[str, str] = {}
+    for name in names:
+        if len(name) < 5 or not name.isalpha():
+            continue
+        for variant in sorted(_one_letter_from(name.lower())):
+            if len(variant) >= 4 and variant not in words and variant != name:
+                found.setdefault(variant, name)
+    return {variant: name for variant, name in found.items() if variant not in names}
+
+
+def _one_letter_from(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    letters = string.ascii_lowercase
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in letters}
+        | {a + c + b for a, b in splits for c in letters}
+    )
 
 
 def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
