@@ -307,6 +307,14 @@ def test_a_diagnosis_that_is_clear_or_of_another_lesion_is_not_uncertain(
             "The milium on her chin has turned a yellowy-brown colour.",
             "change-in-size-colour-shape",
         ),
+        # One-line templates: each answer is its heading's.
+        ("Milium L cheek. Bleeding: Y Growth: N", "bleeding-or-crusting"),
+        ("Milium L cheek. Bleeding: N Growth: Y", "growing-larger"),
+        # One vessel on the surface is the BCC look.
+        (
+            "Milium R ala, opaque white, a single fine vessel running across its surface.",
+            "bcc-pattern",
+        ),
         # Milia after an injury that keep coming.
         (
             "Graze to L knee 4 months ago; milia in the scar, more at each review.",
@@ -326,6 +334,7 @@ def test_a_red_flag_after_a_negated_or_templated_finding_is_read(
         "Milium L cheek. No bleeding, crusting, ulceration.",
         "Milium L cheek. No bleeding, crusts or scabs.",
         "Milium L cheek\nBleeding: N\nTender: N\nUlcerated: -\nSize: 2mm",
+        "Milia x4 periorbital. Bleeding: N Growth: N Pain: N Ulceration: N Hx skin cancer: N",
     ],
 )
 def test_a_negated_list_or_template_gives_no_red_flag(reader: RecordReader, text: str) -> None:

@@ -109,14 +109,23 @@ def plain_typography(text: str) -> str:
 #: A template's negative answer after its heading ("Bleeding: N", "Tender: -", "Ulcerated: nil"),
 #: written as "no" so that it negates the heading as "Bleeding: no" does.
 _NO_ANSWER = re.compile(
-    r"(?im)(?<=:)[ \t]*(?:n|neg|negative|nil|none|absent|not present|x|-|\u2013|\u2014|\u2717|\u2718)"
-    r"[ \t]*(?=$|[,;|]|[ \t]{2,})"
+    r"(?m)(?<=:)[ \t]*(?i:n|neg|negative|nil|none|absent|not present|x|-|\u2013|\u2014|\u2717|\u2718)"
+    r"[ \t]*(?=$|[,;|]|[ \t]{2,}|[ \t]+[A-Z][A-Za-z /-]{0,30}:)"
+)
+#: A template's answer followed by the next heading on the same line ("Bleeding: Y Growth: N"):
+#: a sentence ends after the answer, so that "Growth: no" does not reach back to "Bleeding".
+_ANSWER_THEN_HEADING = re.compile(
+    r"(?m)(:[ \t]*(?i:y|yes|n|no|neg|negative|nil|none|absent|present|positive|\+|-|x))"
+    r"[ \t]+(?=[A-Z][A-Za-z /-]{0,30}:)"
 )
 
 
 def template_answers(text: str) -> str:
-    """Negative template answers as "no" (see :data:`_NO_ANSWER`)."""
-    return _NO_ANSWER.sub(" no", text) if ":" in text else text
+    """Negative template answers as "no", each answer its own sentence (see :data:`_NO_ANSWER`
+    and :data:`_ANSWER_THEN_HEADING`)."""
+    if ":" not in text:
+        return text
+    return _ANSWER_THEN_HEADING.sub(r"\1 . ", _NO_ANSWER.sub(" no", text))
 
 
 def normalise(text: str, limit: int = MAX_TEXT) -> str:
