@@ -95,6 +95,12 @@ def test_since_a_person_or_a_duration_is_no_age(
     assert all(frame != "age" for _, _, frame in times(reader, tokenizer, text))
 
 
+def test_since_a_feast_counts_from_the_last_one(reader: TimeReader, tokenizer: Any) -> None:
+    ((_, days, frame),) = times(reader, tokenizer, "There since Easter.")
+    ((_, longer, _),) = times(reader, tokenizer, "There since Easter before last.")
+    assert frame == "for" and 0 < days <= 366 and abs(longer - days - 365) < 5
+
+
 def test_since_a_year_counts_from_that_year(reader: TimeReader, tokenizer: Any) -> None:
     year = datetime.now(UTC).year - 2
     ((words, days, frame),) = times(reader, tokenizer, f"Milia since {year}.")

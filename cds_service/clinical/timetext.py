@@ -122,7 +122,11 @@ class TimeReader:
                 continue
             if text in self._seasons and i >= 1 and doc[i - 1].lower_ in {"since", "last"}:
                 months = (datetime.now(UTC).month - self._seasons[text]) % 12 or 12
-                yield TimeExpression(i - 1, i + 1, months * _DAYS["month"], "for")
+                end = i + 1
+                # "since Easter before last", "since the Christmas before last": a year more.
+                if [t.lower_ for t in doc[i + 1 : i + 3]] == ["before", "last"]:
+                    months, end = months + 12, i + 3
+                yield TimeExpression(i - 1, end, months * _DAYS["month"], "for")
                 continue
             if text in _RECURRING:
                 yield TimeExpression(i, i + 1, _RECURRING[text], "every")  # "new ones daily"
