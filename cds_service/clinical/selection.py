@@ -163,18 +163,16 @@ class RelevanceFilter:
         found = call.found.get(text) if call is not None else None
         if found is not None:
             return found
-        found = self._screen(text)
-        if found:
-            key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
-            known = self._decided.get(key)
-            if known is None:
-                known = self._reader.could_find(text, self._limit)
-                # Exam findings repeat from visit to visit ("Throat mildly erythematous").
-                with self._lock:  # the worker's threads share the memory
-                    if len(self._decided) >= _REMEMBERED:
-                        self._decided.pop(next(iter(self._decided)), None)
-                    self._decided[key] = known
-            found = known
+        # Exam findings repeat from visit to visit and chart to chart ("Throat mildly
+        # erythematous"): the decision is remembered by the text's digest, screened or read.
+        key = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
+        found = self._decided.get(key)
+        if found is None:
+            found = self._screen(text) and self._reader.could_find(text, self._limit)
+            with self._lock:  # the worker's threads share the memory
+                if len(self._decided) >= _REMEMBERED:
+                    self._decided.pop(next(iter(self._decided)), None)
+                self._decided[key] = found
         if call is not None:
             call.found[text] = found
         return found
