@@ -198,6 +198,14 @@ def test_within_a_call_each_resource_is_judged_as_if_it_came_alone() -> None:
         if kind == "Observation" and rng.random() < 0.5:
             resource["valueQuantity"] = {"value": 4, "unit": "mm"}
         resources.append(resource)
+    # Coded resources of one shape, as a chart's vital signs are (the filter decides each shape
+    # once a call): with and without displays, a quantity, a known code.
+    for text in texts[:20] + ["Heart rate", "Size of skin lesion", "Milia"]:
+        for code in ("8867-4", "254679001"):
+            coding = {"system": "http://loinc.org", "code": code}
+            for concept in ({"coding": [coding]}, {"coding": [{**coding, "display": text}]}):
+                resource = {"resourceType": "Observation", "code": {**concept, "text": text}}
+                resources += [resource, {**resource, "valueQuantity": {"value": 4, "unit": "mm"}}]
     rng.shuffle(resources)
     # A lesion word with a measurement is kept unread; the same words without one are read.
     said = _put("Observation", "code.text", "Thyroid not enlarged, no nodules palpable.")

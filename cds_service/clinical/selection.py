@@ -73,6 +73,9 @@ class _Call:
         self.found: dict[str, bool] = {}
         #: Per text read ahead in full: did the reading give a mention or a lesion.
         self.said: dict[str, bool] = {}
+        #: Per shape of a resource whose only field the reader reads is its code (a vital
+        #: sign): the decision (:func:`_code_only`).
+        self.decided: dict[tuple[Any, ...], bool] = {}
 
 
 class RelevanceFilter:
@@ -105,14 +108,33 @@ class RelevanceFilter:
     def keeps(self, resource: dict[str, Any], call: _Call | None) -> bool:
         kind = resource.get("resourceType")
         plan = _PLANS.get(kind) if isinstance(kind, str) else None
-        if plan is None:
+        if plan is None or not isinstance(kind, str):
             return False  # a type whose findings the reader does not read
+        firsts = resource.keys() & plan.keys()
+        shape = _code_only(kind, resource, firsts) if call is not None else None
+        if call is None or shape is None:
+            return self._keeps(resource, call, kind, plan, firsts)
+        # A chart's vital signs are a few codes said hundreds of times: one decision each.
+        kept = call.decided.get(shape)
+        if kept is None:
+            kept = self._keeps(resource, call, kind, plan, firsts)
+            call.decided[shape] = kept
+        return kept
+
+    def _keeps(
+        self,
+        resource: dict[str, Any],
+        call: _Call | None,
+        kind: str,
+        plan: dict[str, tuple[tuple[_Walk, bool], ...]],
+        firsts: set[str],
+    ) -> bool:
         said: list[str] = []  # the texts the reader reads (fields.texts)
         named: list[str] = []  # and what its codings say, which the reader reads for some types
         knows = self._vocabulary.knows_code
         # Only the paths whose first field the resource has (a set intersection, in C): a vital
         # sign has two of the twelve an Observation can hold a finding in.
-        for first in resource.keys() & plan.keys():
+        for first in firsts:
             for walk, is_concept in plan[first]:
                 for value in walk(resource):
                     if not is_concept:
@@ -212,6 +234,32 @@ class RelevanceFilter:
             if says:
                 return True
         return False
+
+
+def _code_only(kind: str, resource: dict[str, Any], firsts: set[str]) -> tuple[Any, ...] | None:
+    """What the decision on a resource depends on when the only field the reader reads is its
+    code: the type, the code's text and codings, and whether a quantity or components come with
+    it (a measured lesion). None for any other resource, or a code of another shape."""
+    if firsts != {"code"}:
+        return None
+    code = resource["code"]
+    if not isinstance(code, dict) or not code.keys() <= {"coding", "text"}:
+        return None
+    codings = code.get("coding", ())
+    if not isinstance(codings, list):
+        return None
+    said = []
+    for coding in codings:
+        if not isinstance(coding, dict) or not coding.keys() <= {"system", "code", "display"}:
+            return None
+        said.append((coding.get("system"), coding.get("code"), coding.get("display")))
+    text = code.get("text")
+    if not (text is None or isinstance(text, str)) or not all(
+        v is None or isinstance(v, str) for c in said for v in c
+    ):
+        return None
+    measured = ("valueQuantity" in resource, "component" in resource)
+    return (kind, text, tuple(said), *measured, "valueCodeableConcept" in resource)
 
 
 def _may_end(lasts: frozenset[str] | None, words: set[str]) -> bool:
