@@ -310,6 +310,8 @@ def test_a_diagnosis_that_is_clear_or_of_another_lesion_is_not_uncertain(
         # One-line templates: each answer is its heading's.
         ("Milium L cheek. Bleeding: Y Growth: N", "bleeding-or-crusting"),
         ("Milium L cheek. Bleeding: N Growth: Y", "growing-larger"),
+        # A ticked box is not a "no".
+        ("Milium L cheek. Bleeding: X", "bleeding-or-crusting"),
         # One vessel on the surface is the BCC look.
         (
             "Milium R ala, opaque white, a single fine vessel running across its surface.",

@@ -107,9 +107,10 @@ def plain_typography(text: str) -> str:
 
 
 #: A template's negative answer after its heading ("Bleeding: N", "Tender: -", "Ulcerated: nil"),
-#: written as "no" so that it negates the heading as "Bleeding: no" does.
+#: written as "no" so that it negates the heading as "Bleeding: no" does. Not "X", which some
+#: templates use for a ticked box.
 _NO_ANSWER = re.compile(
-    r"(?m)(?<=:)[ \t]*(?i:n|neg|negative|nil|none|absent|not present|x|-|\u2013|\u2014|\u2717|\u2718)"
+    r"(?m)(?<=:)[ \t]*(?i:n|neg|negative|nil|none|absent|not present|-|\u2013|\u2014|\u2717|\u2718)"
     r"[ \t]*(?=$|[,;|]|[ \t]{2,}|[ \t]+[A-Z][A-Za-z /-]{0,30}:)"
 )
 #: A template's answer followed by the next heading on the same line ("Bleeding: Y Growth: N"):

@@ -921,13 +921,15 @@ def _after_drug(
 
 def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
     """Every word one letter from a one-word name of five letters or more (a letter added,
-    dropped, changed, or two swapped), but for ``words``: the word and the name it stands for."""
+    dropped, changed, or two swapped) that begins with the name's first letter (a slip rarely
+    changes it, and "ilium", "Emilia", "cilia" are other words), but for ``words``: the word and
+    the name it stands for."""
     found: dict[str, str] = {}
     for name in names:
         if len(name) < 5 or not name.isalpha():
             continue
         for variant in sorted(_one_letter_from(name.lower())):
-            if len(variant) >= 4 and variant not in words and variant != name:
+            if variant[:1] == name[:1] and len(variant) >= 4 and variant not in words:
                 found.setdefault(variant, name)
     return {variant: name for variant, name in found.items() if variant not in names}
 
