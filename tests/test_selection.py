@@ -200,7 +200,7 @@ def test_within_a_call_each_resource_is_judged_as_if_it_came_alone() -> None:
         resources.append(resource)
     # Coded resources of one shape, as a chart's vital signs are (the filter decides each shape
     # once a call): with and without displays, a quantity, a known code.
-    for text in texts[:20] + ["Heart rate", "Size of skin lesion", "Milia"]:
+    for text in [*texts[:20], "Heart rate", "Size of skin lesion", "Milia"]:
         for code in ("8867-4", "254679001"):
             coding = {"system": "http://loinc.org", "code": code}
             for concept in ({"coding": [coding]}, {"coding": [{**coding, "display": text}]}):
