@@ -11,10 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.config._checks import (
-    POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
-    PositiveDataAcceptanceConfig,
-)
+from schemathesis.config import PositiveDataAcceptanceConfig
 
 from tests.conftest import ROOT, build_app
 
@@ -33,7 +30,7 @@ SCHEMA.config.generation.update(modes=list(schemathesis.GenerationMode), determi
 # Schema. The 400 is still checked against the documented responses and the OperationOutcome
 # schema; every other status stays unexpected for valid data.
 SCHEMA.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
-    expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "400"]
+    expected_statuses=[*PositiveDataAcceptanceConfig().expected_statuses, "400"]
 )
 
 

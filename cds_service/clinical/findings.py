@@ -459,12 +459,14 @@ class RecordReader:
         # "since birth", "since her early twenties": as long as the patient has been older. With
         # no birth date, a stage of life after birth ("since childhood") is taken as a year ago:
         # unknown, but rarely short, and this is a red flag's input.
-        days += [
-            age_days - les.since_age_days if age_days is not None else _UNDATED_STAGE_DAYS
-            for les, _ in current
-            if les.since_age_days is not None
-            and (les.since_age_days < age_days if age_days is not None else les.since_age_days > 0)
-        ]
+        for since in (les.since_age_days for les, _ in current):
+            if since is None:
+                continue
+            if age_days is None:
+                if since > 0:
+                    days.append(_UNDATED_STAGE_DAYS)
+            elif since < age_days:
+                days.append(age_days - since)
         onsets = [les.onset_within_days for les, _ in current if les.plural]
         sites = [site for les, _ in current for site in les.sites]
         sites += self.sites.with_regions(_coded_sites(record, milia_sources, self.sites))

@@ -107,9 +107,9 @@ class RelevanceFilter:
 
     def keeps(self, resource: dict[str, Any], call: _Call | None) -> bool:
         kind = resource.get("resourceType")
-        plan = _PLANS.get(kind) if isinstance(kind, str) else None
-        if plan is None or not isinstance(kind, str):
+        if not isinstance(kind, str) or kind not in _PLANS:
             return False  # a type whose findings the reader does not read
+        plan = _PLANS[kind]
         firsts = resource.keys() & plan.keys()
         shape = _code_only(kind, resource, firsts) if call is not None else None
         if call is None or shape is None:
@@ -252,11 +252,12 @@ def _code_only(kind: str, resource: dict[str, Any], firsts: set[str]) -> tuple[A
     for coding in codings:
         if not isinstance(coding, dict) or not coding.keys() <= {"system", "code", "display"}:
             return None
-        said.append((coding.get("system"), coding.get("code"), coding.get("display")))
+        values = (coding.get("system"), coding.get("code"), coding.get("display"))
+        if not all(v is None or isinstance(v, str) for v in values):
+            return None
+        said.append(values)
     text = code.get("text")
-    if not (text is None or isinstance(text, str)) or not all(
-        v is None or isinstance(v, str) for c in said for v in c
-    ):
+    if not (text is None or isinstance(text, str)):
         return None
     measured = ("valueQuantity" in resource, "component" in resource)
     return (kind, text, tuple(said), *measured, "valueCodeableConcept" in resource)

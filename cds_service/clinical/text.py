@@ -359,8 +359,9 @@ class TextReader:
                     ends[head] = widen(ends.get(head, frozenset()), tails)
         return ends
 
-    def _spelt(self, text: str) -> str:
-        """``text`` with misspelt milia names as the name (:data:`misspellings`)."""
+    def _normalised(self, text: str, limit: int = MAX_TEXT) -> str:
+        """``text`` as every reading reads it: normalised, misspelt milia names as the name."""
+        text = normalise(text, limit)
         if set(FILTER_WORD.findall(text.lower())).isdisjoint(self.misspellings):
             return text
         return _WORD.sub(lambda m: self.misspellings.get(m[0].lower(), m[0]), text)
@@ -369,7 +370,7 @@ class TextReader:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
         in it (the relevance pre-filter's exact check; context is not read). Read in the
         reader's passages and up to its ``limit``, as :meth:`read` reads it."""
-        for passage in passages(self._spelt(normalise(text, limit))):
+        for passage in passages(self._normalised(text, limit)):
             doc = self._nlp.make_doc(passage)
             self._set_targets(doc)
             if any(self._entity_labels(doc, entity) for entity in doc.ents):
@@ -382,7 +383,7 @@ class TextReader:
         """The body sites a text names, with their regions ("to the cheeks": cheek, face)."""
         if not text.strip():
             return ()
-        doc = self._nlp.make_doc(self._spelt(normalise(text)))
+        doc = self._nlp.make_doc(self._normalised(text))
         found = [k.removeprefix("SITE:") for k, _, _ in self._anchors(doc) if k.startswith("SITE:")]
         return self.sites.with_regions(found)
 
@@ -413,7 +414,7 @@ class TextReader:
         """A long note is read in passages of whole sentences: ConText weighs every cue against
         every mention of its document, so one document per passage keeps the work linear in the
         length of the note. A lesion named in one passage is not the referent of the next."""
-        pieces = passages(self._spelt(normalise(text, limit)))
+        pieces = passages(self._normalised(text, limit))
         if len(pieces) == 1:
             return self._read_passage(pieces[0])
         readings: list[TextReading] = []
@@ -924,11 +925,10 @@ def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
     dropped, changed, or two swapped) that begins with the name's first letter (a slip rarely
     changes it, and "ilium", "Emilia", "cilia" are other words), but for ``words``: the word and
     the name it stands for."""
+    names = [name.lower() for name in names if len(name) >= 5 and name.isalpha()]
     found: dict[str, str] = {}
     for name in names:
-        if len(name) < 5 or not name.isalpha():
-            continue
-        for variant in sorted(_one_letter_from(name.lower())):
+        for variant in sorted(_one_letter_from(name)):
             if variant[:1] == name[:1] and len(variant) >= 4 and variant not in words:
                 found.setdefault(variant, name)
     return {variant: name for variant, name in found.items() if variant not in names}
