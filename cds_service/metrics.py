@@ -56,6 +56,7 @@ _AUTH_REASONS = (
     ("not accepted", "algorithm"),
     ("tenant", "tenant"),
     ("sub not", "client"),
+    ("invalidsubject", "client"),  # a sub that is not a string (PyJWT refuses it first)
 )
 
 
