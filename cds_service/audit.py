@@ -9,19 +9,13 @@ from the record: an audit trail is read by more people than a chart is.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import queue
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from . import metrics
-from .errors import DatabaseUnavailable
+from .batching import BatchWriter
 from .store import AuditRecord, Store
 
 log = logging.getLogger(__name__)
@@ -46,82 +40,17 @@ _ACTIONS = {
 }
 
 
-class AuditWriter:
-    """Audit records leave the request: a call queues its record and returns; one thread per
-    process writes the queue in batches (one transaction each), so a hook call never waits on the
-    audit table, and a burst of calls costs one insert per batch instead of one per call.
+class AuditWriter(BatchWriter[AuditRecord]):
+    """Audit records leave the request (:mod:`cds_service.batching`): a hook call never waits on
+    the audit table. A record keeps the moment of its call, not of its write."""
 
-    A database outage is logged, and the call is still answered: clinicians must not lose cards
-    because the audit table is unreachable. Records waiting when a process dies are lost (at most
-    ``interval_s`` of calls); a process that exits normally writes them first.
-    """
-
-    def __init__(
-        self, store: Store, interval_s: float = 0.2, batch: int = 500, capacity: int = 20_000
-    ) -> None:
-        self.store = store
-        # An in-memory SQLite database exists on its own connection only (trials, the evaluate
-        # command): written in the call, as no other thread can see it.
-        self._inline = store.in_memory
-        self.interval_s = interval_s
-        self.batch = batch
-        self._queue: queue.Queue[AuditRecord] = queue.Queue(maxsize=capacity)
-        self._lock = threading.Lock()
-        #: The process whose writer thread runs: gunicorn forks workers after start-up.
-        self._pid: int | None = None
+    def __init__(self, store: Store, interval_s: float = 0.2) -> None:
+        super().__init__(store.record_audits, "audit", store.in_memory, interval_s)
 
     def submit(self, record: AuditRecord) -> None:
         if record.recorded_at is None:
             record = replace(record, recorded_at=datetime.now(UTC))
-        if self._inline:
-            self._write([record])
-            return
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
-            log.warning("audit record dropped: the audit queue is full (database too slow?)")
-            metrics.DATABASE_ERRORS.labels("audit_queue_full").inc()
-
-    def flush(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued now (tests, commands, shutdown)."""
-        deadline = time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def _ensure_thread(self) -> None:
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
-            atexit.register(self.flush, 5.0)
-
-    def _run(self) -> None:
-        while True:
-            records = [self._queue.get()]
-            deadline = time.monotonic() + self.interval_s
-            while len(records) < self.batch:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    records.append(self._queue.get(timeout=remaining))
-                except queue.Empty:
-                    break
-            try:
-                self._write(records)
-            finally:
-                for _ in records:
-                    self._queue.task_done()
-
-    def _write(self, records: list[AuditRecord]) -> None:
-        try:
-            self.store.record_audits(records)
-        except DatabaseUnavailable:
-            log.warning("audit records not written: database unavailable (%d)", len(records))
+        super().submit(record)
 
 
 def _outcome(status: int) -> str:

@@ -2,7 +2,8 @@
 
 parse -> check hook -> gather FHIR context -> findings -> reasoning -> cards -> suppression.
 
-Feedback (:func:`answer_feedback`): parse -> count -> store with the snoozes it calls for.
+Feedback (:func:`answer_feedback`): parse -> count -> settle (the cards' showings written) -> store
+with the snoozes it calls for.
 
 The HTTP endpoints, ``cds-service evaluate`` and the gallery run exactly this code.
 """
@@ -161,13 +162,14 @@ class FeedbackAnswer:
 
 
 def answer_feedback(body: Any, service: ServiceDefinition, runtime: Runtime) -> FeedbackAnswer:
-    """parse -> count -> store, with the snooze each new entry calls for (suppression)."""
+    """parse -> count -> settle -> store, with the snooze each new entry calls for (suppression)."""
     entries = parse_feedback(body).feedback
     codes = {r.code for r in runtime.knowledge.override_reasons.reasons}
     for entry in entries:
         chosen = entry.overrideReason.reason if entry.overrideReason else None
         reason = "none" if chosen is None else chosen.code if chosen.code in codes else "other"
         metrics.FEEDBACK.labels(entry.outcome, reason).inc()
+    runtime.suppression.settle([entry.card for entry in entries])
     stored = runtime.store.record_feedback(service.id, entries, runtime.suppression.snooze_for)
     ack = FeedbackAck(received=len(entries), stored=stored, duplicates=len(entries) - stored)
     return FeedbackAnswer(ack, Counter(entry.outcome for entry in entries))

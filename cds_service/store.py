@@ -152,6 +152,15 @@ class ShownCard:
 
 
 @dataclass(frozen=True)
+class Showing:
+    """A card shown to a clinician (or withheld from one, in silent mode), to be counted."""
+
+    card: ShownCard
+    at: datetime
+    silent: bool = False
+
+
+@dataclass(frozen=True)
 class Snooze:
     card_kind: str
     until: datetime
@@ -241,7 +250,7 @@ class Store:
         self._writer = self.engine.execution_options(**{_IMMEDIATE: True})
         self._schema_ready = False
         self._last_purge = 0.0
-        self._upserts: dict[bool, Any] = {}
+        self._upsert: Any = None
 
     @property
     def in_memory(self) -> bool:
@@ -390,60 +399,75 @@ class Store:
 
     # -------------------------------------------------------------------- shown and snoozed
 
-    def _active_snoozes(self, conn: Any, patient_key: str) -> dict[str, Snooze]:
-        rows = conn.execute(
-            select(snoozes_table).where(
-                (snoozes_table.c.patient_key == patient_key)
-                & (snoozes_table.c.until > datetime.now(UTC))
-            )
-        ).all()
+    def snoozes(self, patient_key: str) -> dict[str, Snooze]:
+        """The patient's snoozes in force, by card kind: a read, which takes no write lock (on
+        SQLite in WAL mode readers never wait for a writer). Raises when the database is down."""
+        self._require()
+        query = select(snoozes_table).where(
+            (snoozes_table.c.patient_key == patient_key)
+            & (snoozes_table.c.until > datetime.now(UTC))
+        )
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise _unavailable("snoozes", exc) from None
         return {
             r.card_kind: Snooze(r.card_kind, _aware(r.until), tuple(r.red_flags), r.reason)
             for r in rows
         }
 
-    def show(
-        self,
-        patient_key: str,
-        cards: Sequence[ShownCard],
-        keep: Callable[[ShownCard, Snooze | None], bool],
-        silent: bool = False,
-    ) -> list[ShownCard]:
-        """In one transaction: read the patient's snoozes, keep the cards ``keep`` lets through,
-        and count them as shown (as withheld, in silent mode). Raises when the database is down."""
+    def count_shown(self, showings: Sequence[Showing]) -> None:
+        """Count cards shown (withheld, in silent mode), a batch in one transaction: one row per
+        card, its counters raised by as many showings as the batch holds."""
         self._require()
-        now = datetime.now(UTC)
+        rows: dict[str, dict[str, Any]] = {}
+        for showing in showings:
+            row = _shown_row(showing)
+            earlier = rows.get(showing.card.card_uuid)
+            if earlier is not None:
+                row["first_shown"] = earlier["first_shown"]
+                row["times_shown"] += earlier["times_shown"]
+                row["times_silent"] += earlier["times_silent"]
+            rows[showing.card.card_uuid] = row
         try:
             with self._writing() as conn:
                 self._purge(conn)
-                snoozes = self._active_snoozes(conn, patient_key)
-                shown = [card for card in cards if keep(card, snoozes.get(card.card_kind))]
-                if shown:
-                    rows = [_shown_row(card, now, silent) for card in shown]
-                    conn.execute(self._shown_upsert(silent), rows)
+                conn.execute(self._shown_upsert(), list(rows.values()))
         except SQLAlchemyError as exc:
             raise _unavailable("cards shown", exc) from None
-        return shown
 
-    def _shown_upsert(self, silent: bool) -> Any:
-        """INSERT ... ON CONFLICT DO UPDATE counting one more showing, or one more withheld card
-        in silent mode (built once per store)."""
-        if silent not in self._upserts:
+    def unknown_cards(self, card_uuids: Sequence[str]) -> set[str]:
+        """The cards of ``card_uuids`` never counted as shown."""
+        self._require()
+        query = select(shown_cards_table.c.card_uuid).where(
+            shown_cards_table.c.card_uuid.in_(set(card_uuids))
+        )
+        try:
+            with self.engine.connect() as conn:
+                known = set(conn.execute(query).scalars())
+        except SQLAlchemyError as exc:
+            raise _unavailable("cards shown", exc) from None
+        return set(card_uuids) - known
+
+    def _shown_upsert(self) -> Any:
+        """INSERT ... ON CONFLICT DO UPDATE adding a batch's showings to a card's counters (built
+        once per store)."""
+        if self._upsert is None:
             module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
             statement = module.insert(shown_cards_table)
-            counter = (
-                shown_cards_table.c.times_silent if silent else shown_cards_table.c.times_shown
-            )
-            self._upserts[silent] = statement.on_conflict_do_update(
+            shown, silent = shown_cards_table.c.times_shown, shown_cards_table.c.times_silent
+            self._upsert = statement.on_conflict_do_update(
                 index_elements=["card_uuid"],
                 set_={
                     "last_shown": statement.excluded.last_shown,
-                    counter.name: counter + 1,
+                    "times_shown": shown + statement.excluded.times_shown,
+                    "times_silent": silent + statement.excluded.times_silent,
                     "red_flags": statement.excluded.red_flags,
                     "suggestions": statement.excluded.suggestions,
                 },
             )
-        return self._upserts[silent]
+        return self._upsert
 
     # ------------------------------------------------------------------------ audit trail
 
@@ -576,7 +600,8 @@ class Store:
         return list(shown), list(outcomes)
 
 
-def _shown_row(card: ShownCard, now: datetime, silent: bool) -> dict[str, Any]:
+def _shown_row(showing: Showing) -> dict[str, Any]:
+    card = showing.card
     return {
         "card_uuid": card.card_uuid,
         "patient_key": card.patient_key,
@@ -584,10 +609,10 @@ def _shown_row(card: ShownCard, now: datetime, silent: bool) -> dict[str, Any]:
         "content_version": card.content_version,
         "red_flags": list(card.red_flags),
         "suggestions": card.suggestions,
-        "first_shown": now,
-        "last_shown": now,
-        "times_shown": 0 if silent else 1,
-        "times_silent": 1 if silent else 0,
+        "first_shown": showing.at,
+        "last_shown": showing.at,
+        "times_shown": 0 if showing.silent else 1,
+        "times_silent": 1 if showing.silent else 0,
     }
 
 

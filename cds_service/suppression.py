@@ -10,23 +10,39 @@ only by a keyed hash (HMAC with the service's secret), never in clear.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from .batching import BatchWriter
 from .card_ids import CardIds
 from .cards import RenderedCard
 from .clinical.knowledge import KnowledgeBase
 from .errors import DatabaseUnavailable
 from .protocol import FeedbackEntry
-from .store import ShownCard, Snooze, Store
+from .store import Showing, ShownCard, Snooze, Store
 
 log = logging.getLogger(__name__)
 
 
+#: The cards of one feedback call looked up before it is stored (the rest are stored as they are).
+_SETTLE_AT_MOST = 100
+
+
 class Suppression:
-    def __init__(self, store: Store, kb: KnowledgeBase) -> None:
+    """Holds back the cards a snooze covers, and counts the cards shown.
+
+    The count leaves the request (:mod:`cds_service.batching`): a hook call only reads the
+    patient's snoozes, which takes no write lock. Feedback can follow a card within a moment, so
+    before feedback is stored the counts of this process are written, and a card still unknown
+    (counted by another worker or instance, whose batch may not be written yet) is given the
+    writers' interval to appear (:meth:`settle`).
+    """
+
+    def __init__(self, store: Store, kb: KnowledgeBase, interval_s: float = 0.1) -> None:
         self.store = store
         self.kb = kb
+        self.counts = BatchWriter(store.count_shown, "cards shown", store.in_memory, interval_s)
 
     def apply(
         self,
@@ -36,28 +52,38 @@ class Suppression:
         silent: bool = False,
     ) -> list[RenderedCard]:
         """The cards to show: those no snooze holds back. Without the database, all of them.
-        In silent mode they are recorded as withheld; the caller answers none of them."""
+        In silent mode they are counted as withheld; the caller answers none of them."""
         if not rendered:
-            return []  # nothing to hold back or record: no database round trip
-        version = self.kb.meta.content_version
-        candidates = [
-            ShownCard(r.uuid, ids.patient_key, r.kind, version, tuple(red_flags), r.suggestions)
-            for r in rendered
-        ]
+            return []  # nothing to hold back or count: no database round trip
         try:
-            shown = self.store.show(
-                ids.patient_key,
-                candidates,
-                lambda _card, snooze: not _held_back(snooze, red_flags),
-                silent,
-            )
+            snoozes = self.store.snoozes(ids.patient_key)
         except DatabaseUnavailable:
-            log.warning("snoozes unknown, cards shown not recorded: database unavailable")
-            return list(rendered)
-        kept = {card.card_uuid for card in shown}
+            log.warning("snoozes unknown: database unavailable; every card shown")
+            snoozes = {}
+        kept = [r for r in rendered if not _held_back(snoozes.get(r.kind), red_flags)]
         if len(kept) < len(rendered):
             log.info("cards held back by snooze: %d", len(rendered) - len(kept))
-        return [r for r in rendered if r.uuid in kept]
+        version = self.kb.meta.content_version
+        now = datetime.now(UTC)
+        for r in kept:
+            card = ShownCard(
+                r.uuid, ids.patient_key, r.kind, version, tuple(red_flags), r.suggestions
+            )
+            self.counts.submit(Showing(card, now, silent))
+        return kept
+
+    def settle(self, card_uuids: Sequence[str]) -> None:
+        """Before feedback on ``card_uuids`` is stored: the showings it refers to are written, as
+        far as a short wait can tell (a card never shown waits once, for the interval)."""
+        self.counts.flush(timeout_s=1.0)
+        asked = list(dict.fromkeys(card_uuids))[:_SETTLE_AT_MOST]
+        if self.counts.inline or not asked:
+            return
+        try:
+            if self.store.unknown_cards(asked):
+                time.sleep(2 * self.counts.interval_s)
+        except DatabaseUnavailable:
+            return  # storing the feedback will say so
 
     def snooze_for(self, entry: FeedbackEntry, shown: ShownCard) -> Snooze | None:
         """The snooze a new feedback entry calls for (see :data:`cds_service.store.SnoozeRule`)."""

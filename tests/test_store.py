@@ -181,7 +181,7 @@ def test_feedback_values_the_columns_cannot_hold_are_400_not_503(database: str) 
 
 def test_threads_of_one_worker_writing_to_sqlite_all_count_their_cards(tmp_path: Path) -> None:
     """A gunicorn worker serves on threads: calls that show cards to one patient at the same moment
-    each count their showing, and each sees the snoozes in the transaction that counts it."""
+    each count their showing (counts are written in batches, off the calls)."""
     url = f"sqlite:///{tmp_path / 'cds.sqlite3'}"
     # A budget no wait comes near, even on a loaded machine: what is tested is that no write is
     # lost or refused, not how long any took (bench/); a wait past the budget gives up by design
@@ -201,6 +201,7 @@ def test_threads_of_one_worker_writing_to_sqlite_all_count_their_cards(tmp_path:
             n for answers in pool.map(lambda _: call_repeatedly(), range(threads)) for n in answers
         ]
     assert len(shown) == threads * calls and all(n == 1 for n in shown)
+    app.extensions["cds"].suppression.counts.flush()
     engine = sqlalchemy.create_engine(url)
     with engine.connect() as conn:
         counted = conn.execute(sqlalchemy.text("SELECT sum(times_shown) FROM shown_cards")).scalar()
@@ -216,9 +217,14 @@ def test_a_thread_that_cannot_get_its_turn_to_write_gives_up_within_the_budget(
     store = app.extensions["cds"].store
     client = app.test_client()
     body = scenario_request("04-neonate-milia-text")
-    assert client.post(PV, json=body).status_code == 200  # the schema is in place
+    card = client.post(PV, json=body).get_json()["cards"][0]
+    app.extensions["cds"].suppression.counts.flush()
     with store._write_turn:  # another thread of the worker holds the turn and does not let go
+        # A hook call only reads (its count is written later, off the call): answered in full.
         answer = client.post(PV, json=body)
-    # The card is still shown (without its snoozes), and the log says why.
-    assert answer.status_code == 200 and len(answer.get_json()["cards"]) == 1
-    assert "database" in caplog.text.lower()
+        assert answer.status_code == 200 and len(answer.get_json()["cards"]) == 1
+        assert "snoozes unknown" not in caplog.text
+        # Feedback writes in the call: it gives up within the budget and says why.
+        refused = client.post(FEEDBACK, json=overridden(card["uuid"]))
+    assert refused.status_code == 503
+    assert "database error on feedback" in caplog.text

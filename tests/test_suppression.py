@@ -177,3 +177,37 @@ def test_a_locked_sqlite_file_does_not_hold_hook_calls(tmp_path: Path) -> None:
     with app.extensions["cds"].store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
     app.extensions["cds"].store.engine.dispose()
+
+
+def test_snoozes_hold_while_another_process_writes_to_the_sqlite_file(tmp_path: Path) -> None:
+    """A hook call only reads the snoozes (its count is written later, off the call), so a write
+    lock held elsewhere, another worker's transaction, neither delays it nor lets a snoozed card
+    through."""
+    import sqlite3
+
+    path = tmp_path / "busy.sqlite3"
+    app = build_app(database_url=f"sqlite:///{path}")
+    client = app.test_client()
+    request = scenario_request("03-text-only-milia")
+    override(client, cards(client, request)[0]["uuid"], "already-evaluated-by-dermatology")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the file's write lock, as another worker takes it
+    try:
+        assert cards(client, request) == []
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        app.extensions["cds"].store.engine.dispose()
+
+
+def test_feedback_to_another_instance_a_moment_after_the_card_snoozes_it(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    """Counts of cards shown are written in batches; feedback arriving at another worker or
+    instance before the batch is written still finds its card."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    showing, receiving = make_app(database_url=url), make_app(database_url=url)
+    request = scenario_request("03-text-only-milia")
+    card = cards(showing.test_client(), request)[0]
+    override(receiving.test_client(), card["uuid"], "already-evaluated-by-dermatology")
+    assert cards(showing.test_client(), request) == []

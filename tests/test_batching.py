@@ -1,0 +1,57 @@
+"""Writes off the request: batched, written at once when asked, and tried again when the database
+refuses them for a while."""
+
+from __future__ import annotations
+
+import threading
+
+from cds_service.batching import BatchWriter
+from cds_service.errors import DatabaseUnavailable
+
+
+class FlakyTable:
+    """A table that refuses the first ``failures`` writes, as a database that is down would."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.rows: list[int] = []
+        self.writes = 0
+        self.lock = threading.Lock()
+
+    def write(self, batch: list[int]) -> None:
+        with self.lock:
+            self.writes += 1
+            if self.failures > 0:
+                self.failures -= 1
+                raise DatabaseUnavailable("down")
+            self.rows += batch
+
+
+def test_items_are_written_in_batches_off_the_caller() -> None:
+    table = FlakyTable(failures=0)
+    writer = BatchWriter(table.write, "test rows", interval_s=0.2)
+    for n in range(100):
+        writer.submit(n)
+    writer.flush()
+    assert table.rows == list(range(100))
+    assert table.writes < 10  # batches, not one write per item
+
+
+def test_a_batch_the_database_refused_is_written_when_it_is_back() -> None:
+    table = FlakyTable(failures=3)
+    writer = BatchWriter(table.write, "test rows", interval_s=0.01)
+    for n in range(5):
+        writer.submit(n)
+    writer.flush()
+    assert table.rows == list(range(5))  # nothing lost, nothing twice
+
+
+def test_a_batch_refused_every_time_is_dropped_in_the_end() -> None:
+    table = FlakyTable(failures=10**6)
+    writer = BatchWriter(table.write, "test rows", interval_s=0.0001)
+    writer.submit(1)
+    writer.flush(timeout_s=30)
+    assert table.rows == [] and writer._queue.unfinished_tasks == 0
+    writer.submit(2)  # the writer goes on with what comes next
+    writer.flush(timeout_s=30)
+    assert table.writes > 2
