@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from . import fields
 from .findings import LESION_WORDS, ReadingLimits, names_lesion
 from .nlp import MAX_TEXT, filter_text
@@ -238,29 +240,16 @@ class RelevanceFilter:
 
 def _code_only(kind: str, resource: dict[str, Any], firsts: set[str]) -> tuple[Any, ...] | None:
     """What the decision on a resource depends on when the only field the reader reads is its
-    code: the type, the code's text and codings, and whether a quantity or components come with
-    it (a measured lesion). None for any other resource, or a code of another shape."""
+    code: the type, the code as written (serialised, in C: whatever it holds is in the key), and
+    whether a quantity comes with it (a measured lesion, :func:`_measures_lesion`). None for any
+    other resource."""
     if firsts != {"code"}:
         return None
-    code = resource["code"]
-    if not isinstance(code, dict) or not code.keys() <= {"coding", "text"}:
+    try:
+        code = orjson.dumps(resource["code"])
+    except orjson.JSONEncodeError:  # a fetched resource with an integer beyond 64 bits
         return None
-    codings = code.get("coding", ())
-    if not isinstance(codings, list):
-        return None
-    said = []
-    for coding in codings:
-        if not isinstance(coding, dict) or not coding.keys() <= {"system", "code", "display"}:
-            return None
-        values = (coding.get("system"), coding.get("code"), coding.get("display"))
-        if not all(v is None or isinstance(v, str) for v in values):
-            return None
-        said.append(values)
-    text = code.get("text")
-    if not (text is None or isinstance(text, str)):
-        return None
-    measured = ("valueQuantity" in resource, "component" in resource)
-    return (kind, text, tuple(said), *measured, "valueCodeableConcept" in resource)
+    return (kind, code, "valueQuantity" in resource)
 
 
 def _may_end(lasts: frozenset[str] | None, words: set[str]) -> bool:
