@@ -278,7 +278,7 @@ def _lexicon(kb: KnowledgeBase) -> Iterator[Problem]:
                     if name not in known:
                         yield (*where, field, k), f"unknown {what} '{name}'"
         if isinstance(node, Recognition) and not (
-            node.routes() or node.patient is not None or node.all_of
+            node.routes or node.patient is not None or node.all_of
         ):
             yield where, "the rule lists no route and no gate: it can never hold"
 
@@ -311,7 +311,7 @@ def _rule_shapes(kb: KnowledgeBase) -> Iterator[Problem]:
                 node.long_when_refills_at_least or node.long_when_quantity_at_least
             ):
                 yield where, "long_when_* needs min_duration_days: it says what counts as long"
-            if node.drug.gates():
+            if node.drug.gates:
                 yield (
                     (*where, "drug"),
                     "a drug rule cannot hold gates: put `patient` on the caution",
@@ -319,7 +319,7 @@ def _rule_shapes(kb: KnowledgeBase) -> Iterator[Problem]:
         if isinstance(node, CardWhen) and node.variants and node.milia is not True:
             yield (*where, "variants"), "a card for a variant needs milia: true"
     for index, trigger in enumerate(kb.triggers):
-        if trigger.kind == "drug" and trigger.recognise.gates():
+        if trigger.kind == "drug" and trigger.recognise.gates:
             yield (
                 ("triggers", index, "recognise"),
                 "a drug cause cannot hold gates: the medication list is read by drug and route",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cached_property
 from typing import Annotated, Any, Literal
 from urllib.parse import quote_plus
 
@@ -207,6 +208,8 @@ class Recognition(_Content):
     any_of: list[Recognition] = Field(default_factory=list)
     none_of: list[Recognition] = Field(default_factory=list)
 
+    # Cached: content is frozen once loaded, and every hook call asks each rule these again.
+    @cached_property
     def routes(self) -> bool:
         """The rule lists a route of its own (not only gates)."""
         return bool(
@@ -232,6 +235,7 @@ class Recognition(_Content):
             )
         )
 
+    @cached_property
     def gates(self) -> bool:
         """The rule lists a gate (a condition every match must meet)."""
         return bool(
@@ -243,13 +247,14 @@ class Recognition(_Content):
             or self.needs_concepts
         )
 
-    def parts(self) -> list[tuple[str, Recognition]]:
+    @cached_property
+    def parts(self) -> tuple[tuple[str, Recognition], ...]:
         """Sub-rules with their path ("all_of.0"), for labels and checks."""
-        return [
+        return tuple(
             (f"{name}.{i}", sub)
             for name in ("all_of", "any_of", "none_of")
             for i, sub in enumerate(getattr(self, name))
-        ]
+        )
 
 
 class Concept(_Content):

@@ -204,8 +204,8 @@ class _Evaluator:
         gated = self._gates(recognition, wanted, history, medicines)
         if gated is None:
             return None
-        if not recognition.routes():
-            return gated if recognition.gates() else None
+        if not recognition.routes:
+            return gated if recognition.gates else None
         found = self._route(recognition, wanted, history, medicines)
         if found is None:
             return None
@@ -220,7 +220,7 @@ class _Evaluator:
         if allowed is None:
             return None
         evidence, details = list(allowed.evidence), [allowed.detail] if allowed.detail else []
-        for path, part in recognition.parts():
+        for path, part in recognition.parts:
             if not path.startswith(("all_of", "none_of")):
                 continue
             match = self.recognise(part, part_label(wanted, path), history, medicines)
@@ -341,7 +341,7 @@ class _Evaluator:
             and (f.lesion_count or 0) >= recognition.count_at_least
         ):
             return _Match(_sources(self.milia), f"{f.lesion_count} or more lesions")
-        for path, part in recognition.parts():
+        for path, part in recognition.parts:
             if path.startswith("any_of"):
                 match = self.recognise(part, part_label(wanted, path), history, medicines)
                 if match is not None:

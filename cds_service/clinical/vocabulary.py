@@ -42,7 +42,7 @@ def _entries(item_label: str, recognition: Recognition) -> Iterator[Entry]:
     yield Entry(
         item_label, tuple(recognition.codes), tuple(recognition.text), tuple(recognition.concepts)
     )
-    for path, part in recognition.parts():
+    for path, part in recognition.parts:
         yield from _entries(part_label(item_label, path), part)
 
 
@@ -77,7 +77,7 @@ def recognitions(kb: KnowledgeBase) -> Iterator[Recognition]:
 
     def walk(recognition: Recognition) -> Iterator[Recognition]:
         yield recognition
-        for _, part in recognition.parts():
+        for _, part in recognition.parts:
             yield from walk(part)
 
     roots = [f.recognise for f in kb.red_flags] + [t.recognise for t in kb.triggers]
