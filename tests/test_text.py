@@ -144,6 +144,34 @@ def test_an_attribute_in_the_next_sentence_belongs_to_the_lesion_just_named(
     assert found[flag("bleeding-or-crusting")] == ("present", "milia")
 
 
+def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
+    reader: TextReader,
+) -> None:
+    found = said(
+        reader,
+        "Seen previously with a milium R lower lid. Today: 3 mm, with a central erosion, "
+        "no crust, sits 3 mm below the lashes.",
+    )
+    assert found["condition:milia"] == ("present", "milia")
+    assert found[flag("ulceration")] == ("present", "milia")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # said to have gone
+        "H/o milia as a child, resolved. Today: bleeding from a cut on the chin.",
+        # the finding is said of another part of the body
+        "PMH: milia removed from R lower lid by derm 2 yrs ago, no recurrence. "
+        "Attends today re L knee pain.",
+    ],
+)
+def test_milia_of_the_past_stay_past_when_what_follows_is_not_about_them(
+    reader: TextReader, text: str
+) -> None:
+    assert said(reader, text)["condition:milia"][0] == "historical"
+
+
 def test_one_of_them_refers_back_to_the_milia(reader: TextReader) -> None:
     found = said(reader, "Several milia on the forehead. One of them has bled.")
     assert found[flag("bleeding-or-crusting")][1] == "milia"

@@ -619,6 +619,9 @@ class ContextCue(_Content):
     category: ContextCategory
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
     max_scope: int | None = Field(default=None, gt=0)
+    #: The cue says the thing has gone ("cleared", "resolved"), not only that it was there
+    #: before ("h/o", "seen previously"): findings said later are not of the gone lesion.
+    gone: bool = False
 
 
 class TimeWords(_Content):

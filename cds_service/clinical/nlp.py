@@ -297,7 +297,7 @@ def build_pipeline(kb: KnowledgeBase) -> Any:
                     _terminating(
                         ConTextRule(
                             # medspaCy finds a rule by its literal: each cue needs its own.
-                            f"lexicon {number}: {cue.cue}",
+                            cue_literal(number, cue.cue),
                             cue.category,
                             pattern=token_pattern(spelling),
                             direction=cue.direction,
@@ -307,6 +307,11 @@ def build_pipeline(kb: KnowledgeBase) -> Any:
                 )
     context.add(rules)
     return nlp
+
+
+def cue_literal(number: int, cue: str) -> str:
+    """The literal of the lexicon's cue ``number`` (medspaCy finds a rule by its literal)."""
+    return f"lexicon {number}: {cue}"
 
 
 def _terminating(rule: Any) -> Any:

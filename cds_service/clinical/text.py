@@ -44,6 +44,7 @@ from .nlp import (
     MAX_TEXT,
     build_pipeline,
     context_of,
+    cue_literal,
     negation_reach,
     normalise,
     passages,
@@ -227,6 +228,18 @@ class TextReader:
     def __init__(self, kb: KnowledgeBase, phrases: Iterable[tuple[str, str]]) -> None:
         """``phrases``: (term, label) pairs: the terms of every item of the knowledge base."""
         self.sites = SiteIndex(kb.sites)
+        #: Red flags said of the lesion itself (an erosion, bleeding, growth), not of the patient.
+        self._lesion_findings = frozenset(
+            f"red-flag:{flag.id}"
+            for flag in kb.red_flags
+            if flag.recognise.scope in {"lesion", "milia"}
+        )
+        #: ConText cues that say a thing has gone (the lexicon's ``gone: true``).
+        self._gone_cues = frozenset(
+            cue_literal(number, cue.cue)
+            for number, cue in enumerate(kb.lexicon.context)
+            if cue.gone
+        )
         nlp = build_pipeline(kb)  # imports spaCy, quietly
         self._nlp = nlp
         self._shorthands = shorthands(kb.abbreviations, self._tokens)
@@ -539,6 +552,7 @@ class TextReader:
                 sites_by_sentence.setdefault(sentence_of[s], []).append(
                     (s, e, k.removeprefix("SITE:"))
                 )
+        self._described_now(doc, entities, index, sentence_of, sites_by_sentence)
         for entity, status in entities:
             if status is None:
                 continue
@@ -546,6 +560,11 @@ class TextReader:
             if not labels:
                 continue
             said_of = index.nearest(entity.start, entity.end, sentence_of[entity.start])
+            if status == "historical" and any(
+                (named := milia_at.get(i)) is not None and named.status == "present"
+                for i in range(entity.start, entity.end)
+            ):
+                status = "present"  # named in the past, described today (_described_now)
             # The site said nearest the words, in their sentence ("XRT to the scalp ...; milia on
             # the cheeks": the radiotherapy's site is the scalp).
             own_sites = _nearest_site(
@@ -573,6 +592,49 @@ class TextReader:
             )
         found = tuple(self._milia_like(lesions))
         return TextReading(tuple(mentions), found)
+
+    def _described_now(
+        self,
+        doc: Any,
+        entities: list[tuple[Any, MentionStatus | None]],
+        index: _LesionIndex,
+        sentence_of: list[int],
+        sites_by_sentence: dict[int, list[tuple[int, int, str]]],
+    ) -> None:
+        """A milium named in the past and, in a later sentence, found today with a red flag of
+        its own: "Seen previously with a milium R lower lid. Today: 3 mm, with a central
+        erosion". The lesion is there now (a new lesion would have been named: "now a 4 mm
+        pearly papule"), unless it was said to have gone ("milia as a child, resolved") or the
+        finding is said of another part of the body ("Attends today re L knee pain")."""
+        gone = {
+            start
+            for entity, status in entities
+            if status == "historical"
+            and any(m.rule.literal in self._gone_cues for m in entity._.modifiers)
+            for start in range(entity.start, entity.end)
+        }
+        for entity, status in entities:
+            if status != "present" or not self._entity_labels(doc, entity) & self._lesion_findings:
+                continue
+            said_of = index.nearest(entity.start, entity.end, sentence_of[entity.start])
+            if (
+                said_of is not None
+                and said_of.kind == _MILIA
+                and said_of.status == "historical"
+                and said_of.sentence < sentence_of[entity.start]
+                and said_of.start not in gone
+            ):
+                own = _nearest_site(
+                    sites_by_sentence.get(sentence_of[entity.start], ()), entity.start, entity.end
+                )
+                # Where the milium was said to be, in its own sentence (the lesion's sites also
+                # hold those of the sentences after it).
+                named_at = _nearest_site(
+                    sites_by_sentence.get(said_of.sentence, ()), said_of.start, said_of.end
+                )
+                if own and named_at and not self.sites.same_region(own, named_at):
+                    continue
+                said_of.status = "present"
 
     def _set_targets(self, doc: Any) -> None:
         """Entities from the target matcher: the longest match wins, keeping all labels inside."""
@@ -1023,7 +1085,7 @@ _READERS: dict[tuple[str, frozenset[tuple[str, str]]], TextReader] = {}
 def text_reader(kb: KnowledgeBase, phrases: frozenset[tuple[str, str]]) -> TextReader:
     """One reader per content per process: building the pipeline takes a few seconds, and apps
     built on the same content (tests, workers after fork) share it."""
-    parts = (kb.lexicon, kb.sites, kb.abbreviations, kb.mimics)
+    parts = (kb.lexicon, kb.sites, kb.abbreviations, kb.mimics, kb.red_flags)
     digest = hashlib.blake2b("".join(repr(p) for p in parts).encode(), digest_size=16).hexdigest()
     key = (digest, phrases)
     if key not in _READERS:
