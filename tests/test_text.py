@@ -84,6 +84,8 @@ def test_an_abbreviation_is_found_wherever_its_expansion_is() -> None:
         ("s/p XRT to the L cheek; milia in the treated area.", flag("radiotherapy-to-site")),
         ("milium L lower lid, TTP.", flag("painful")),
         ("milium nose w/ telangs over it.", flag("bcc-pattern")),
+        ("wht papule nasal tip 2mm ulcd centre w/ crust ?BCC ?milium", flag("ulceration")),
+        ("milium R cheek, small ulc. at its centre", flag("ulceration")),
     ],
 )
 def test_reviewed_shorthand_is_read(reader: TextReader, text: str, item: str) -> None:
