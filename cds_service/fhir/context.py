@@ -97,8 +97,14 @@ def gather(
         reasons = "; ".join(f"'{v.key}' ({v.reason})" for v in failed)
         raise PreconditionFailed(f"required FHIR data could not be obtained: {reasons}")
     missing = tuple(k for k, v in values.items() if not v.provided)
-    if missing:
-        log.warning("optional prefetch not obtained: %s", ", ".join(missing))
+    # A key the EHR does not send is its configuration, the same on every call (counted in
+    # cds_prefetch_keys_total); a fetch from its FHIR server that failed is worth a warning.
+    tried = fetcher is not None and request.fhirServer is not None
+    failed_fetch = [k for k in missing if tried and k in fetched_keys]
+    if failed_fetch:
+        log.warning("optional prefetch could not be fetched: %s", ", ".join(failed_fetch))
+    elif missing:
+        log.debug("optional prefetch not obtained: %s", ", ".join(missing))
 
     resources: dict[str, list[FHIRAbstractModel]] = {}
     patient = None
