@@ -27,22 +27,24 @@ class FlakyTable:
             self.rows += batch
 
 
-def test_items_are_written_in_batches_off_the_caller() -> None:
-    table = FlakyTable(failures=0)
-    writer = BatchWriter(table.write, "test rows", interval_s=0.2)
-    for n in range(100):
+def written(count: int, failures: int, interval_s: float) -> FlakyTable:
+    """``count`` items submitted to a writer of a table that first refuses ``failures`` writes."""
+    table = FlakyTable(failures)
+    writer = BatchWriter(table.write, "test rows", interval_s=interval_s)
+    for n in range(count):
         writer.submit(n)
     writer.flush()
+    return table
+
+
+def test_items_are_written_in_batches_off_the_caller() -> None:
+    table = written(100, failures=0, interval_s=0.2)
     assert table.rows == list(range(100))
     assert table.writes < 10  # batches, not one write per item
 
 
 def test_a_batch_the_database_refused_is_written_when_it_is_back() -> None:
-    table = FlakyTable(failures=3)
-    writer = BatchWriter(table.write, "test rows", interval_s=0.01)
-    for n in range(5):
-        writer.submit(n)
-    writer.flush()
+    table = written(5, failures=3, interval_s=0.01)
     assert table.rows == list(range(5))  # nothing lost, nothing twice
 
 
