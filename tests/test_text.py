@@ -547,6 +547,24 @@ def test_a_template_answered_line_by_line_negates_each_line_only(reader: TextRea
     }
 
 
+@pytest.mark.parametrize(
+    "checklist",
+    [
+        "Milium R forehead, 2 mm [x] Bleeding [ ] Ulcer [ ] Pain [x] Growth [ ] Colour change",
+        "Milium R forehead, 2 mm\n[X] Bleeding\n[] Ulcer\n[ ] Pain\n[x] Growth",
+        "Milium R forehead, 2 mm \u2611 Bleeding \u2610 Ulcer \u2610 Pain \u2612 Growth",
+    ],
+)
+def test_a_check_box_says_yes_when_ticked_and_no_when_empty(
+    reader: TextReader, checklist: str
+) -> None:
+    present = {
+        lbl for m in reader.read(checklist).mentions if m.status == "present" for lbl in m.labels
+    }
+    assert {flag("bleeding-or-crusting"), flag("growing-larger")} <= present
+    assert not present & {flag("ulceration"), flag("painful")}
+
+
 def test_unlikely_negates_the_words_just_before_it_not_the_whole_sentence(
     reader: TextReader,
 ) -> None:

@@ -121,9 +121,23 @@ _ANSWER_THEN_HEADING = re.compile(
 )
 
 
+#: Check boxes: an empty one ("[ ] Ulcer", "\u2610 Pain") says no, a ticked one ("[x] Growth",
+#: "\u2611", "\u2612") says yes, as a template's answer does ("Growth: yes"); each box and its
+#: label (up to the next box or the end of the line) is a sentence of its own.
+_EMPTY_BOX = re.compile(r"\[ ?\]|\u2610")
+_TICKED_BOX = re.compile(r"(?:\[[xX\u2713\u2714]\]|[\u2611\u2612])[ \t]*([^\[\n\u2610-\u2612]*)")
+
+
+def _ticked(match: re.Match[str]) -> str:
+    label = match[1].rstrip()
+    return f" . {label}: yes . " if label else " . "
+
+
 def template_answers(text: str) -> str:
     """Negative template answers as "no", each answer its own sentence (see :data:`_NO_ANSWER`
-    and :data:`_ANSWER_THEN_HEADING`)."""
+    and :data:`_ANSWER_THEN_HEADING`); check boxes likewise (:data:`_EMPTY_BOX`)."""
+    if "[" in text or "\u2610" in text or "\u2611" in text or "\u2612" in text:
+        text = _EMPTY_BOX.sub(" . no ", _TICKED_BOX.sub(_ticked, text))
     if ":" not in text:
         return text
     return _ANSWER_THEN_HEADING.sub(r"\1 . ", _NO_ANSWER.sub(" no", text))
