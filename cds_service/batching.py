@@ -60,6 +60,9 @@ class BatchWriter(Generic[T]):
         self._lock = threading.Lock()
         #: The process whose writer thread runs: gunicorn forks workers after start-up.
         self._pid: int | None = None
+        #: Writes tried, and whether the last one was refused (flush stops waiting on an outage).
+        self._attempts = 0
+        self._failing = False
 
     def submit(self, item: T) -> None:
         if self.inline:
@@ -73,12 +76,16 @@ class BatchWriter(Generic[T]):
             metrics.DATABASE_ERRORS.labels(metrics.label_value(f"{self.what}_queue_full")).inc()
 
     def flush(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued now, and wait until it is written (feedback, tests, shutdown)."""
+        """Write what is queued now, and wait until it is written (feedback, tests, shutdown);
+        when the database refuses it again, stop waiting: the batch is kept for later."""
         if not self._queue.unfinished_tasks:
             return
+        attempts = self._attempts
         self._now.set()
         deadline = time.monotonic() + timeout_s
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            if self._failing and self._attempts > attempts:
+                return
             time.sleep(0.002)
 
     def _ensure_thread(self) -> None:
@@ -122,5 +129,9 @@ class BatchWriter(Generic[T]):
             self._write_batch(items)
         except DatabaseUnavailable:
             log.warning("%s not written: database unavailable (%d)", self.what, len(items))
+            self._failing = True
+            self._attempts += 1  # after the state it leaves: flush reads them in this order
             return False
+        self._failing = False
+        self._attempts += 1
         return True
