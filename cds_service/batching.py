@@ -101,12 +101,12 @@ class BatchWriter(Generic[T]):
 
     def _run(self) -> None:
         held: list[T] = []  # a batch the database did not take, tried again
-        attempts = 0
+        retries = 0
         while True:
             items = held or [self._queue.get()]
             # The rest of the batch gathers while this thread waits: one wake-up per batch, where
             # waiting on the queue itself would take the interpreter lock from a call per item.
-            self._now.wait(min(self.interval_s * 2**attempts, _LONGEST_WAIT_S))
+            self._now.wait(min(self.interval_s * 2**retries, _LONGEST_WAIT_S))
             self._now.clear()
             while len(items) < self.batch:
                 try:
@@ -114,24 +114,23 @@ class BatchWriter(Generic[T]):
                 except queue.Empty:
                     break
             if self._write(items):
-                held, attempts = [], 0
-            elif attempts + 1 < _ATTEMPTS:
-                held, attempts = items, attempts + 1
+                held, retries = [], 0
+            elif retries + 1 < _ATTEMPTS:
+                held, retries = items, retries + 1
                 continue
             else:
                 log.warning("%s dropped after %d attempts (%d)", self.what, _ATTEMPTS, len(items))
-                held, attempts = [], 0
+                held, retries = [], 0
             for _ in items:
                 self._queue.task_done()
 
     def _write(self, items: list[T]) -> bool:
         try:
             self._write_batch(items)
+            written = True
         except DatabaseUnavailable:
             log.warning("%s not written: database unavailable (%d)", self.what, len(items))
-            self._failing = True
-            self._attempts += 1  # after the state it leaves: flush reads them in this order
-            return False
-        self._failing = False
-        self._attempts += 1
-        return True
+            written = False
+        self._failing = not written
+        self._attempts += 1  # after the state it leaves: flush reads them in this order
+        return written

@@ -402,19 +402,13 @@ class Store:
     def snoozes(self, patient_key: str) -> dict[str, Snooze]:
         """The patient's snoozes in force, by card kind: a read, which takes no write lock (on
         SQLite in WAL mode readers never wait for a writer). Raises when the database is down."""
-        self._require()
         query = select(snoozes_table).where(
             (snoozes_table.c.patient_key == patient_key)
             & (snoozes_table.c.until > datetime.now(UTC))
         )
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
-        except SQLAlchemyError as exc:
-            raise _unavailable("snoozes", exc) from None
         return {
             r.card_kind: Snooze(r.card_kind, _aware(r.until), tuple(r.red_flags), r.reason)
-            for r in rows
+            for r in self._read("snoozes", query)
         }
 
     def count_shown(self, showings: Sequence[Showing]) -> None:
@@ -439,16 +433,10 @@ class Store:
 
     def unknown_cards(self, card_uuids: Sequence[str]) -> set[str]:
         """The cards of ``card_uuids`` never counted as shown."""
-        self._require()
         query = select(shown_cards_table.c.card_uuid).where(
             shown_cards_table.c.card_uuid.in_(set(card_uuids))
         )
-        try:
-            with self.engine.connect() as conn:
-                known = set(conn.execute(query).scalars())
-        except SQLAlchemyError as exc:
-            raise _unavailable("cards shown", exc) from None
-        return set(card_uuids) - known
+        return set(card_uuids) - {r.card_uuid for r in self._read("cards shown", query)}
 
     def _shown_upsert(self) -> Any:
         """INSERT ... ON CONFLICT DO UPDATE adding a batch's showings to a card's counters (built
@@ -484,15 +472,9 @@ class Store:
 
     def audit_records(self, since: datetime | None = None, limit: int = 1000) -> list[AuditRecord]:
         """The audit trail, oldest first, from ``since`` on."""
-        self._require()
         query = select(audit_table).order_by(audit_table.c.id).limit(limit)
         if since is not None:
             query = query.where(audit_table.c.recorded_at >= since)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
-        except SQLAlchemyError as exc:
-            raise _unavailable("audit", exc) from None
         return [
             AuditRecord(
                 action=r.action,
@@ -510,7 +492,7 @@ class Store:
                 recorded_at=_aware(r.recorded_at),
                 id=r.id,
             )
-            for r in rows
+            for r in self._read("audit", query)
         ]
 
     # ------------------------------------------------------------------------ token ids
@@ -528,6 +510,16 @@ class Store:
             raise _unavailable("token ids", exc) from None
 
     # --------------------------------------------------------------------------- helpers
+
+    def _read(self, what: str, query: Any) -> Sequence[Any]:
+        """The rows of a read-only query; raises :class:`DatabaseUnavailable` (naming ``what``)
+        when the database cannot answer."""
+        self._require()
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise _unavailable(what, exc) from None
 
     def _purge(self, conn: Any) -> None:
         now = time.monotonic()

@@ -222,12 +222,15 @@ def negation_reach(doc: Any) -> list[tuple[int, int]]:
         if m.category != "NEGATED_EXISTENCE" or m.direction != "FORWARD":
             continue
         start, end = m.scope_span
-        for i in range(m.modifier_span[1], end):
-            if doc[i].text in {",", ";"}:
-                end = i
-                break
-        reach.append((start, end))
+        cut = list_break(doc, m.modifier_span[1], end)
+        reach.append((start, end if cut is None else cut))
     return reach
+
+
+def list_break(doc: Any, start: int, end: int) -> int | None:
+    """The first comma or semicolon among tokens [start, end): where an item of a list ends,
+    and with it what a negation before it says."""
+    return next((i for i in range(start, end) if doc[i].text in {",", ";"}), None)
 
 
 def sentence_index(doc: Any) -> list[int]:

@@ -45,6 +45,7 @@ from .nlp import (
     build_pipeline,
     context_of,
     cue_literal,
+    list_break,
     negation_reach,
     normalise,
     passages,
@@ -1026,7 +1027,7 @@ def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
     neighbours = {doc[i].lower_ for i in (entity.start - 1, entity.end) if 0 <= i < len(doc)}
     if neighbours & {"or", "nor", "and", "/"}:
         return False
-    return all(any(t.text in {",", ";"} for t in doc[end : entity.start]) for _, end in cues)
+    return all(list_break(doc, end, entity.start) is not None for _, end in cues)
 
 
 def _finite(doc: Any, start: int) -> bool:
