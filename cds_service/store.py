@@ -139,6 +139,8 @@ audit_table = Table(
 _PURGE_INTERVAL_S = 60.0
 #: Any PostgreSQL advisory-lock key of this service: serialises concurrent migrations.
 _MIGRATION_LOCK = 7240114
+#: One migration at a time in the process: Alembic keeps its migration context in module globals.
+_ALEMBIC = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,8 @@ class Store:
             self._write_turn = threading.Lock()
         self._writer = self.engine.execution_options(**{_IMMEDIATE: True})
         self._schema_ready = False
+        #: One thread at a time tries to reach and migrate the database (see :meth:`ensure_schema`).
+        self._schema_attempt = threading.Lock()
         self._last_purge = 0.0
         self._upsert: Any = None
 
@@ -305,7 +309,7 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        with _ALEMBIC, self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 # Another instance may be migrating: wait for it, whatever the hook budget.
                 conn.execute(text("SET LOCAL lock_timeout = 0"))
@@ -320,12 +324,22 @@ class Store:
         The service starts without its database (hook calls do not need it) and migrates on first
         use once the database is back, so no restart is needed.
         """
-        if not self._schema_ready:
+        if self._schema_ready:
+            return True
+        if self._schema_attempt.acquire(blocking=False):
             try:
-                self.migrate()
-                self._schema_ready = True
+                if not self._schema_ready:  # a neighbour may have finished as this thread came
+                    self.migrate()
+                    self._schema_ready = True
             except SQLAlchemyError as exc:
                 log.error("database unreachable: %s", type(exc).__name__)
+            finally:
+                self._schema_attempt.release()
+        else:
+            # A neighbour thread is trying: its answer is ours. During an outage, the threads
+            # that queued behind it would otherwise each wait out a connection timeout in turn.
+            with self._schema_attempt:
+                pass
         return self._schema_ready
 
     def _require(self) -> None:

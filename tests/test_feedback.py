@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,24 @@ def test_a_feedback_call_is_a_few_entries_and_short_comments(client: FlaskClient
     long_comment = {"feedback": [{**entry, "overrideReason": {"userComment": "x" * 5000}}]}
     response = client.post("/cds-services/milia-patient-view/feedback", json=long_comment)
     assert response.status_code == 400
+
+
+def test_threads_that_first_need_the_database_together_all_find_it_migrated(
+    tmp_path: Path,
+) -> None:
+    # A request and the process's writer threads can each be the first to need the schema (CI saw
+    # a feedback call fail with a 500 as the audit writer migrated beside it): Alembic keeps its
+    # migration context in one module global, so two upgrades at once break each other.
+    for attempt in range(5):
+        store = Store(f"sqlite:///{tmp_path / f'fresh-{attempt}.sqlite3'}")
+        start = threading.Barrier(6)
+
+        def first_use(store: Store = store, start: threading.Barrier = start) -> bool:
+            start.wait()
+            return store.ensure_schema()
+
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda _: first_use(), range(6)))
+        assert results == [True] * 6
+        assert store.feedback_count() == 0
+        store.engine.dispose()
