@@ -4,10 +4,14 @@ line."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from cds_service.clinical.loading import validate_content
-from tests.content_copies import CARDS, check, copy_cards
+import pytest
+
+from cds_service.clinical.loading import load_knowledge, validate_content
+from cds_service.errors import ContentError
+from tests.content_copies import CARDS, check, copy_cards, edit
 
 
 def test_shipped_content_is_valid() -> None:
@@ -38,3 +42,19 @@ def test_a_key_defined_in_two_files_and_a_file_that_is_not_a_mapping_are_named(
     sites.write_text("- a list, not a mapping\n")
     _, problems = validate_content(cards)
     assert problems == [f"{sites}:1: the file must hold a mapping of top-level keys"]
+
+
+def test_content_changed_after_a_load_is_read_and_checked_again(tmp_path: Path) -> None:
+    # A process loads its content once per change (apps built on the same files share it), but
+    # a file changed on disk is new content: never the knowledge base read before it.
+    cards = copy_cards(tmp_path)
+    shipped = load_knowledge(cards).meta.content_version
+    edit(
+        cards / "meta.yaml",
+        f'content_version: "{re.escape(shipped)}"',
+        'content_version: "9999.1.0"',
+    )
+    assert load_knowledge(cards).meta.content_version == "9999.1.0"
+    edit(cards / "meta.yaml", 'content_version: "9999.1.0"', "content_version: [not, text]")
+    with pytest.raises(ContentError, match="meta.yaml"):
+        load_knowledge(cards)

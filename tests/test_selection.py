@@ -358,12 +358,12 @@ def test_a_term_that_begins_with_a_number_turns_the_word_screen_off() -> None:
     kb = KB.model_copy(update={"red_flags": [*KB.red_flags, flag]})
     vocabulary = Vocabulary(kb)
     reader = text_reader(kb, frozenset(vocabulary.phrases()))
-    assert reader.term_ends() is None
+    assert reader.term_ends is None
     keep = RelevanceFilter(vocabulary, reader)
     note = {"resourceType": "Observation", "code": {"text": "Exam"}, "valueString": "3 zorblats"}
     assert keep(note) and not KEEP(note)
     assert not keep({**note, "valueString": "Heart sounds normal, 3 beats."})
-    assert READER.term_ends() is not None  # the content as shipped keeps its screen
+    assert READER.term_ends is not None  # the content as shipped keeps its screen
 
 
 # Ways notes are really written that the filter once dropped though the reader reads them (found by

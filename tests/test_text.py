@@ -498,7 +498,7 @@ def test_a_reading_stops_at_its_limit(reader: TextReader) -> None:
 def test_term_ends_pair_each_first_word_with_the_words_its_terms_end_with(
     reader: TextReader,
 ) -> None:
-    ends = reader.term_ends()
+    ends = reader.term_ends
     assert ends is not None  # no term of the content begins with a number
     assert {"milia", "basal", "bleeding"} <= set(ends)
     assert "milia" in (ends["milia"] or ())

@@ -5,6 +5,7 @@ is reported as ``file:line: message``; the service refuses to start on any.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,37 @@ def validate_content(directory: Path) -> tuple[KnowledgeBase | None, list[str]]:
     return (None if problems else kb), problems
 
 
+#: Knowledge bases this process has checked, by the bytes of their files. A process that builds
+#: several apps from one content (the test suite, the CLI's commands) checks it once; a changed
+#: file is different bytes, so it is checked again. The content is frozen once loaded.
+_CHECKED: dict[str, KnowledgeBase] = {}
+_CHECKED_MAX = 8
+
+
+def _fingerprint(directory: Path) -> str | None:
+    digest = hashlib.sha256()
+    for name in CONTENT_FILES:
+        try:
+            data = (directory / name).read_bytes()
+        except OSError:
+            return None  # validate_content names the problem
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
 def load_knowledge(directory: Path) -> KnowledgeBase:
     """The validated knowledge base, or :class:`ContentError` listing every problem."""
+    key = _fingerprint(directory)
+    if key is not None and key in _CHECKED:
+        return _CHECKED[key]
     kb, problems = validate_content(directory)
     if kb is None:
         raise ContentError(problems)
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = kb
     return kb
 
 

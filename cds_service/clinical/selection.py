@@ -85,7 +85,7 @@ class RelevanceFilter:
         self, vocabulary: Vocabulary, reader: TextReader, limits: ReadingLimits | None = None
     ) -> None:
         self._vocabulary = vocabulary
-        ends = reader.term_ends()
+        ends = reader.term_ends
         # None: a term can begin with any number, so no word screen is safe; every text is read.
         self._ends = None if ends is None else {**ends, **{w: frozenset({w}) for w in LESION_WORDS}}
         self._words = frozenset(self._ends or ())

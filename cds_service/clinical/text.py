@@ -36,6 +36,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ContentError
@@ -350,6 +351,7 @@ class TextReader:
     def _tokens(self, text: str) -> list[str]:
         return [t.lower_ for t in self._nlp.tokenizer(text)]
 
+    @cached_property
     def term_ends(self) -> dict[str, frozenset[str] | None] | None:
         """Per word a target or a lesion word can begin with, the words it can end with (None:
         any): a text that holds no such pair of words can give no mention and no lesion. Words
