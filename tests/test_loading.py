@@ -56,5 +56,5 @@ def test_content_changed_after_a_load_is_read_and_checked_again(tmp_path: Path) 
     )
     assert load_knowledge(cards).meta.content_version == "9999.1.0"
     edit(cards / "meta.yaml", 'content_version: "9999.1.0"', "content_version: [not, text]")
-    with pytest.raises(ContentError, match="meta.yaml"):
+    with pytest.raises(ContentError, match=r"meta\.yaml"):
         load_knowledge(cards)
