@@ -493,6 +493,12 @@ class TextReader:
                 if status == "uncertain" or _UNSURE in self._entity_labels(doc, e)
             ],
         )
+        # A lesion described but not named is none when said to have gone ("the white spots she
+        # had on her lids have gone"). Not when denied, hypothetical or said of a relative: those
+        # cues reach too far for a description ("L lower lid (not margin): 2mm firm white
+        # papule"; "Mum has a hard white spot" told by her daughter; "worried about persistent
+        # white spots"), and a missed lesion hides its red flags.
+        unreal = _covered(size, self._gone_reach(doc))
         lesions = [
             les
             for les in lesions
@@ -546,6 +552,8 @@ class TextReader:
                 owner.sizes.append(value)
             elif fact == "TIME":
                 owner.times.append(value)
+        # Dropped once the facts are attached: the words that described it are not another's.
+        lesions = [les for les in lesions if not (les.kind == _GENERIC and unreal[les.start])]
         self._resolve(lesions)
         mentions = []
         milia_sites = [site for les in lesions if les.resolved == "milia" for site in les.sites]
@@ -595,6 +603,13 @@ class TextReader:
             )
         found = tuple(self._milia_like(lesions))
         return TextReading(tuple(mentions), found)
+
+    def _gone_reach(self, doc: Any) -> list[tuple[int, int]]:
+        """Token ranges the cues that say a thing has gone reach ("all cleared", "have gone")."""
+        graph = doc._.context_graph
+        if graph is None:
+            return []
+        return [m.scope_span for m in graph.modifiers if m.rule.literal in self._gone_cues]
 
     def _described_now(
         self,
@@ -828,7 +843,9 @@ class TextReader:
                 named=named or not _described(lesion),
                 status=lesion.status or "present",
                 text=lesion.text,
-                plural=lesion.text.endswith("s") or lesion.text.startswith("mili"),
+                # "milia" is plural without an s; "a milium" is one lesion, never a crop.
+                plural=lesion.text.endswith("s")
+                or (lesion.text.startswith("mili") and not lesion.text.endswith("um")),
                 sites=self.sites.with_regions(lesion.sites),
                 sizes_mm=tuple(lesion.sizes),
                 days=max(days) if days else None,

@@ -120,13 +120,14 @@ class TimeReader:
             if since_date is not None:
                 yield since_date
                 continue
-            if text in self._seasons and i >= 1 and doc[i - 1].lower_ in {"since", "last"}:
+            start = _season_start(doc, i) if text in self._seasons else None
+            if start is not None:
                 months = (datetime.now(UTC).month - self._seasons[text]) % 12 or 12
                 end = i + 1
-                # "since Easter before last", "since the Christmas before last": a year more.
+                # "since Easter before last", "since the summer before last": a year more.
                 if [t.lower_ for t in doc[i + 1 : i + 3]] == ["before", "last"]:
                     months, end = months + 12, i + 3
-                yield TimeExpression(i - 1, end, months * _DAYS["month"], "for")
+                yield TimeExpression(start, end, months * _DAYS["month"], "for")
                 continue
             if text in _RECURRING:
                 yield TimeExpression(i, i + 1, _RECURRING[text], "every")  # "new ones daily"
@@ -243,6 +244,17 @@ class TimeReader:
         if word in _EVERY | _LAST | {"the", "this"}:
             return i - 1, 1.0
         return None
+
+
+def _season_start(doc: Any, i: int) -> int | None:
+    """Where a time said by a season or a feast (token ``i``) begins: "since|last winter", "since
+    the summer (before last)"; None when the word is not a time ("a summer rash")."""
+    before = [t.lower_ for t in doc[max(0, i - 2) : i]]
+    if before[-1:] in (["since"], ["last"]):
+        return i - 1
+    if before == ["since", "the"]:
+        return i - 2
+    return None
 
 
 def _born_with_or_since(doc: Any, i: int) -> bool:

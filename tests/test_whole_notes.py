@@ -1,0 +1,97 @@
+"""Whole notes of the kinds an independent probe (fixtures/corpus-probes, F) found misread: what
+each asserts about the patient's milia, read end to end as a hook would (reader, then rules)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_reasoning import ADULT, KB, OLDER, assessed, note
+
+CASES = [
+    pytest.param(
+        # "r/o BCC" is a look-alike to rule out, never a history of skin cancer
+        "Solitary firm white papule L cheek, 2 mm. Impression: milium, r/o BCC.",
+        OLDER,
+        {"diagnosis-uncertain"},
+        {"history-of-skin-cancer"},
+        {"basal-cell-carcinoma"},
+        set(),
+        id="rule-out-bcc",
+    ),
+    pytest.param(
+        # doubt with an adverb between its words
+        "Two tiny white papules R nose. They may simply be milia, but I cannot exclude recurrence.",
+        OLDER,
+        {"diagnosis-uncertain"},
+        set(),
+        set(),
+        set(),
+        id="may-simply-be",
+    ),
+    pytest.param(
+        "Tiny white papule L temple. I am no longer confident this is a milium.",
+        OLDER,
+        {"diagnosis-uncertain"},
+        set(),
+        set(),
+        set(),
+        id="no-longer-confident",
+    ),
+    pytest.param(
+        # a season with "the" and "before last": more than a year
+        "Tiny white papule on the L temple since the summer before last, a milium.",
+        ADULT,
+        {"persisting-many-months"},
+        set(),
+        set(),
+        set(),
+        id="summer-before-last",
+    ),
+    pytest.param(
+        # one milium that changed over weeks is not a crop of new lesions
+        "Milium L temple, diagnosed by a locum. Over the past few weeks it has developed a "
+        "shallow central ulcer that has not healed.",
+        OLDER,
+        {"ulceration"},
+        {"spreading-rapidly"},
+        set(),
+        set(),
+        id="one-milium-is-no-crop",
+    ),
+    pytest.param(
+        # a noun with its adjective after it
+        "Milia over knuckles and elbows at sites of healed blisters; nails dystrophic.",
+        ADULT,
+        {"genodermatosis-signs"},
+        set(),
+        set(),
+        set(),
+        id="nails-dystrophic",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "birth", "flags", "not_flags", "mimics", "not_mimics"), CASES)
+def test_what_a_note_asserts(
+    text: str,
+    birth: str,
+    flags: set[str],
+    not_flags: set[str],
+    mimics: set[str],
+    not_mimics: set[str],
+) -> None:
+    found = assessed(KB, note(text), birth=birth)
+    assert found.milia is not None
+    red = {h.id for h in found.red_flags}
+    named = {h.id for h in found.mimics}
+    assert flags <= red and not (not_flags & red), red
+    assert mimics <= named and not (not_mimics & named), named
+
+
+def test_milia_like_spots_said_to_have_gone_are_not_there() -> None:
+    text = (
+        "Urgent referral: mole on the L calf that has darkened and grown. No other lesions of "
+        "concern; the tiny white spots she had on her eyelids have gone since she stopped using "
+        "a thick eye balm."
+    )
+    assert assessed(KB, note(text)).milia is None
