@@ -480,3 +480,10 @@ def test_a_misspelt_milia_name_is_kept_for_the_reader() -> None:
     note = {"resourceType": "Observation", "valueString": "Mileum R cheek, bleeds."}
     assert KEEP(note)
     assert READER.read("Mileum R cheek, bleeds.").lesions
+
+
+@pytest.mark.parametrize("text", ["Two mill ia noted.", "Pt has a milly a."])
+def test_a_milia_name_dictation_split_is_kept_for_the_reader(text: str) -> None:
+    # Neither part begins a term; the reader joins them, so the filter must keep the note.
+    assert KEEP({"resourceType": "Observation", "valueString": text})
+    assert READER.read(text).lesions

@@ -68,6 +68,27 @@ CASES = [
         set(),
         id="nails-dystrophic",
     ),
+    pytest.param(
+        # a name dictation split in two, and a transcription's disclaimer that denies nothing
+        "Dictated, not read: Pt has a milly a on the R lower lid margin in among the lashes, "
+        "~1 yr. Occasionally bleeds when she rubs her eye.",
+        ADULT,
+        {"eyelid-margin", "bleeding-or-crusting", "persisting-many-months"},
+        set(),
+        set(),
+        set(),
+        id="dictated-split-name",
+    ),
+    pytest.param(
+        "dictated not read. patient had radio therapy to the right neck one and a half years ago "
+        "period numerous mill ya noted on the right neck within the treated area",
+        OLDER,
+        {"radiotherapy-to-site"},
+        set(),
+        set(),
+        set(),
+        id="dictated-radio-therapy",
+    ),
 ]
 
 
@@ -86,6 +107,17 @@ def test_what_a_note_asserts(
     named = {h.id for h in found.mimics}
     assert flags <= red and not (not_flags & red), red
     assert mimics <= named and not (not_mimics & named), named
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Walks a mile a day for his knees. Skin: nil of note.",  # "mile a" is no split "milia"
+        "Mill is closed; works at the quarry. Skin: nil of note.",
+    ],
+)
+def test_words_that_only_look_like_a_split_name_are_not_milia(text: str) -> None:
+    assert assessed(KB, note(text)).milia is None
 
 
 def test_milia_like_spots_said_to_have_gone_are_not_there() -> None:

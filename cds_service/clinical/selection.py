@@ -93,6 +93,7 @@ class RelevanceFilter:
         self._bare = frozenset(w for w in self._words if not FILTER_WORD.fullmatch(w))
         self._reader = reader
         self._misspelt = reader.misspellings
+        self._split = reader.split_names
         self._limits = limits or ReadingLimits()
         # The most of a text the reader reads (the settings' per-note limit, or its own).
         self._limit = max(self._limits.chars_per_note, MAX_TEXT)
@@ -211,6 +212,7 @@ class RelevanceFilter:
         misspelt = words.intersection(self._misspelt)
         if misspelt:  # "mileum": the reader reads it as the name
             words |= {self._misspelt[w] for w in misspelt}
+        words |= self._split.names(seen)  # "mill ya": so does it this
         # A word that can begin a term first: most texts stop here ...
         firsts = set(self._words.intersection(words))
         for bare in self._bare:  # ">", "↑": looked for as written

@@ -277,6 +277,9 @@ class TextReader:
         known = {w for term in self._labels for w in term.lower().replace("|", " ").split()}
         #: Misspelt milia names ("mileum", "millium", "milai") and the name each stands for.
         self.misspellings = misspellings(lesions.milia, known | set(lesions.not_misspellings))
+        names = {n.lower(): n.lower() for n in lesions.milia if n.isalpha()}
+        #: Names broken in two by dictation ("mill ya", "milly a").
+        self.split_names = SplitNames({**self.misspellings, **names})
         for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
             for term in terms:
                 self._add(self._anchors, term, kind)
@@ -377,7 +380,7 @@ class TextReader:
 
     def _normalised(self, text: str, limit: int = MAX_TEXT) -> str:
         """``text`` as every reading reads it: normalised, misspelt milia names as the name."""
-        text = normalise(text, limit)
+        text = self.split_names.join(normalise(text, limit))
         if set(FILTER_WORD.findall(text.lower())).isdisjoint(self.misspellings):
             return text
         return _WORD.sub(lambda m: self.misspellings.get(m[0].lower(), m[0]), text)
@@ -843,9 +846,10 @@ class TextReader:
                 named=named or not _described(lesion),
                 status=lesion.status or "present",
                 text=lesion.text,
-                # "milia" is plural without an s; "a milium" is one lesion, never a crop.
+                # "milia" ("millia", "milia-like") is plural without an s; "a milium" is one
+                # lesion, never a crop.
                 plural=lesion.text.endswith("s")
-                or (lesion.text.startswith("mili") and not lesion.text.endswith("um")),
+                or (lesion.text.startswith("mil") and "ium" not in lesion.text),
                 sites=self.sites.with_regions(lesion.sites),
                 sizes_mm=tuple(lesion.sizes),
                 days=max(days) if days else None,
@@ -1014,6 +1018,60 @@ def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
             if variant[:1] == name[:1] and len(variant) >= 4 and variant not in words:
                 found.setdefault(variant, name)
     return {variant: name for variant, name in found.items() if variant not in names}
+
+
+#: Short words a split name's second part cannot be: "walks a mile a day", "the mill is".
+_SHORT_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "a i an am as at be by do if in is it me my no of on or so to up us we and are but can "
+        "did for had has her him his its not now one the too two was who yet",
+    )
+)
+
+
+class SplitNames:
+    """Milia names that dictation breaks in two ("mill ia", "mill ya", "milly a", "mil ium"):
+    the two parts written together, a "y" heard as an "i", are a name or a misspelling of one.
+    ``spellings``: each one-word name and misspelling, and the name it stands for."""
+
+    def __init__(self, spellings: dict[str, str]) -> None:
+        self._spellings = spellings
+        # Only words that begin as a name does ("mil"), then a short second part: a scan in C
+        # that finds nothing in almost every note. A slip in the first letters is not followed
+        # into split words: "mile a" must stay a mile.
+        stems = sorted({name[:3] for name in spellings.values()})
+        self._stems = tuple(stems)
+        self._pair = re.compile(
+            r"\b((?:" + "|".join(map(re.escape, stems)) + r")[a-z]*)[ \t]+([a-z]{1,3})\b",
+            re.IGNORECASE,
+        )
+
+    def _name(self, first: str, second: str) -> str | None:
+        first, second = first.lower(), second.lower()
+        if first in self._spellings:
+            return None  # a name already, and a word after it: "milia a few weeks"
+        if second in _SHORT_WORDS and not (second == "a" and first[-1:] in {"i", "y"}):
+            return None  # "milly a" is the name said; "mile a" is a mile
+        joined = first + second
+        return self._spellings.get(joined) or self._spellings.get(joined.replace("y", "i"))
+
+    def _may_hold(self, text: str) -> bool:
+        lower = text.lower()
+        return any(stem in lower for stem in self._stems)  # a substring search, in C
+
+    def join(self, text: str) -> str:
+        """``text`` with each split name written as the name."""
+        if not self._may_hold(text):
+            return text
+        return self._pair.sub(lambda m: self._name(m[1], m[2]) or m[0], text)
+
+    def names(self, text: str) -> set[str]:
+        """The names split in ``text``."""
+        if not self._may_hold(text):
+            return set()
+        found = (self._name(m[1], m[2]) for m in self._pair.finditer(text))
+        return {name for name in found if name}
 
 
 def _one_letter_from(word: str) -> set[str]:
