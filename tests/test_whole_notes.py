@@ -89,6 +89,27 @@ CASES = [
         set(),
         id="dictated-radio-therapy",
     ),
+    pytest.param(
+        # a drug named with a dose form that takes it out of its class: topical tacrolimus is no
+        # systemic immunosuppression
+        "Periocular skin thin and atrophic, with multiple tiny milia. Stop clobetasol -> "
+        "tacrolimus 0.1% oint.",
+        ADULT,
+        set(),
+        {"immunosuppression"},
+        set(),
+        set(),
+        id="topical-tacrolimus",
+    ),
+    pytest.param(
+        "Renal transplant 2019, on tacrolimus 2 mg bd. Several milia on both cheeks.",
+        ADULT,
+        {"immunosuppression"},
+        set(),
+        set(),
+        set(),
+        id="systemic-tacrolimus",
+    ),
 ]
 
 

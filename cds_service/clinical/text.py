@@ -244,6 +244,15 @@ class TextReader:
         )
         nlp = build_pipeline(kb)  # imports spaCy, quietly
         self._nlp = nlp
+        #: Per drug class, the words of a route or dose form that take a drug out of it, as
+        #: tokens ("tacrolimus 0.1% oint" is no systemic immunosuppression).
+        self._not_routes = {
+            f"drug-class:{drugs.id}": tuple(
+                tuple(t.lower_ for t in nlp.make_doc(words)) for words in drugs.not_routes
+            )
+            for drugs in kb.drug_classes
+            if drugs.not_routes
+        }
         self._shorthands = shorthands(kb.abbreviations, self._tokens)
         concepts = {c.id: c.terms for c in kb.lexicon.concepts}
         self._concepts = concepts
@@ -570,7 +579,7 @@ class TextReader:
         for entity, status in entities:
             if status is None:
                 continue
-            labels = tuple(sorted(self._entity_labels(doc, entity)))
+            labels = tuple(sorted(self._entity_labels(doc, entity) - self._off_route(doc, entity)))
             if not labels:
                 continue
             said_of = index.nearest(entity.start, entity.end, sentence_of[entity.start])
@@ -606,6 +615,24 @@ class TextReader:
             )
         found = tuple(self._milia_like(lesions))
         return TextReading(tuple(mentions), found)
+
+    def _off_route(self, doc: Any, entity: Any) -> set[str]:
+        """The drug classes a drug named in the text is out of by the route or dose form said
+        with it, in its sentence: "tacrolimus 0.1% oint", "topical tacrolimus"."""
+        classes = self._entity_labels(doc, entity) & self._not_routes.keys()
+        if not classes:
+            return set()
+        sentence = entity.sent
+        before = max(sentence.start, entity.start - 2)
+        after = min(sentence.end, entity.end + _ROUTE_REACH)
+        near = [t.lower_ for t in doc[before : entity.start]] + [
+            t.lower_ for t in doc[entity.end : after]
+        ]
+        return {
+            label
+            for label in classes
+            if any(_holds(near, route) for route in self._not_routes[label])
+        }
 
     def _gone_reach(self, doc: Any) -> list[tuple[int, int]]:
         """Token ranges the cues that say a thing has gone reach ("all cleared", "have gone")."""
@@ -1018,6 +1045,16 @@ def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
             if variant[:1] == name[:1] and len(variant) >= 4 and variant not in words:
                 found.setdefault(variant, name)
     return {variant: name for variant, name in found.items() if variant not in names}
+
+
+#: How many words after a drug's name its route or dose form is looked for ("tacrolimus 0.1 %
+#: oint": four).
+_ROUTE_REACH = 5
+
+
+def _holds(words: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
 
 
 #: Short words a split name's second part cannot be: "walks a mile a day", "the mill is".
