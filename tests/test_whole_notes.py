@@ -110,6 +110,27 @@ CASES = [
         set(),
         id="systemic-tacrolimus",
     ),
+    pytest.param(
+        # a denial of change is not a denial of the time: they have been there two years
+        "Milia L cheek without any change x 2 yrs.",
+        ADULT,
+        {"persisting-many-months"},
+        set(),
+        set(),
+        set(),
+        id="without-change-for-years",
+    ),
+    pytest.param(
+        # a hedge between the verb and the colour, and a shape compared with before
+        "Pt writes: the little white bump by my nose that you said was a milia has turned kind "
+        "of pinkish-grey and looks more irregular.",
+        ADULT,
+        {"change-in-size-colour-shape"},
+        set(),
+        set(),
+        set(),
+        id="turned-kind-of-pinkish",
+    ),
 ]
 
 
@@ -138,6 +159,19 @@ def test_what_a_note_asserts(
     ],
 )
 def test_words_that_only_look_like_a_split_name_are_not_milia(text: str) -> None:
+    assert assessed(KB, note(text)).milia is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "w/o", as "without", denies
+        "EB simplex review. Healed areas on hands and knees w/o scarring or milia.",
+        # milia-like spots in a condition are not there
+        "Peel 2 wks ago, healing well. RTC prn - call if she notices tiny white bumps.",
+    ],
+)
+def test_milia_denied_or_in_a_condition_are_not_there(text: str) -> None:
     assert assessed(KB, note(text)).milia is None
 
 

@@ -506,11 +506,12 @@ class TextReader:
             ],
         )
         # A lesion described but not named is none when said to have gone ("the white spots she
-        # had on her lids have gone"). Not when denied, hypothetical or said of a relative: those
-        # cues reach too far for a description ("L lower lid (not margin): 2mm firm white
-        # papule"; "Mum has a hard white spot" told by her daughter; "worried about persistent
-        # white spots"), and a missed lesion hides its red flags.
-        unreal = _covered(size, self._gone_reach(doc))
+        # had on her lids have gone") or in a condition ("call if she notices tiny white
+        # bumps"). Not when denied, worried about or said of a relative: those cues reach too
+        # far for a description ("L lower lid (not margin): 2mm firm white papule"; "Mum has a
+        # hard white spot" told by her daughter; "worried about persistent white spots"), and a
+        # missed lesion hides its red flags.
+        unreal = _covered(size, self._gone_reach(doc) + _conditional_reach(doc))
         lesions = [
             les
             for les in lesions
@@ -1050,6 +1051,21 @@ def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
 #: How many words after a drug's name its route or dose form is looked for ("tacrolimus 0.1 %
 #: oint": four).
 _ROUTE_REACH = 5
+
+
+_CONDITIONAL = re.compile(r"\b(?:if|unless|should|in case)\b")
+
+
+def _conditional_reach(doc: Any) -> list[tuple[int, int]]:
+    """Token ranges the hypothetical cues of a condition reach ("if", "return if", "unless")."""
+    graph = doc._.context_graph
+    if graph is None:
+        return []
+    return [
+        m.scope_span
+        for m in graph.modifiers
+        if m.category == "HYPOTHETICAL" and _CONDITIONAL.search(m.rule.literal.lower())
+    ]
 
 
 def _holds(words: list[str], phrase: tuple[str, ...]) -> bool:
