@@ -169,6 +169,9 @@ def test_words_that_only_look_like_a_split_name_are_not_milia(text: str) -> None
         "EB simplex review. Healed areas on hands and knees w/o scarring or milia.",
         # milia-like spots in a condition are not there
         "Peel 2 wks ago, healing well. RTC prn - call if she notices tiny white bumps.",
+        # a parent asking whether milia could come
+        "Mom writes: Is it true my baby could get milia because I get them? His skin looks "
+        "totally smooth right now.",
     ],
 )
 def test_milia_denied_or_in_a_condition_are_not_there(text: str) -> None:
