@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .terms import Position, parse, sequences, shorthands, token_pattern, with_shorthand
@@ -199,16 +200,22 @@ def questions(doc: Any, sentence_of: list[int]) -> set[int]:
     return {sentence for sentence, text in last.items() if text == "?"}
 
 
-def scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
-    """Token ranges that ConText cues of these categories reach."""
+def cue_reach(doc: Any, keep: Callable[[Any], bool]) -> list[tuple[int, int]]:
+    """Token ranges that the ConText cues ``keep`` accepts (a medspaCy modifier) reach."""
     graph = doc._.context_graph
     if graph is None:
         return []
-    return [
-        m.scope_span
-        for m in graph.modifiers
-        if m.category in categories and m.direction in {"FORWARD", "BACKWARD", "BIDIRECTIONAL"}
-    ]
+    return [m.scope_span for m in graph.modifiers if keep(m)]
+
+
+def scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
+    """Token ranges that ConText cues of these categories reach."""
+    return cue_reach(
+        doc,
+        lambda m: (
+            m.category in categories and m.direction in {"FORWARD", "BACKWARD", "BIDIRECTIONAL"}
+        ),
+    )
 
 
 def negation_reach(doc: Any) -> list[tuple[int, int]]:

@@ -46,6 +46,7 @@ from .nlp import (
     build_pipeline,
     context_of,
     cue_literal,
+    cue_reach,
     list_break,
     negation_reach,
     normalise,
@@ -637,10 +638,7 @@ class TextReader:
 
     def _gone_reach(self, doc: Any) -> list[tuple[int, int]]:
         """Token ranges the cues that say a thing has gone reach ("all cleared", "have gone")."""
-        graph = doc._.context_graph
-        if graph is None:
-            return []
-        return [m.scope_span for m in graph.modifiers if m.rule.literal in self._gone_cues]
+        return cue_reach(doc, lambda m: m.rule.literal in self._gone_cues)
 
     def _described_now(
         self,
@@ -1058,14 +1056,12 @@ _CONDITIONAL = re.compile(r"\b(?:if|unless|should|in case)\b")
 
 def _conditional_reach(doc: Any) -> list[tuple[int, int]]:
     """Token ranges the hypothetical cues of a condition reach ("if", "return if", "unless")."""
-    graph = doc._.context_graph
-    if graph is None:
-        return []
-    return [
-        m.scope_span
-        for m in graph.modifiers
-        if m.category == "HYPOTHETICAL" and _CONDITIONAL.search(m.rule.literal.lower())
-    ]
+    return cue_reach(
+        doc,
+        lambda m: (
+            m.category == "HYPOTHETICAL" and bool(_CONDITIONAL.search(m.rule.literal.lower()))
+        ),
+    )
 
 
 def _holds(words: list[str], phrase: tuple[str, ...]) -> bool:
