@@ -30,7 +30,9 @@ def wait_until_ready(
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited:\n{log.read_text()[-4000:]}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            # "Connection: close": the probe leaves no kept-alive connection behind, whose
+            # close the server would then handle beside the test's first requests.
+            if requests.get(url, timeout=2, headers={"Connection": "close"}).status_code == 200:
                 return
         except requests.RequestException:
             pass
