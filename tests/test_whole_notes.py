@@ -131,6 +131,28 @@ CASES = [
         set(),
         id="turned-kind-of-pinkish",
     ),
+    pytest.param(
+        # a parent's own history in a baby's note is family history
+        "NEWBORN DISCHARGE EXAM. Skin: few milia on nose, unchanged. Maternal hx: melanoma in "
+        "situ L calf, treated 4 yrs ago. Mom herself had several BCCs in her 20s.",
+        ADULT,
+        set(),
+        {"history-of-skin-cancer"},
+        set(),
+        set(),
+        id="maternal-history",
+    ),
+    pytest.param(
+        # a margin said to be spared, and "no lash loss", are no margin finding
+        "PE: ~20 1-2 mm firm white papules infraorbital and upper lids. Lid margins spared. "
+        "No lash loss.",
+        ADULT,
+        set(),
+        {"eyelid-margin"},
+        set(),
+        set(),
+        id="margins-spared",
+    ),
 ]
 
 
