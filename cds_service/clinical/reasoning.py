@@ -11,7 +11,6 @@ historical only). Order cautions need milia too unless the content says otherwis
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from .findings import Findings, Measurement, MedicineUse, Mention
 from .knowledge import KnowledgeBase, LesionRule, OrderCaution, PatientFilter, Recognition
 from .sites import whole_regions
+from .terms import has_word
 from .vocabulary import feature_label, label, part_label
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
@@ -375,7 +375,7 @@ class _Evaluator:
         """The medicine belongs to one of the drug classes (and its route does not exclude it)."""
         for class_id in classes:
             drugs = self.kb.drug_class(class_id)
-            if label("drug-class", class_id) in use.labels and not _has_word(
+            if label("drug-class", class_id) in use.labels and not has_word(
                 drugs.not_routes, use.route_text
             ):
                 return True
@@ -479,11 +479,6 @@ def assess(findings: Findings, kb: KnowledgeBase, require_milia: bool = True) ->
     )
 
 
-def _has_word(words: Iterable[str], text: str) -> bool:
-    """Any of ``words`` as whole words ("cutaneous" is not in "subcutaneous")."""
-    return any(re.search(rf"(?<![\w-]){re.escape(w.lower())}(?![\w-])", text) for w in words)
-
-
 def _long_enough(use: MedicineUse, caution: OrderCaution) -> bool:
     """Meant for longer than the caution's minimum; with no duration stated, refills or a large
     fill count as long when the content says so."""
@@ -512,7 +507,7 @@ def _triggers(findings: Findings, kb: KnowledgeBase, ev: _Evaluator) -> tuple[Hi
                 for u in findings.medicines
                 if not u.draft
                 and _is_drug(u, wanted, trigger.recognise, ev)
-                and not (trigger.routes and not _has_word(trigger.routes, u.route_text))
+                and not (trigger.routes and not has_word(trigger.routes, u.route_text))
                 and (
                     trigger.min_use_days is None
                     or (u.days is not None and u.days > trigger.min_use_days)
@@ -608,7 +603,7 @@ def _cautions(
             and _is_drug(u, wanted, caution.drug, ev)
             and (
                 not (caution.site_text or caution.sites)
-                or _has_word(caution.site_text, u.site_text)
+                or has_word(caution.site_text, u.site_text)
                 or bool(set(caution.sites) & set(u.sites))
             )
             and _long_enough(u, caution)

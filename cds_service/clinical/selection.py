@@ -212,7 +212,7 @@ class RelevanceFilter:
         misspelt = words.intersection(self._misspelt)
         if misspelt:  # "mileum": the reader reads it as the name
             words |= {self._misspelt[w] for w in misspelt}
-        words |= self._split.names(seen)  # "mill ya": so does it this
+        words |= self._split.names(seen)  # "mill ya": the reader joins split names too
         # A word that can begin a term first: most texts stop here ...
         firsts = set(self._words.intersection(words))
         for bare in self._bare:  # ">", "↑": looked for as written

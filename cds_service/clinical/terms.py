@@ -14,6 +14,7 @@ abbreviation marked case sensitive, which matches on ORTH.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -226,3 +227,8 @@ def token_pattern(sequence: list[Position | None]) -> list[dict[str, Any]]:
         else:
             pattern.append({attr: {"IN": sorted(values)}})
     return pattern
+
+
+def has_word(words: Iterable[str], text: str) -> bool:
+    """Any of ``words`` in ``text`` as whole words ("cutaneous" is not in "subcutaneous")."""
+    return any(re.search(rf"(?<![\w-]){re.escape(w.lower())}(?![\w-])", text) for w in words)

@@ -59,6 +59,7 @@ from .sites import SiteIndex
 from .terms import (
     Inflect,
     TermError,
+    has_word,
     parse,
     sequences,
     shorthands,
@@ -245,12 +246,18 @@ class TextReader:
         )
         nlp = build_pipeline(kb)  # imports spaCy, quietly
         self._nlp = nlp
-        #: Per drug class, the words of a route or dose form that take a drug out of it, as
-        #: tokens ("tacrolimus 0.1% oint" is no systemic immunosuppression).
+        #: ConText cues of a condition: "if", "return if", "unless", "should there".
+        self._conditional_cues = frozenset(
+            rule.literal
+            for rule in context_of(nlp).rules
+            if rule.category == "HYPOTHETICAL" and _CONDITIONAL.search(rule.literal.lower())
+        )
+        #: Cues after which a lesion described but not named is none (:meth:`_read_passage`).
+        self._unreal_cues = self._gone_cues | self._conditional_cues
+        #: Per drug class, the words of a route or dose form that take a drug out of it
+        #: ("tacrolimus 0.1% oint" is no systemic immunosuppression), as orders read them.
         self._not_routes = {
-            f"drug-class:{drugs.id}": tuple(
-                tuple(t.lower_ for t in nlp.make_doc(words)) for words in drugs.not_routes
-            )
+            f"drug-class:{drugs.id}": tuple(drugs.not_routes)
             for drugs in kb.drug_classes
             if drugs.not_routes
         }
@@ -512,7 +519,7 @@ class TextReader:
         # far for a description ("L lower lid (not margin): 2mm firm white papule"; "Mum has a
         # hard white spot" told by her daughter; "worried about persistent white spots"), and a
         # missed lesion hides its red flags.
-        unreal = _covered(size, self._gone_reach(doc) + _conditional_reach(doc))
+        unreal = _covered(size, cue_reach(doc, lambda m: m.rule.literal in self._unreal_cues))
         lesions = [
             les
             for les in lesions
@@ -581,7 +588,8 @@ class TextReader:
         for entity, status in entities:
             if status is None:
                 continue
-            labels = tuple(sorted(self._entity_labels(doc, entity) - self._off_route(doc, entity)))
+            of_entity = self._entity_labels(doc, entity)
+            labels = tuple(sorted(of_entity - self._off_route(doc, entity, of_entity)))
             if not labels:
                 continue
             said_of = index.nearest(entity.start, entity.end, sentence_of[entity.start])
@@ -618,27 +626,18 @@ class TextReader:
         found = tuple(self._milia_like(lesions))
         return TextReading(tuple(mentions), found)
 
-    def _off_route(self, doc: Any, entity: Any) -> set[str]:
-        """The drug classes a drug named in the text is out of by the route or dose form said
-        with it, in its sentence: "tacrolimus 0.1% oint", "topical tacrolimus"."""
-        classes = self._entity_labels(doc, entity) & self._not_routes.keys()
+    def _off_route(self, doc: Any, entity: Any, labels: set[str]) -> set[str]:
+        """The drug classes among ``labels`` that a drug named in the text is out of by the
+        route or dose form said with it, in its sentence: "tacrolimus 0.1% oint", "topical
+        tacrolimus"."""
+        classes = labels & self._not_routes.keys()
         if not classes:
             return set()
         sentence = entity.sent
-        before = max(sentence.start, entity.start - 2)
-        after = min(sentence.end, entity.end + _ROUTE_REACH)
-        near = [t.lower_ for t in doc[before : entity.start]] + [
-            t.lower_ for t in doc[entity.end : after]
-        ]
-        return {
-            label
-            for label in classes
-            if any(_holds(near, route) for route in self._not_routes[label])
-        }
-
-    def _gone_reach(self, doc: Any) -> list[tuple[int, int]]:
-        """Token ranges the cues that say a thing has gone reach ("all cleared", "have gone")."""
-        return cue_reach(doc, lambda m: m.rule.literal in self._gone_cues)
+        before = max(sentence.start, entity.start - _ROUTE_BEFORE)
+        after = min(sentence.end, entity.end + _ROUTE_AFTER)
+        near = " ".join(t.lower_ for t in (*doc[before : entity.start], *doc[entity.end : after]))
+        return {label for label in classes if has_word(self._not_routes[label], near)}
 
     def _described_now(
         self,
@@ -1046,27 +1045,12 @@ def misspellings(names: Iterable[str], words: set[str]) -> dict[str, str]:
     return {variant: name for variant, name in found.items() if variant not in names}
 
 
-#: How many words after a drug's name its route or dose form is looked for ("tacrolimus 0.1 %
-#: oint": four).
-_ROUTE_REACH = 5
+#: How many words before and after a drug's name its route or dose form is looked for
+#: ("topical tacrolimus"; "tacrolimus 0.1 % oint": four after).
+_ROUTE_BEFORE, _ROUTE_AFTER = 2, 5
 
 
 _CONDITIONAL = re.compile(r"\b(?:if|unless|should|in case)\b")
-
-
-def _conditional_reach(doc: Any) -> list[tuple[int, int]]:
-    """Token ranges the hypothetical cues of a condition reach ("if", "return if", "unless")."""
-    return cue_reach(
-        doc,
-        lambda m: (
-            m.category == "HYPOTHETICAL" and bool(_CONDITIONAL.search(m.rule.literal.lower()))
-        ),
-    )
-
-
-def _holds(words: list[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
 
 
 #: Short words a split name's second part cannot be: "walks a mile a day", "the mill is".
