@@ -198,8 +198,8 @@ def test_within_a_call_each_resource_is_judged_as_if_it_came_alone() -> None:
         if kind == "Observation" and rng.random() < 0.5:
             resource["valueQuantity"] = {"value": 4, "unit": "mm"}
         resources.append(resource)
-    # Coded resources of one shape, as a chart's vital signs are (the filter decides each shape
-    # once a call): with and without displays, a quantity, a known code.
+    # Coded resources of one shape, as a chart's vital signs are (the filter remembers what it
+    # decided of each): with and without displays, a quantity, a known code.
     for text in [*texts[:20], "Heart rate", "Size of skin lesion", "Milia"]:
         for code in ("8867-4", "254679001"):
             coding = {"system": "http://loinc.org", "code": code}
@@ -277,6 +277,23 @@ def test_past_its_budget_the_call_keeps_what_holds_a_term_unread() -> None:
         "valueString": "Thyroid not enlarged, no nodules palpable.",
     }
     assert spent.for_call()(silent)
+
+
+def test_a_resource_kept_unread_for_want_of_budget_is_read_ahead_by_the_next_call() -> None:
+    # Decisions are remembered from call to call, but only those the resource itself decided:
+    # one kept unread because its call had spent its budget is read ahead next time, and dropped.
+    keep = RelevanceFilter(VOCABULARY, READER, ReadingLimits(chars_per_request=100))
+    first = {
+        "resourceType": "Observation",
+        "code": {"text": "Thyroid exam"},
+        "valueString": "Thyroid not enlarged, no nodules palpable; weight 80 kg.",
+    }
+    silent = {**first, "valueString": "Thyroid not enlarged, no nodules palpable."}
+    spent = keep.for_call()
+    assert not spent(first)  # read ahead: 68 of the call's 100 characters (with its code)
+    assert spent(silent)  # no budget left to read it: kept for the reader
+    assert not keep.for_call()(silent)
+    assert not keep.for_call()(first)  # remembered, and read again by no call
 
 
 def test_a_coded_answer_is_kept_even_when_its_text_says_nothing() -> None:

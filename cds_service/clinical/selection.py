@@ -15,6 +15,11 @@ when they say nothing: "Thyroid not enlarged, no nodules palpable" holds a lesio
 finding. A heavy chart's exam findings are mostly such texts, and validating each costs more than
 looking at all of its vital signs. Reading ahead has the call's own reading budget; past it, a
 resource is kept as before.
+
+Charts repeat themselves (a few vital-sign codes said hundreds of times, the same exam findings at
+every visit), and so do the charts of a clinic: a decision the resource itself settled is
+remembered from call to call, by a digest of what it depends on (never the text); one the call's
+budget settled is not.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from .vocabulary import Vocabulary
 
 #: Texts whose decision is remembered per worker (by a digest of the text, never the text itself).
 _REMEMBERED = 8192
+#: Resources whose decision is remembered per worker (by a digest, :func:`_digest`): about 50
+#: bytes each.
+_REMEMBERED_RESOURCES = 32768
 #: The types whose texts the reader reads for findings and nothing else: one whose texts say
 #: nothing gives the reader nothing. (Medicines are read for more than findings: route, days.)
 _READ_AHEAD = frozenset({"Condition", "Observation", "Procedure"})
@@ -75,9 +83,6 @@ class _Call:
         self.found: dict[str, bool] = {}
         #: Per text read ahead in full: did the reading give a mention or a lesion.
         self.said: dict[str, bool] = {}
-        #: Per shape of a resource whose only field the reader reads is its code (a vital
-        #: sign): the decision (:func:`_code_only`).
-        self.decided: dict[tuple[Any, ...], bool] = {}
 
 
 class RelevanceFilter:
@@ -98,6 +103,8 @@ class RelevanceFilter:
         # The most of a text the reader reads (the settings' per-note limit, or its own).
         self._limit = max(self._limits.chars_per_note, MAX_TEXT)
         self._decided: dict[bytes, bool] = {}
+        #: Per resource (by :func:`_digest`): kept or not, when its own content decided it.
+        self._resources: dict[bytes, bool] = {}
         self._lock = threading.Lock()
 
     def for_call(self) -> Callable[[dict[str, Any]], bool]:
@@ -114,14 +121,20 @@ class RelevanceFilter:
             return False  # a type whose findings the reader does not read
         plan = _PLANS[kind]
         firsts = resource.keys() & plan.keys()
-        shape = _code_only(kind, resource, firsts) if call is not None else None
-        if call is None or shape is None:
-            return self._keeps(resource, call, kind, plan, firsts)
-        # A chart's vital signs are a few codes said hundreds of times: one decision each.
-        kept = call.decided.get(shape)
+        if call is None:
+            return self._keeps(resource, None, kind, plan, firsts)[0]
+        # A chart repeats itself (a few vital-sign codes said hundreds of times, the same exam
+        # findings at every visit) and so do charts: the decision on what the reader reads of a
+        # resource is remembered, by a digest of it.
+        key = _digest(kind, resource, firsts)
+        kept = self._resources.get(key) if key is not None else None
         if kept is None:
-            kept = self._keeps(resource, call, kind, plan, firsts)
-            call.decided[shape] = kept
+            kept, final = self._keeps(resource, call, kind, plan, firsts)
+            if final and key is not None:
+                with self._lock:
+                    if len(self._resources) >= _REMEMBERED_RESOURCES:
+                        self._resources.pop(next(iter(self._resources)), None)
+                    self._resources[key] = kept
         return kept
 
     def _keeps(
@@ -131,7 +144,9 @@ class RelevanceFilter:
         kind: str,
         plan: dict[str, tuple[tuple[_Walk, bool], ...]],
         firsts: set[str],
-    ) -> bool:
+    ) -> tuple[bool, bool]:
+        """Whether to keep the resource, and whether that is final: False when the call's
+        read-ahead budget, not the resource, decided (it is kept, and decided again next time)."""
         said: list[str] = []  # the texts the reader reads (fields.texts)
         named: list[str] = []  # and what its codings say, which the reader reads for some types
         knows = self._vocabulary.knows_code
@@ -156,7 +171,7 @@ class RelevanceFilter:
                             and isinstance(code, str)
                             and knows(system, code)
                         ):
-                            return True
+                            return True, True
                         display = coding.get("display")  # with or without a system and code
                         if display and isinstance(display, str):
                             displays = [*displays, display] if displays else [display]
@@ -170,18 +185,21 @@ class RelevanceFilter:
                         elif len(displays) > 1:
                             named.append(" ".join(displays))
         if kind == "Observation" and _measures_lesion(resource):
-            return True  # it may measure a lesion ("Size of skin lesion", 4 mm)
+            return True, True  # it may measure a lesion ("Size of skin lesion", 4 mm)
         texts = said + named
         if not texts:
-            return False
+            return False, True
         # Each text on its own, as the reader reads them: joined, "Nose bleeding" and "Risk
         # assessed" would read as the ignored phrase "bleeding risk".
         if not any(self._could_find(text, call) for text in texts):
-            return False
+            return False, True
         if call is None or kind not in _READ_AHEAD:
-            return True
+            return True, True
         if "valueCodeableConcept" in resource:
-            return True  # a coded answer supersedes earlier ones, said or not (_latest_answers)
+            return (
+                True,
+                True,
+            )  # a coded answer supersedes earlier ones, said or not (_latest_answers)
         return self._says_something(said, call)
 
     def _could_find(self, text: str, call: _Call | None) -> bool:
@@ -222,36 +240,45 @@ class RelevanceFilter:
         # none of which ends in this text).
         return any(_may_end(ends[w], words) for w in firsts)
 
-    def _says_something(self, texts: list[str], call: _Call) -> bool:
+    def _says_something(self, texts: list[str], call: _Call) -> tuple[bool, bool]:
+        """Whether the reader finds anything in the texts, and whether that was read (final) or
+        assumed: a text past the call's budget is kept for the reader, which has its own."""
         budget = call.budget
         for text in texts:
             says = call.said.get(text)
             if says is None:
                 if not budget.allows(text):
-                    return True  # not read ahead: the reader reads it, within its own budget
+                    return True, False  # not read ahead: the reader reads it, within its own budget
                 # The reader's own call (digest and length), so its reading is the one remembered.
                 reading = self._reader.read(text, budget.deadline, len(text))
                 if not reading.complete:
-                    return True  # out of time: the reader reads it again, not this call
+                    return True, False  # out of time: the reader reads it again, not this call
                 says = bool(reading.mentions or reading.lesions)
                 call.said[text] = says
             if says:
-                return True
-        return False
+                return True, True
+        return False, True
 
 
-def _code_only(kind: str, resource: dict[str, Any], firsts: set[str]) -> tuple[Any, ...] | None:
-    """What the decision on a resource depends on when the only field the reader reads is its
-    code: the type, the code as written (serialised, in C: whatever it holds is in the key), and
-    whether a quantity comes with it (a measured lesion, :func:`_measures_lesion`). None for any
-    other resource."""
-    if firsts != {"code"}:
-        return None
+def _digest(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
+    """A digest of what the decision on a resource depends on: its type, the fields the reader
+    reads (serialised, in C, keys sorted: whatever they hold is in it), and whether a quantity
+    (a measured lesion, :func:`_measures_lesion`) or a coded answer comes with them. A digest, never the text:
+    the filter outlives the call. None for a resource orjson cannot serialise (an integer beyond
+    64 bits), decided afresh."""
     try:
-        code = orjson.dumps(resource["code"])
-    except orjson.JSONEncodeError:  # a fetched resource with an integer beyond 64 bits
+        read = orjson.dumps(
+            (
+                kind,
+                "valueQuantity" in resource,
+                "valueCodeableConcept" in resource,
+                {k: resource[k] for k in firsts},
+            ),
+            option=orjson.OPT_SORT_KEYS,
+        )
+    except orjson.JSONEncodeError:
         return None
-    return (kind, code, "valueQuantity" in resource)
+    return hashlib.blake2b(read, digest_size=16).digest()
 
 
 def _may_end(lasts: frozenset[str] | None, words: set[str]) -> bool:
