@@ -103,3 +103,24 @@ def test_serve_runs_gunicorn_and_answers_discovery(tmp_path: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert "Booting worker" in output or "Listening at" in output
+
+
+def test_start_up_runs_without_the_collector_and_leaves_it_on() -> None:
+    # What start-up builds is frozen (outside every later collection), and the collector is on
+    # again for the requests, also when start-up fails: off, a worker's memory would only grow.
+    import gc
+
+    from cds_service.cli import frozen_start_up
+
+    frozen = gc.get_freeze_count()
+    try:
+        with frozen_start_up():
+            assert not gc.isenabled()
+            built: list[list[int]] = [[] for _ in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(built)
+        with pytest.raises(ValueError), frozen_start_up():
+            raise ValueError("invalid content")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()  # the test process's objects go back to the collector
