@@ -262,10 +262,11 @@ class RelevanceFilter:
 
 def _digest(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
     """A digest of what the decision on a resource depends on: its type, the fields the reader
-    reads (serialised, in C, keys sorted: whatever they hold is in it), and whether a quantity
-    (a measured lesion, :func:`_measures_lesion`) or a coded answer comes with them. A digest, never the text:
-    the filter outlives the call. None for a resource orjson cannot serialise (an integer beyond
-    64 bits), decided afresh."""
+    reads (serialised, in C: whatever they hold is in it, names included, so two resources that
+    differ there never share a digest; the same fields in another order only miss the memory),
+    and whether a quantity (a measured lesion, :func:`_measures_lesion`) or a coded answer comes
+    with them. A digest, never the text: the filter outlives the call. None for a resource orjson
+    cannot serialise (an integer beyond 64 bits), decided afresh."""
     try:
         read = orjson.dumps(
             (
@@ -273,8 +274,7 @@ def _digest(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | No
                 "valueQuantity" in resource,
                 "valueCodeableConcept" in resource,
                 {k: resource[k] for k in firsts},
-            ),
-            option=orjson.OPT_SORT_KEYS,
+            )
         )
     except orjson.JSONEncodeError:
         return None
