@@ -33,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -101,6 +102,13 @@ snoozes_table = Table(
     Column("red_flags", JSON, nullable=False),
     Column("reason", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: A patient's snoozes in force, read on every hook call that has cards: built once (building a
+#: statement costs more than SQLite takes to answer it).
+_SNOOZES_IN_FORCE = select(snoozes_table).where(
+    (snoozes_table.c.patient_key == bindparam("patient_key"))
+    & (snoozes_table.c.until > bindparam("now"))
 )
 
 #: Token ids seen (hashed with their issuer), kept until the token expires: the replay guard.
@@ -416,13 +424,10 @@ class Store:
     def snoozes(self, patient_key: str) -> dict[str, Snooze]:
         """The patient's snoozes in force, by card kind: a read, which takes no write lock (on
         SQLite in WAL mode readers never wait for a writer). Raises when the database is down."""
-        query = select(snoozes_table).where(
-            (snoozes_table.c.patient_key == patient_key)
-            & (snoozes_table.c.until > datetime.now(UTC))
-        )
+        asked = {"patient_key": patient_key, "now": datetime.now(UTC)}
         return {
             r.card_kind: Snooze(r.card_kind, _aware(r.until), tuple(r.red_flags), r.reason)
-            for r in self._read("snoozes", query)
+            for r in self._read("snoozes", _SNOOZES_IN_FORCE, asked)
         }
 
     def count_shown(self, showings: Sequence[Showing]) -> None:
@@ -525,13 +530,15 @@ class Store:
 
     # --------------------------------------------------------------------------- helpers
 
-    def _read(self, what: str, query: Any) -> Sequence[Any]:
+    def _read(
+        self, what: str, query: Any, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Any]:
         """The rows of a read-only query; raises :class:`DatabaseUnavailable` (naming ``what``)
         when the database cannot answer."""
         self._require()
         try:
             with self.engine.connect() as conn:
-                return conn.execute(query).all()
+                return conn.execute(query, parameters).all()
         except SQLAlchemyError as exc:
             raise _unavailable(what, exc) from None
 
