@@ -40,8 +40,8 @@ from .vocabulary import Vocabulary
 
 #: Texts whose decision is remembered per worker (by a digest of the text, never the text itself).
 _REMEMBERED = 8192
-#: Resources whose decision is remembered per worker (by a digest, :func:`_digest`): about 50
-#: bytes each.
+#: Resources whose decision is remembered per worker (by a digest of :func:`_serialised`):
+#: about 50 bytes each.
 _REMEMBERED_RESOURCES = 32768
 #: The types whose texts the reader reads for findings and nothing else: one whose texts say
 #: nothing gives the reader nothing. (Medicines are read for more than findings: route, days.)
@@ -83,6 +83,8 @@ class _Call:
         self.found: dict[str, bool] = {}
         #: Per text read ahead in full: did the reading give a mention or a lesion.
         self.said: dict[str, bool] = {}
+        #: Per resource, as :func:`_serialised`: kept or not.
+        self.decided: dict[bytes, bool] = {}
 
 
 class RelevanceFilter:
@@ -103,7 +105,8 @@ class RelevanceFilter:
         # The most of a text the reader reads (the settings' per-note limit, or its own).
         self._limit = max(self._limits.chars_per_note, MAX_TEXT)
         self._decided: dict[bytes, bool] = {}
-        #: Per resource (by :func:`_digest`): kept or not, when its own content decided it.
+        #: Per resource (a digest of :func:`_serialised`, never the text): kept or not, when its
+        #: own content decided it.
         self._resources: dict[bytes, bool] = {}
         self._lock = threading.Lock()
 
@@ -124,17 +127,25 @@ class RelevanceFilter:
         if call is None:
             return self._keeps(resource, None, kind, plan, firsts)[0]
         # A chart repeats itself (a few vital-sign codes said hundreds of times, the same exam
-        # findings at every visit) and so do charts: the decision on what the reader reads of a
-        # resource is remembered, by a digest of it.
-        key = _digest(kind, resource, firsts)
-        kept = self._resources.get(key) if key is not None else None
+        # findings at every visit), and so do charts: the decision on what the reader reads of
+        # a resource is remembered, within the call by what it says, across calls by a digest.
+        read = _serialised(kind, resource, firsts)
+        if read is None:
+            return self._keeps(resource, call, kind, plan, firsts)[0]
+        kept = call.decided.get(read)
+        if kept is not None:
+            return kept
+        key = hashlib.blake2b(read, digest_size=16).digest()
+        kept = self._resources.get(key)
         if kept is None:
             kept, final = self._keeps(resource, call, kind, plan, firsts)
-            if final and key is not None:
+            if final:
                 with self._lock:
                     if len(self._resources) >= _REMEMBERED_RESOURCES:
                         self._resources.pop(next(iter(self._resources)), None)
                     self._resources[key] = kept
+        # Within the call even a decision its budget settled stands: the budget only shrinks.
+        call.decided[read] = kept
         return kept
 
     def _keeps(
@@ -260,15 +271,14 @@ class RelevanceFilter:
         return False, True
 
 
-def _digest(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
-    """A digest of what the decision on a resource depends on: its type, the fields the reader
-    reads (serialised, in C: whatever they hold is in it, names included, so two resources that
-    differ there never share a digest; the same fields in another order only miss the memory),
-    and whether a quantity (a measured lesion, :func:`_measures_lesion`) or a coded answer comes
-    with them. A digest, never the text: the filter outlives the call. None for a resource orjson
-    cannot serialise (an integer beyond 64 bits), decided afresh."""
+def _serialised(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
+    """What the decision on a resource depends on: its type, the fields the reader reads
+    (serialised, in C: whatever they hold is in it, names included, so two resources that differ
+    there never share it; the same fields in another order only miss the memory), and whether a
+    quantity (a measured lesion, :func:`_measures_lesion`) or a coded answer comes with them.
+    None for a resource orjson cannot serialise (an integer beyond 64 bits), decided afresh."""
     try:
-        read = orjson.dumps(
+        return orjson.dumps(
             (
                 kind,
                 "valueQuantity" in resource,
@@ -278,7 +288,6 @@ def _digest(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | No
         )
     except orjson.JSONEncodeError:
         return None
-    return hashlib.blake2b(read, digest_size=16).digest()
 
 
 def _may_end(lasts: frozenset[str] | None, words: set[str]) -> bool:
