@@ -69,13 +69,13 @@ def values(node: Any, path: str) -> list[Any]:
     """Every value at ``path`` in a raw JSON object or a model (missing parts give nothing).
     Written as a loop over the path's steps: the pre-filter runs it on every resource."""
     steps = _steps(path)
-    if len(steps) == 1 and isinstance(node, dict):  # the common case, kept cheap
-        value = node.get(steps[0][0])
-        if value is None:
-            return []
-        return [v for v in value if v is not None] if isinstance(value, list) else [value]
-    current = [node]
-    for name, _ in steps:
+    # The first step on its own: most paths stop there (a resource has few of the fields).
+    name = steps[0][0]
+    value = node.get(name) if isinstance(node, dict) else getattr(node, name, None)
+    if value is None:
+        return []
+    current = [v for v in value if v is not None] if isinstance(value, list) else [value]
+    for name, _ in steps[1:]:
         following: list[Any] = []
         for item in current:
             value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
