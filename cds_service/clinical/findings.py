@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from ..fhir.record import ClinicalRecord
@@ -164,7 +165,15 @@ class Findings:
     described: tuple[tuple[str, str], ...] = ()
 
     def with_label(self, wanted: str) -> list[Mention]:
-        return [m for m in self.mentions if m.label == wanted]
+        return list(self._by_label.get(wanted, ()))
+
+    @cached_property
+    def _by_label(self) -> dict[str, list[Mention]]:
+        # Reasoning asks for a label about a hundred times a call; the mentions, in order, once.
+        index: dict[str, list[Mention]] = {}
+        for mention in self.mentions:
+            index.setdefault(mention.label, []).append(mention)
+        return index
 
 
 # ---------------------------------------------------------------------------------- small readers
