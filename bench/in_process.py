@@ -13,9 +13,10 @@ import logging
 import os
 import statistics
 import time
-from pathlib import Path
 
-REQUESTS = Path(__file__).resolve().parent / "requests"
+from bodies import bodies as scenario_bodies
+from bodies import url as scenario_url
+
 DEFAULT = ["heavy-chart", "heavy-chart-distinct-notes", "newborn", "patient-view-500-obs-no-skin"]
 
 
@@ -32,11 +33,8 @@ def main() -> None:
     app = create_app(Settings(database_url="sqlite://", secret_key="in-process"))
     client = app.test_client()
     for scenario in args.scenarios:
-        path = REQUESTS / f"{scenario}.json"
-        pool = sorted((REQUESTS / scenario).glob("*.json"))
-        bodies = [path.read_bytes()] if path.exists() else [p.read_bytes() for p in pool[:200]]
-        service = "milia-order-sign" if scenario.startswith("order") else "milia-patient-view"
-        url = f"/cds-services/{service}"
+        bodies = scenario_bodies(scenario, most=200)
+        url = scenario_url(scenario)
         for body in bodies[:3]:
             client.post(url, data=body, content_type="application/json")
         gc.freeze()

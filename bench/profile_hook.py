@@ -10,6 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
+from bodies import bodies as scenario_bodies
+from bodies import url as scenario_url
 from pyinstrument import Profiler
 
 HERE = Path(__file__).resolve().parent
@@ -26,15 +28,8 @@ def main() -> None:
 
     app = create_app(Settings(database_url="sqlite://", secret_key="profile"))
     client = app.test_client()
-    path = HERE / "requests" / f"{args.scenario}.json"
-    pool = HERE / "requests" / args.scenario  # a pool of bodies, sent in turn
-    bodies = (
-        [path.read_bytes()]
-        if path.exists()
-        else [p.read_bytes() for p in sorted(pool.glob("*.json"))]
-    )
-    service = "milia-order-sign" if args.scenario.startswith("order") else "milia-patient-view"
-    url = f"/cds-services/{service}"
+    bodies = scenario_bodies(args.scenario)  # a pool's bodies are sent in turn
+    url = scenario_url(args.scenario)
     client.post(url, data=bodies[-1], content_type="application/json")  # warm up
     profiler = Profiler(interval=0.0005)
     with profiler:

@@ -23,8 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bodies import bodies as scenario_bodies
+from bodies import url as scenario_url
+
 HERE = Path(__file__).resolve().parent
-REQUESTS = HERE / "requests"
 DEFAULT = ["heavy-chart", "heavy-chart-distinct-notes"]
 
 #: Seconds of processor time per stage, summed over the calls.
@@ -72,12 +74,7 @@ def main() -> None:
     api.answer_hook = timed(api.answer_hook, "the hook (all of the above but parse)")
     service, bare = app.test_client(), baseline.app.test_client()
     for scenario in args.scenarios:
-        path = REQUESTS / f"{scenario}.json"
-        pool = sorted((REQUESTS / scenario).glob("*.json"))
-        bodies = [path.read_bytes()] if path.exists() else [p.read_bytes() for p in pool]
-        url = "/cds-services/" + (
-            "milia-order-sign" if scenario.startswith("order") else "milia-patient-view"
-        )
+        bodies, url = scenario_bodies(scenario), scenario_url(scenario)
         for body in bodies[:3]:
             service.post(url, data=body, content_type="application/json")
         gc.freeze()
