@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ContentError
+from ..memory import Memory
 from .content_rules import semantic_problems
 from .knowledge import CONTENT_FILES, KnowledgeBase
 from .yamlfile import Location, YamlDocument, YamlError, load
@@ -76,8 +77,7 @@ def validate_content(directory: Path) -> tuple[KnowledgeBase | None, list[str]]:
 #: Knowledge bases this process has checked, by the bytes of their files. A process that builds
 #: several apps from one content (the test suite, the CLI's commands) checks it once; a changed
 #: file is different bytes, so it is checked again. The content is frozen once loaded.
-_CHECKED: dict[str, KnowledgeBase] = {}
-_CHECKED_MAX = 8
+_CHECKED: Memory[str, KnowledgeBase] = Memory(8)
 
 
 def _fingerprint(directory: Path) -> str | None:
@@ -95,15 +95,14 @@ def _fingerprint(directory: Path) -> str | None:
 def load_knowledge(directory: Path) -> KnowledgeBase:
     """The validated knowledge base, or :class:`ContentError` listing every problem."""
     key = _fingerprint(directory)
-    if key is not None and key in _CHECKED:
-        return _CHECKED[key]
+    checked = _CHECKED.get(key) if key is not None else None
+    if checked is not None:
+        return checked
     kb, problems = validate_content(directory)
     if kb is None:
         raise ContentError(problems)
     if key is not None:
-        if len(_CHECKED) >= _CHECKED_MAX:
-            _CHECKED.pop(next(iter(_CHECKED)))
-        _CHECKED[key] = kb
+        _CHECKED.put(key, kb)
     return kb
 
 

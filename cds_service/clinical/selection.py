@@ -25,13 +25,13 @@ budget settled is not.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
+from ..memory import Memory
 from . import fields
 from .findings import LESION_WORDS, ReadingLimits, names_lesion
 from .nlp import MAX_TEXT, filter_text
@@ -104,11 +104,11 @@ class RelevanceFilter:
         self._limits = limits or ReadingLimits()
         # The most of a text the reader reads (the settings' per-note limit, or its own).
         self._limit = max(self._limits.chars_per_note, MAX_TEXT)
-        self._decided: dict[bytes, bool] = {}
+        #: Per text (by its digest): could reading it give a mention or a lesion.
+        self._decided: Memory[bytes, bool] = Memory(_REMEMBERED)
         #: Per resource (a digest of :func:`_serialised`, never the text): kept or not, when its
         #: own content decided it.
-        self._resources: dict[bytes, bool] = {}
-        self._lock = threading.Lock()
+        self._resources: Memory[bytes, bool] = Memory(_REMEMBERED_RESOURCES)
 
     def for_call(self) -> Callable[[dict[str, Any]], bool]:
         """The filter for one hook call: it reads ahead, within a budget of its own."""
@@ -140,10 +140,7 @@ class RelevanceFilter:
         if kept is None:
             kept, final = self._keeps(resource, call, kind, plan, firsts)
             if final:
-                with self._lock:
-                    if len(self._resources) >= _REMEMBERED_RESOURCES:
-                        self._resources.pop(next(iter(self._resources)), None)
-                    self._resources[key] = kept
+                self._resources.put(key, kept)
         # Within the call even a decision its budget settled stands: the budget only shrinks.
         call.decided[read] = kept
         return kept
@@ -207,10 +204,8 @@ class RelevanceFilter:
         if call is None or kind not in _READ_AHEAD:
             return True, True
         if "valueCodeableConcept" in resource:
-            return (
-                True,
-                True,
-            )  # a coded answer supersedes earlier ones, said or not (_latest_answers)
+            # A coded answer supersedes earlier ones, said or not (_latest_answers).
+            return True, True
         return self._says_something(said, call)
 
     def _could_find(self, text: str, call: _Call | None) -> bool:
@@ -223,10 +218,7 @@ class RelevanceFilter:
         found = self._decided.get(key)
         if found is None:
             found = self._screen(text) and self._reader.could_find(text, self._limit)
-            with self._lock:  # the worker's threads share the memory
-                if len(self._decided) >= _REMEMBERED:
-                    self._decided.pop(next(iter(self._decided)), None)
-                self._decided[key] = found
+            self._decided.put(key, found)
         if call is not None:
             call.found[text] = found
         return found

@@ -40,6 +40,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ContentError
+from ..memory import Memory
 from .matchers import TermMatcher, widen
 from .nlp import (
     MAX_TEXT,
@@ -353,7 +354,7 @@ class TextReader:
         for word in self._size_words:
             self._add(self._anchors, word, "SIZEWORD")
         self._time = TimeReader(kb.lexicon.time)
-        self._cache: dict[bytes, TextReading] = {}
+        self._cache: Memory[bytes, TextReading] = Memory(_CACHE_SIZE)
         self._lock = threading.RLock()
 
     # -- building
@@ -441,9 +442,7 @@ class TextReader:
             if cached is None:
                 cached = self._read(text, deadline, limit)
                 if cached.complete:
-                    if len(self._cache) >= _CACHE_SIZE:
-                        self._cache.pop(next(iter(self._cache)))
-                    self._cache[key] = cached
+                    self._cache.put(key, cached)
         return cached
 
     def _read(self, text: str, deadline: float | None, limit: int) -> TextReading:
@@ -1190,7 +1189,7 @@ def _size_mm(span: Any) -> float | None:
     return size
 
 
-_READERS: dict[tuple[str, frozenset[tuple[str, str]]], TextReader] = {}
+_READERS: Memory[tuple[str, frozenset[tuple[str, str]]], TextReader] = Memory(4)
 
 
 def text_reader(kb: KnowledgeBase, phrases: frozenset[tuple[str, str]]) -> TextReader:
@@ -1199,8 +1198,8 @@ def text_reader(kb: KnowledgeBase, phrases: frozenset[tuple[str, str]]) -> TextR
     parts = (kb.lexicon, kb.sites, kb.abbreviations, kb.mimics, kb.red_flags)
     digest = hashlib.blake2b("".join(repr(p) for p in parts).encode(), digest_size=16).hexdigest()
     key = (digest, phrases)
-    if key not in _READERS:
-        if len(_READERS) >= 4:
-            _READERS.pop(next(iter(_READERS)))
-        _READERS[key] = TextReader(kb, phrases)
-    return _READERS[key]
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = TextReader(kb, phrases)
+        _READERS.put(key, reader)
+    return reader

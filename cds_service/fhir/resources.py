@@ -7,7 +7,6 @@ service reads, while the package's default R5 models reject R4 MedicationRequest
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
 import orjson
@@ -16,6 +15,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from ..errors import InvalidRequest, describe_validation_error
+from ..memory import Memory
 
 #: Validated resources remembered per worker (about 6 KB each).
 _REMEMBERED = 1024
@@ -69,9 +69,7 @@ class ValidatedResources:
     """
 
     def __init__(self, size: int = _REMEMBERED) -> None:
-        self._size = size
-        self._models: dict[bytes, FHIRAbstractModel] = {}
-        self._lock = threading.Lock()
+        self._models: Memory[bytes, FHIRAbstractModel] = Memory(size)
 
     def parse(self, data: dict[str, Any], where: str) -> FHIRAbstractModel:
         try:
@@ -81,10 +79,7 @@ class ValidatedResources:
         model = self._models.get(key)
         if model is None:
             model = parse_resource(data, where)
-            with self._lock:  # the worker's threads share the memory
-                if len(self._models) >= self._size:
-                    self._models.pop(next(iter(self._models)), None)
-                self._models[key] = model
+            self._models.put(key, model)
         return model
 
 
