@@ -101,6 +101,55 @@ def test_an_attribute_of_another_lesion_does_not_count_for_the_milia(reader: Tex
     assert found["condition:milia"] == ("present", "milia")
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # Milia en plaque: the plaque's redness and swelling are the milia's.
+        (
+            "R retroauricular erythematous, oedematous plaque studded with numerous 1-2 mm milia.",
+            flag("inflamed"),
+        ),
+        (
+            "3 cm red, swollen plaque with dozens of 1-2 mm white milia behind the L ear.",
+            "inflamed",
+        ),
+        ("Milia arising on an erythematous, oedematous plaque L temple.", flag("inflamed")),
+        ("Milia on a red swollen plaque L retroauricular.", flag("inflamed")),
+        ("Crusted plaque covered in milia on the R cheek.", flag("bleeding-or-crusting")),
+    ],
+)
+def test_what_is_said_of_a_lesion_milia_are_on_is_said_of_the_milia(
+    reader: TextReader, text: str, label: str
+) -> None:
+    found = said(reader, text)
+    label = label if label.startswith("red-flag:") else flag(label)
+    assert found[label] == ("present", "milia")
+
+
+def test_induration_alone_is_not_inflammation(reader: TextReader) -> None:
+    found = said(reader, "Pink indurated plaque studded with tiny white milia behind the L ear.")
+    assert found["condition:milia"] == ("present", "milia")
+    assert flag("inflamed") not in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pink papule on the R forearm, bleeding. 2 milia on the L cheek.",
+        "Erythematous plaque with a milium next to it, the plaque crusted.",
+        "Red scaly plaque on the shin and milia on both cheeks.",
+        "Erythematous plaque on the back; milia on the nose.",
+    ],
+)
+def test_milia_beside_another_lesion_or_in_another_clause_are_not_on_it(
+    reader: TextReader, text: str
+) -> None:
+    found = said(reader, text)
+    flags = {k: v for k, v in found.items() if k.startswith("red-flag:")}
+    assert flags, "the other lesion's finding is read"
+    assert all(lesion == "other" for _, lesion in flags.values()), flags
+
+
 def test_a_look_alike_to_rule_out_is_no_lesion_of_its_own(reader: TextReader) -> None:
     # "r/o BCC" weighs a diagnosis for the papule described: the translucent edge is the papule's.
     text = (

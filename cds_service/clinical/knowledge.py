@@ -574,6 +574,9 @@ class LexiconConcept(_Content):
     id: Id
     #: Terms in base form; the loader adds inflections and abbreviations (see lexicon.yaml).
     terms: Annotated[list[Text], Field(min_length=1)]
+    #: A longer term of a concept means itself only ("open sore" is no "sore"); with this, what
+    #: its words say of the lesion stands too ("on a red, swollen plaque" is red and swollen).
+    keeps_findings: bool = False
 
 
 class LesionWords(_Content):
@@ -591,6 +594,13 @@ class LesionWords(_Content):
     #: English words one letter from a milia name, which are not misspellings of it ("cilia", the
     #: eyelashes): every other word one letter from one is read as the name.
     not_misspellings: list[Text] = Field(default_factory=list)
+    #: Words that put milia on another lesion, after it ("a plaque studded with milia") or
+    #: before it ("milia on a red plaque"): what is said of that lesion is said of the milia on
+    #: it. One word each, read as written.
+    bearing: list[Text] = Field(default_factory=list)
+    borne_on: list[Text] = Field(default_factory=list)
+    #: Words that put milia beside a lesion, not on it ("a papule with a milium next to it").
+    beside: list[Text] = Field(default_factory=list)
 
 
 class MiliaLikeWords(_Content):

@@ -225,6 +225,8 @@ class _Lesion:
     sizes: list[float] = field(default_factory=list)
     times: list[TimeExpression] = field(default_factory=list)
     resolved: LesionKind = "none"
+    #: Milia are on it ("a red plaque studded with milia"): what is said of it is said of them.
+    bears_milia: bool = False
 
 
 class TextReader:
@@ -267,6 +269,10 @@ class TextReader:
         self._concepts = concepts
         #: Terms of lexicon concepts: a longer one means itself only ("open sore" is no "sore").
         self._concept_terms = {t.lower() for terms in concepts.values() for t in terms}
+        #: Terms of concepts whose words' findings stand ("on a red, swollen plaque").
+        self._describing_terms = {
+            t.lower() for c in kb.lexicon.concepts if c.keeps_findings for t in c.terms
+        }
 
         # Targets: one rule key per term; a key carries every label that uses the term.
         self._labels: dict[str, set[str]] = {}
@@ -304,6 +310,9 @@ class TextReader:
         for term in lesions.refer_back:
             self._add(self._anchors, term, _GENERIC, False)
         self._refer_back = frozenset(t.lower() for t in lesions.refer_back)
+        self._bearing = frozenset(t.lower() for t in lesions.bearing)
+        self._borne_on = frozenset(t.lower() for t in lesions.borne_on)
+        self._beside = frozenset(t.lower() for t in lesions.beside)
         # Other lesions: the lexicon's list, every look-alike's name and the words for skin
         # cancer ("colloid milium" is not milium; "a BCC on her back two years ago" is no
         # duration of the milia); and the structures that are not skin ("throat erythematous"
@@ -575,6 +584,7 @@ class TextReader:
         # Dropped once the facts are attached: the words that described it are not another's.
         lesions = [les for les in lesions if not (les.kind == _GENERIC and unreal[les.start])]
         self._resolve(lesions)
+        self._find_bearers(doc, lesions, facts)
         mentions = []
         milia_sites = [site for les in lesions if les.resolved == "milia" for site in les.sites]
         sites_by_sentence: dict[int, list[tuple[int, int, str]]] = {}
@@ -602,7 +612,9 @@ class TextReader:
             own_sites = _nearest_site(
                 sites_by_sentence.get(sentence_of[entity.start], ()), entity.start, entity.end
             )
-            kind: LesionKind = said_of.resolved if said_of else "none"
+            kind: LesionKind = "none"
+            if said_of is not None:
+                kind = "milia" if said_of.bears_milia else said_of.resolved
             # Said before any lesion, of a body site the note's milia are not at: "painful
             # ingrown toenail R hallux. Incidentally 2 milia L cheek."
             if (
@@ -709,7 +721,7 @@ class TextReader:
                     labels = self._labels_of(names)
                     if mimic:
                         found |= {n for n in labels if n.startswith(_NAME_KINDS[2:])}
-                    elif own & self._concept_terms:
+                    elif own & self._concept_terms and not own & self._describing_terms:
                         found |= {n for n in labels if n.startswith(_NAME_KINDS)}
                     else:
                         found |= labels
@@ -857,6 +869,34 @@ class TextReader:
             elif milia_sites:
                 lesion.resolved = "milia"  # "?milia L lid. The lesion bleeds on touch."
 
+    def _find_bearers(
+        self, doc: Any, lesions: list[_Lesion], facts: list[tuple[str, int, int, Any]]
+    ) -> None:
+        """Mark the lesions milia are on, next to each other in a sentence: "an erythematous,
+        oedematous plaque studded with numerous 1-2 mm milia", "milia arising on an indurated
+        plaque". A site, another lesion or a new clause between the two, or milia only beside
+        the lesion ("with a milium next to it"), and they are two lesions."""
+        sites = [s for kind, s, _, _ in facts if kind.startswith("SITE:")]
+        for first, second in itertools.pairwise(lesions):
+            if first.sentence != second.sentence:
+                continue
+            if second.resolved == "milia" and first.resolved != "milia":
+                carrier, milia, words = first, second, self._bearing
+            elif first.resolved == "milia" and second.resolved != "milia":
+                carrier, milia, words = second, first, self._borne_on
+            else:
+                continue
+            gap = doc[first.end : second.start]
+            if (
+                len(gap) > _BEARER_GAP
+                or not any(t.lower_ in words for t in gap)
+                or any(t.lower_ in _CLAUSE_BREAKS for t in gap)
+                or any(first.end <= s < second.start for s in sites)
+                or any(t.lower_ in self._beside for t in doc[milia.end : milia.end + 2])
+            ):
+                continue
+            carrier.bears_milia = True
+
     def _milia_like(self, lesions: list[_Lesion]) -> Iterator[TextLesion]:
         for lesion in lesions:
             if lesion.resolved != "milia":
@@ -961,6 +1001,13 @@ class _LesionIndex:
             return None
         at = bisect.bisect_right(self._starts[sentence], start)
         return group[at - 1] if at > 0 and group[at - 1].start < start else None
+
+
+#: Tokens between milia and the lesion they are on, at most ("plaque studded with numerous 1-2 mm
+#: milia": five; "with dozens of 1-2 mm white milia": nine).
+_BEARER_GAP = 12
+#: Words that begin another clause: the lesions either side of one are not one on the other.
+_CLAUSE_BREAKS = frozenset({".", ";", ":", "and", "but", "or", "while", "whereas", "also", "plus"})
 
 
 #: Words that put a site after the lesion it locates ("milia on the cheeks").
