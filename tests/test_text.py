@@ -457,6 +457,24 @@ def test_english_words_one_letter_from_a_milia_name_are_not_misspellings(
         assert "condition:milia" not in said(reader, text), text
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("He thinks it is a millie um.", "milium"),
+        ("A single milly um on the L cheek.", "milium"),
+        ("More in keeping with colloid millie um.", "colloid milium"),
+    ],
+)
+def test_a_name_whose_ending_dictation_split_is_read_whole(
+    reader: TextReader, text: str, name: str
+) -> None:
+    assert any(m.text == name for m in reader.read(text).mentions), reader.read(text).mentions
+
+
+def test_a_pause_after_a_name_spelt_right_is_not_part_of_it(reader: TextReader) -> None:
+    assert [les.text for les in reader.read("Milia um a few weeks, L cheek.").lesions] == ["milia"]
+
+
 def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
     assert said(reader, "Pt reports ↑ no. of milia on the cheeks.")["condition:milia"][0] == (
         "present"
@@ -469,6 +487,22 @@ def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
         ("?milia vs syringoma L lower lid.", "mimic:syringoma", "uncertain"),
         ("Milia or closed comedones?", "condition:milia", "uncertain"),
         ("Probably milia but I cannot exclude a BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
+        # Doubt said as what cannot be excluded, in its spellings, and the short "basal cell".
+        ("White papule L nose, can't rule out BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
+        ("White papule L nose, could not rule out BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
+        ("White papule L nose; couldn't exclude BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
+        ("White papule L nose, unable to rule out BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
+        (
+            "3 mm white papule, crusted. I can't exclude a basal cell.",
+            "mimic:basal-cell-carcinoma",
+            "uncertain",
+        ),
+        # A denial far off and a doubt near: the doubt is what the words say.
+        (
+            "It does not look like a typical milium and I can't exclude a basal cell.",
+            "mimic:basal-cell-carcinoma",
+            "uncertain",
+        ),
         ("When scratched it bleeds. Milium L cheek.", flag("bleeding-or-crusting"), "present"),
         ("Previous excision of a BCC from the nose.", SKIN_CANCER_HISTORY, "historical"),
     ],
@@ -484,6 +518,9 @@ def test_status_of_a_mention(reader: TextReader, text: str, label: str, status: 
         ("Milia on the lids. Come back if it starts bleeding.", flag("bleeding-or-crusting")),
         ("Milia, non-tender.", flag("painful")),
         ("I would be grateful if you could see her; milia on the nose.", "nothing"),
+        # A doubt denied is no doubt.
+        ("Milia. No clinical suspicion of BCC.", "mimic:basal-cell-carcinoma"),
+        ("Milia since birth, skin not fragile, no concern for EB.", flag("blistering-disease")),
     ],
 )
 def test_family_hypothetical_and_negated_mentions_do_not_count(

@@ -53,6 +53,9 @@ _DEFAULT_CUES_DROPPED = frozenset(
     # read as past, not as absent (the lexicon's HISTORICAL cues).
     | {"because", "possible", "family", "worried about", "concerned about", "resolved"}
     | {"rather than", "presentation", "but"}
+    # medspaCy reads "did/could not rule out" backward only; the lexicon reads it forward
+    # ("could not rule out BCC"), as "cannot rule out".
+    | {"did not rule out"}
 )
 
 

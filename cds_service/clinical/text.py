@@ -492,6 +492,10 @@ class TextReader:
                 and _asserted_after_a_list(doc, entity)
             ):
                 entity._.is_negated = False
+            if entity._.is_negated and entity._.is_uncertain and _doubt_is_nearer(entity):
+                # "does not look like a typical milium and I can't exclude a basal cell": the
+                # nearer cue says what is in doubt.
+                entity._.is_negated = False
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
                 status: MentionStatus | None = None
             elif entity._.is_uncertain:
@@ -1109,6 +1113,12 @@ _SHORT_WORDS = frozenset(
 )
 
 
+#: Words between a denial and the doubt it denies, at most ("no clinical suspicion of").
+_DENIED_DOUBT = 2
+#: The "-ium" of a name as dictation writes it, joined: "millie um", "mill ee um", "milly um".
+_HEARD_IUM = re.compile(r"(?:ie|ee|y|e)um$")
+
+
 class SplitNames:
     """Milia names that dictation breaks in two ("mill ia", "mill ya", "milly a", "mil ium"):
     the two parts written together, a "y" heard as an "i", are a name or a misspelling of one.
@@ -1128,12 +1138,16 @@ class SplitNames:
 
     def _name(self, first: str, second: str) -> str | None:
         first, second = first.lower(), second.lower()
-        if first in self._spellings:
+        # "-ium" heard as two words ("millie um", "milly um"); a name spelt right is said whole,
+        # and "um" after it is a pause ("milia, um, a few weeks").
+        latin = second == "um" and self._spellings.get(first) != first
+        if first in self._spellings and not latin:
             return None  # a name already, and a word after it: "milia a few weeks"
-        if second in _SHORT_WORDS and not (second == "a" and first[-1:] in {"i", "y"}):
+        if second in _SHORT_WORDS and not latin and not (second == "a" and first[-1:] in "iy"):
             return None  # "milly a" is the name said; "mile a" is a mile
         joined = first + second
-        return self._spellings.get(joined) or self._spellings.get(joined.replace("y", "i"))
+        heard = (joined, joined.replace("y", "i"), _HEARD_IUM.sub("ium", joined))
+        return next((self._spellings[w] for w in heard if w in self._spellings), None)
 
     def _may_hold(self, text: str) -> bool:
         lower = text.lower()
@@ -1184,6 +1198,30 @@ def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
     if neighbours & {"or", "nor", "and", "/"}:
         return False
     return all(list_break(doc, end, entity.start) is not None for _, end in cues)
+
+
+def _doubt_is_nearer(entity: Any) -> bool:
+    """Whether the nearest cue of an entity both denied and put in doubt is a doubt. A doubt
+    denied itself is no doubt: "no clinical suspicion of BCC", "no concern for EB"."""
+
+    def distance(span: tuple[int, int]) -> int:
+        start, end = span
+        return max(start - entity.end, entity.start - end, 0)
+
+    denials = [m.modifier_span for m in entity._.modifiers if m.category == "NEGATED_EXISTENCE"]
+    nearest: dict[str, int] = {}
+    for modifier in entity._.modifiers:
+        span = modifier.modifier_span
+        if modifier.category == "POSSIBLE_EXISTENCE" and any(
+            0 <= span[0] - end <= _DENIED_DOUBT for _, end in denials
+        ):
+            continue
+        if modifier.category in {"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE"}:
+            gap = distance(span)
+            nearest[modifier.category] = min(gap, nearest.get(modifier.category, gap))
+    return nearest.get("POSSIBLE_EXISTENCE", len(entity.doc)) < nearest.get(
+        "NEGATED_EXISTENCE", len(entity.doc)
+    )
 
 
 def _finite(doc: Any, start: int) -> bool:
