@@ -1204,9 +1204,11 @@ def _doubt_is_nearer(entity: Any) -> bool:
     """Whether the nearest cue of an entity both denied and put in doubt is a doubt. A doubt
     denied itself is no doubt: "no clinical suspicion of BCC", "no concern for EB"."""
 
+    first, last = int(entity.start), int(entity.end)
+
     def distance(span: tuple[int, int]) -> int:
         start, end = span
-        return max(start - entity.end, entity.start - end, 0)
+        return max(start - last, first - end, 0)
 
     denials = [m.modifier_span for m in entity._.modifiers if m.category == "NEGATED_EXISTENCE"]
     nearest: dict[str, int] = {}
