@@ -115,6 +115,10 @@ def test_an_attribute_of_another_lesion_does_not_count_for_the_milia(reader: Tex
         ),
         ("Milia arising on an erythematous, oedematous plaque L temple.", flag("inflamed")),
         ("Milia on a red swollen plaque L retroauricular.", flag("inflamed")),
+        (
+            "L retroauricular plaque, red and swollen, studded with dozens of 1-2 mm white milia.",
+            flag("inflamed"),
+        ),
         ("Crusted plaque covered in milia on the R cheek.", flag("bleeding-or-crusting")),
     ],
 )

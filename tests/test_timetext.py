@@ -77,6 +77,9 @@ def test_since_birth_says_present_from_birth(reader: TimeReader, tokenizer: Any)
         ("since he was a teenager", "since he was a teenager", 13),
         ("since mid-thirties", "since mid-thirties", 33),
         ("there since she was at school", "since she was at school", 5),
+        ("there since before her 60th birthday", "since before her 60th birthday", 60),
+        ("milia since her 21st birthday", "since her 21st birthday", 21),
+        ("milia since he turned 50", "since he turned 50", 50),
     ],
 )
 def test_since_a_stage_of_life_says_present_from_that_age(
@@ -87,7 +90,13 @@ def test_since_a_stage_of_life_says_present_from_that_age(
 
 @pytest.mark.parametrize(
     "text",
-    ["since the child had a cold", "since about 7 years", "since 3 weeks", "since the visit"],
+    [
+        "since the child had a cold",
+        "since about 7 years",
+        "since 3 weeks",
+        "since the visit",
+        "since her birthday",
+    ],
 )
 def test_since_a_person_or_a_duration_is_no_age(
     reader: TimeReader, tokenizer: Any, text: str

@@ -881,6 +881,9 @@ class TextReader:
         plaque". A site, another lesion or a new clause between the two, or milia only beside
         the lesion ("with a milium next to it"), and they are two lesions."""
         sites = [s for kind, s, _, _ in facts if kind.startswith("SITE:")]
+        # What is said of the lesion between the two is not a clause of its own: "plaque, red
+        # and swollen, studded with dozens of 1-2 mm white milia".
+        said = {i for entity in doc.ents for i in range(entity.start, entity.end)}
         for first, second in itertools.pairwise(lesions):
             if first.sentence != second.sentence:
                 continue
@@ -890,10 +893,11 @@ class TextReader:
                 carrier, milia, words = second, first, self._borne_on
             else:
                 continue
-            gap = doc[first.end : second.start]
+            between = doc[first.end : second.start]
+            gap = [t for t in between if t.i not in said]
             if (
                 len(gap) > _BEARER_GAP
-                or not any(t.lower_ in words for t in gap)
+                or not any(t.lower_ in words for t in between)
                 or any(t.lower_ in _CLAUSE_BREAKS for t in gap)
                 or any(first.end <= s < second.start for s in sites)
                 or any(t.lower_ in self._beside for t in doc[milia.end : milia.end + 2])
@@ -1007,8 +1011,8 @@ class _LesionIndex:
         return group[at - 1] if at > 0 and group[at - 1].start < start else None
 
 
-#: Tokens between milia and the lesion they are on, at most ("plaque studded with numerous 1-2 mm
-#: milia": five; "with dozens of 1-2 mm white milia": nine).
+#: Tokens between milia and the lesion they are on, at most, besides the words of what is said
+#: of it ("plaque studded with numerous 1-2 mm milia": seven; "with dozens of 1-2 mm white": nine).
 _BEARER_GAP = 12
 #: Words that begin another clause: the lesions either side of one are not one on the other.
 _CLAUSE_BREAKS = frozenset({".", ";", ":", "and", "but", "or", "while", "whereas", "also", "plus"})

@@ -71,10 +71,14 @@ _AGE_LEAD = frozenset(
     {"his", "her", "their", "my", "'s", "patient", "the", "he", "she", "they", "i", "pt"}
     | {"was", "were"}
     | {"a", "an", "about", "approx", "approximately", "around", "~", "aged", "age", "of"}
-    | {"early", "mid", "-", "late", "in", "at", "still"}
+    | {"early", "mid", "-", "late", "in", "at", "still", "before", "turned"}
 )
+#: "her 60th birthday": an age said as a birthday ("60th" as one token or two).
+_ORDINAL = re.compile(r"^(\d{1,3})(st|nd|rd|th)?$")
+_ORDINAL_ENDINGS = frozenset({"st", "nd", "rd", "th"})
+_BIRTHDAYS = frozenset({"birthday", "bday", "birthdays"})
 _DECADE_PART = {"mid": 3.0, "late": 6.0}
-_AGED = frozenset({"age", "aged", "was", "were"})
+_AGED = frozenset({"age", "aged", "was", "were", "turned"})
 _DECADE = re.compile(r"^[1-9]0'?s$")
 _LAST = frozenset({"last", "past", "previous", "preceding"})
 #: "> 11/12", "more than 6/52": at least that long.
@@ -164,7 +168,8 @@ class TimeReader:
 
     def _since_age(self, doc: Any, i: int) -> TimeExpression | None:
         """ "since childhood", "since her early twenties", "since she was about 7", "since age
-        12", "from her 20s": present since the patient was that old (``i`` is "since")."""
+        12", "from her 20s", "since before her 60th birthday": present since the patient was
+        that old (``i`` is "since"; "before" it only adds to how long)."""
         said: list[str] = []
         for j in range(i + 1, min(len(doc), i + 7)):
             word = doc[j].lower_
@@ -174,6 +179,8 @@ class TimeReader:
                 if said and said[-1] == "the":
                     return None  # "since the child was born": a person, not a stage of life
                 years = self._stages[word]
+            elif birthday := _birthday(doc, j):
+                years, end = birthday  # "since before her 60th birthday"
             elif _DECADE.match(word) or (_DECADE.match(word + following) and following):
                 years = float(word[:2])  # "her early 20s", as one token or two
                 end = j + 1 if _DECADE.match(word) else j + 2
@@ -263,6 +270,21 @@ def _born_with_or_since(doc: Any, i: int) -> bool:
         return True
     before = [t.lower_ for t in doc[max(0, i - 5) : i]]
     return "since" in before and before[-1:] in (["was"], ["were"])
+
+
+def _birthday(doc: Any, j: int) -> tuple[float, int] | None:
+    """The age and the end of "60th birthday" at token ``j`` ("60th" or "60" "th"), if said."""
+    number = _ORDINAL.match(doc[j].lower_)
+    if number is None:
+        return None
+    at = j + 1
+    if number.group(2) is None:
+        if at >= len(doc) or doc[at].lower_ not in _ORDINAL_ENDINGS:
+            return None
+        at += 1
+    if at >= len(doc) or doc[at].lower_ not in _BIRTHDAYS:
+        return None
+    return float(number.group(1)), at + 1
 
 
 def _decade_part(said: list[str], start: float) -> float:
