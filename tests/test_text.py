@@ -212,6 +212,24 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
 
 
 @pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Milia over the nose noted at the newborn check have now cleared completely.", None),
+        ("The nasal milia seen at 2 weeks have all gone.", None),
+        # Another clause, or a verb that says it calmed down: still there.
+        ("Milia persist, but the redness has cleared.", "present"),
+        ("The milium on her chin that was inflamed a fortnight ago has settled.", "present"),
+    ],
+)
+def test_milia_whose_sentence_says_they_have_gone_are_not_there(
+    reader: TextReader, text: str, status: str | None
+) -> None:
+    assert [les.status for les in reader.read(text).lesions if les.status == "present"] == (
+        [status] if status else []
+    )
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # said to have gone

@@ -485,6 +485,7 @@ class TextReader:
         entities = []
         asked = questions(doc, sentence_of)
         milia_at = {les.start: les for les in lesions if les.kind == _MILIA}
+        gone_cues = _gone_cue_starts(doc, self._gone_cues)
         for entity in doc.ents:
             if (
                 entity._.is_negated
@@ -506,6 +507,12 @@ class TextReader:
                 status = "present"
             if status == "present" and sentence_of[entity.start] in asked:
                 status = "uncertain"  # "Closed comedones or milia?"
+            if (
+                status == "present"
+                and entity.start in milia_at
+                and _subject_gone(doc, entity, gone_cues)
+            ):
+                status = "historical"  # "Milia ... noted at the newborn check have now cleared"
             entities.append((entity, status))
             for position in range(entity.start, entity.end):
                 lesion = milia_at.get(position)
@@ -1117,6 +1124,14 @@ _SHORT_WORDS = frozenset(
 )
 
 
+#: Words that say a thing is not there any more.
+_GONE_WORDS = frozenset({"cleared", "resolved", "gone", "disappeared", "faded", "vanished"})
+#: Words before milia that are still the subject of their sentence ("The nasal milia").
+_SUBJECT_LEAD = 2
+#: Words that end the subject's clause before its verb.
+_SUBJECT_BREAKS = frozenset(
+    {",", ";", ":", "-", "and", "but", "while", "whereas", "although", "though", "yet", "however"}
+)
 #: Words between a denial and the doubt it denies, at most ("no clinical suspicion of").
 _DENIED_DOUBT = 2
 #: The "-ium" of a name as dictation writes it, joined: "millie um", "mill ee um", "milly um".
@@ -1202,6 +1217,36 @@ def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
     if neighbours & {"or", "nor", "and", "/"}:
         return False
     return all(list_break(doc, end, entity.start) is not None for _, end in cues)
+
+
+def _gone_cue_starts(doc: Any, literals: frozenset[str]) -> list[int]:
+    """Where the ConText cues that say a thing has gone begin ("have now cleared")."""
+    graph = doc._.context_graph
+    if graph is None:
+        return []
+    return [
+        m.modifier_span[0]
+        for m in graph.modifiers
+        if m.rule.literal in literals
+        # "has settled" says as often that it has calmed down ("the milium that was inflamed
+        # has settled"): only words that say it is not there any more.
+        and any(t.lower_ in _GONE_WORDS for t in doc[m.modifier_span[0] : m.modifier_span[1]])
+    ]
+
+
+def _subject_gone(doc: Any, entity: Any, cues: list[int]) -> bool:
+    """Milia that begin their sentence and that its verb says have gone, however far the verb:
+    "Milia over the nose noted at the newborn check have now cleared completely". A clause
+    between ("Milia persist, but the redness has settled") and the verb is another's."""
+    sentence = entity.sent
+    before = doc[sentence.start : entity.start]
+    if len(before) > _SUBJECT_LEAD or not all(t.is_alpha for t in before):
+        return False
+    for cue in cues:
+        if entity.end <= cue < sentence.end:
+            between = doc[entity.end : cue]
+            return not any(t.lower_ in _SUBJECT_BREAKS for t in between)
+    return False
 
 
 def _doubt_is_nearer(entity: Any) -> bool:
