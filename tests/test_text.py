@@ -212,6 +212,22 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
 
 
 @pytest.mark.parametrize(
+    ("text", "there"),
+    [
+        ("Explained that tiny white bumps (milia) sometimes form in healing scars.", False),
+        ("Explained that milia and pigment change are recognised complications.", False),
+        ("Advised that tiny white bumps can appear after peels; none today.", False),
+        # Said of the patient's own lesions: there.
+        ("Explained that the tiny firm white spots on her knuckles are milia.", True),
+    ],
+)
+def test_what_is_taught_in_general_is_no_lesion_of_the_patient(
+    reader: TextReader, text: str, there: bool
+) -> None:
+    assert any(les.status == "present" for les in reader.read(text).lesions) is there
+
+
+@pytest.mark.parametrize(
     ("text", "status"),
     [
         ("Milia over the nose noted at the newborn check have now cleared completely.", None),

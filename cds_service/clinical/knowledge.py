@@ -632,6 +632,9 @@ class ContextCue(_Content):
     #: The cue says the thing has gone ("cleared", "resolved"), not only that it was there
     #: before ("h/o", "seen previously"): findings said later are not of the gone lesion.
     gone: bool = False
+    #: The cue says what follows is said in general or as advice ("explained that tiny white
+    #: bumps can form in healing scars"): a lesion described after it is none of the patient's.
+    generic: bool = False
 
 
 class TimeWords(_Content):

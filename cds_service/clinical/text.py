@@ -255,8 +255,15 @@ class TextReader:
             for rule in context_of(nlp).rules
             if rule.category == "HYPOTHETICAL" and _CONDITIONAL.search(rule.literal.lower())
         )
-        #: Cues after which a lesion described but not named is none (:meth:`_read_passage`).
+        #: Cues after which a lesion described but not named is none (:meth:`_read_passage`):
+        #: gone, in a condition, or said in general.
+        generic = frozenset(
+            cue_literal(number, cue.cue)
+            for number, cue in enumerate(kb.lexicon.context)
+            if cue.generic
+        )
         self._unreal_cues = self._gone_cues | self._conditional_cues
+        self._generic_cues = generic
         #: Per drug class, the words of a route or dose form that take a drug out of it
         #: ("tacrolimus 0.1% oint" is no systemic immunosuppression), as orders read them.
         self._not_routes = {
@@ -533,12 +540,18 @@ class TextReader:
             ],
         )
         # A lesion described but not named is none when said to have gone ("the white spots she
-        # had on her lids have gone") or in a condition ("call if she notices tiny white
-        # bumps"). Not when denied, worried about or said of a relative: those cues reach too
-        # far for a description ("L lower lid (not margin): 2mm firm white papule"; "Mum has a
-        # hard white spot" told by her daughter; "worried about persistent white spots"), and a
-        # missed lesion hides its red flags.
+        # had on her lids have gone"), in a condition ("call if she notices tiny white bumps")
+        # or in general ("explained that tiny white bumps can form in scars"; not "explained
+        # that the white spots on her knuckles are milia"). Not when denied, worried about or
+        # said of a relative: those cues reach too far for a description ("L lower lid (not
+        # margin): 2mm firm white papule"; "Mum has a hard white spot" told by her daughter;
+        # "worried about persistent white spots"), and a missed lesion hides its red flags.
         unreal = _covered(size, cue_reach(doc, lambda m: m.rule.literal in self._unreal_cues))
+        for start, end in _generic_reach(doc, self._generic_cues):
+            for i in range(start, end):
+                if doc[i].lower_ in _DEFINITE:
+                    break  # "the spots on her knuckles": the patient's own
+                unreal[i] = True
         lesions = [
             les
             for les in lesions
@@ -1124,6 +1137,10 @@ _SHORT_WORDS = frozenset(
 )
 
 
+#: Words that make what follows a particular thing, the patient's: "the", "her", "these".
+_DEFINITE = frozenset(
+    {"the", "her", "his", "their", "its", "these", "those", "this", "pt's", "patient's", "your"}
+)
 #: Words that say a thing is not there any more.
 _GONE_WORDS = frozenset({"cleared", "resolved", "gone", "disappeared", "faded", "vanished"})
 #: Words before milia that are still the subject of their sentence ("The nasal milia").
@@ -1217,6 +1234,17 @@ def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
     if neighbours & {"or", "nor", "and", "/"}:
         return False
     return all(list_break(doc, end, entity.start) is not None for _, end in cues)
+
+
+def _generic_reach(doc: Any, literals: frozenset[str]) -> list[tuple[int, int]]:
+    """Token ranges after the cues that say what follows is said in general, to their scope's
+    end."""
+    graph = doc._.context_graph
+    if graph is None:
+        return []
+    return [
+        (m.modifier_span[1], m.scope_span[1]) for m in graph.modifiers if m.rule.literal in literals
+    ]
 
 
 def _gone_cue_starts(doc: Any, literals: frozenset[str]) -> list[int]:
