@@ -214,6 +214,26 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
 @pytest.mark.parametrize(
     ("text", "there"),
     [
+        (
+            "Her beautician told her the bumps on her forehead are milia. O/E: closed comedones"
+            " and a few inflamed papules. No milia.",
+            False,
+        ),
+        ("Mum asked about her own milia. Baby: skin clear, no milia.", False),
+        # Without the note's own denial, someone else's word for it may be right.
+        ("Mum thinks they're milia. O/E 2 mm white papule L cheek, bled twice.", True),
+        ("Pt told by her GP these are milia. O/E: 1 mm white papules, typical milia.", True),
+    ],
+)
+def test_milia_in_someone_elses_words_are_set_aside_when_the_note_denies_them(
+    reader: TextReader, text: str, there: bool
+) -> None:
+    assert any(les.status == "present" for les in reader.read(text).lesions) is there
+
+
+@pytest.mark.parametrize(
+    ("text", "there"),
+    [
         ("Explained that tiny white bumps (milia) sometimes form in healing scars.", False),
         ("Explained that milia and pigment change are recognised complications.", False),
         ("Advised that tiny white bumps can appear after peels; none today.", False),

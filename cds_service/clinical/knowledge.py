@@ -660,6 +660,10 @@ class Lexicon(_Content):
     context: list[ContextCue] = Field(default_factory=list)
     #: Phrases read and set aside: they hold a concept's word but say nothing of a lesion.
     ignore: list[Text] = Field(default_factory=list)
+    #: Words that put a name in someone else's mouth ("her beautician told her the bumps are
+    #: milia", "mum thinks they're milia"): milia named so are set aside when a later sentence
+    #: of the note denies milia. One word each, read as written.
+    hearsay: list[Text] = Field(default_factory=list)
     time: TimeWords
     #: Sizes said in words, in millimetres ("pinpoint" = 1, "pea-sized" = 6).
     size_words: dict[str, float] = Field(default_factory=dict)

@@ -317,6 +317,7 @@ class TextReader:
         for term in lesions.refer_back:
             self._add(self._anchors, term, _GENERIC, False)
         self._refer_back = frozenset(t.lower() for t in lesions.refer_back)
+        self._hearsay = frozenset(t.lower() for t in kb.lexicon.hearsay)
         self._bearing = frozenset(t.lower() for t in lesions.bearing)
         self._borne_on = frozenset(t.lower() for t in lesions.borne_on)
         self._beside = frozenset(t.lower() for t in lesions.beside)
@@ -525,6 +526,7 @@ class TextReader:
                 lesion = milia_at.get(position)
                 if lesion is not None:
                     lesion.status = status
+        self._set_aside_hearsay(doc, entities, milia_at)
         # Lesions named as milia but negated, hypothetical or family are no lesion at all; a site
         # said so ("not on the lid margin") is no site of anything. A look-alike or a cancer named
         # as a possibility ("?BCC") is a diagnosis weighed for the lesion at hand, not another one.
@@ -660,6 +662,36 @@ class TextReader:
             )
         found = tuple(self._milia_like(lesions))
         return TextReading(tuple(mentions), found)
+
+    def _set_aside_hearsay(
+        self,
+        doc: Any,
+        entities: list[tuple[Any, MentionStatus | None]],
+        milia_at: dict[int, _Lesion],
+    ) -> None:
+        """Milia named in someone else's words, before a sentence that denies milia, are not
+        there: "Her beautician told her the bumps on her forehead are milia ... O/E: closed
+        comedones. No milia.", "Mum asked about her own milia ... Baby: no milia"."""
+        denied = [
+            entity.start
+            for entity, status in entities
+            if status is None
+            and entity._.is_negated
+            and entity.start in milia_at
+            and not (entity._.is_family or entity._.is_hypothetical)
+        ]
+        if not denied:
+            return
+        last = max(denied)
+        for n, (entity, status) in enumerate(entities):
+            if status is None or entity.start not in milia_at:
+                continue
+            sentence = entity.sent
+            if sentence.end > last or sentence.end <= entity.start:
+                continue  # the denial must come in a later sentence
+            if any(t.lower_ in self._hearsay for t in doc[sentence.start : entity.start]):
+                entities[n] = (entity, None)
+                milia_at[entity.start].status = None
 
     def _off_route(self, doc: Any, entity: Any, labels: set[str]) -> set[str]:
         """The drug classes among ``labels`` that a drug named in the text is out of by the
