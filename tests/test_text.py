@@ -223,9 +223,20 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
         # Without the note's own denial, someone else's word for it may be right.
         ("Mum thinks they're milia. O/E 2 mm white papule L cheek, bled twice.", True),
         ("Pt told by her GP these are milia. O/E: 1 mm white papules, typical milia.", True),
+        # An earlier exam carried into the note, and today's.
+        (
+            "** Previous exam carried forward ** Skin: multiple milia bilateral lower lids. -----"
+            " Exam today: lower lids clear, no milia seen.",
+            False,
+        ),
+        (
+            "** Previous exam carried forward ** Skin: milia L lower lid. ----- Exam today:"
+            " milia unchanged, no new lesions.",
+            True,
+        ),
     ],
 )
-def test_milia_in_someone_elses_words_are_set_aside_when_the_note_denies_them(
+def test_milia_in_someone_elses_or_an_earlier_notes_words_are_set_aside_when_the_note_denies_them(
     reader: TextReader, text: str, there: bool
 ) -> None:
     assert any(les.status == "present" for les in reader.read(text).lesions) is there

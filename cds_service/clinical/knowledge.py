@@ -664,6 +664,10 @@ class Lexicon(_Content):
     #: milia", "mum thinks they're milia"): milia named so are set aside when a later sentence
     #: of the note denies milia. One word each, read as written.
     hearsay: list[Text] = Field(default_factory=list)
+    #: Words that mark what follows as an earlier note's, carried into this one ("Previous exam
+    #: carried forward"): milia named after them are set aside when a later sentence denies
+    #: milia ("Exam today: no milia seen").
+    carried_forward: list[Text] = Field(default_factory=list)
     time: TimeWords
     #: Sizes said in words, in millimetres ("pinpoint" = 1, "pea-sized" = 6).
     size_words: dict[str, float] = Field(default_factory=dict)

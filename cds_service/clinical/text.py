@@ -318,6 +318,7 @@ class TextReader:
             self._add(self._anchors, term, _GENERIC, False)
         self._refer_back = frozenset(t.lower() for t in lesions.refer_back)
         self._hearsay = frozenset(t.lower() for t in kb.lexicon.hearsay)
+        self._carried = tuple(t.lower() for t in kb.lexicon.carried_forward)
         self._bearing = frozenset(t.lower() for t in lesions.bearing)
         self._borne_on = frozenset(t.lower() for t in lesions.borne_on)
         self._beside = frozenset(t.lower() for t in lesions.beside)
@@ -526,7 +527,7 @@ class TextReader:
                 lesion = milia_at.get(position)
                 if lesion is not None:
                     lesion.status = status
-        self._set_aside_hearsay(doc, entities, milia_at)
+        self._set_aside_superseded(doc, entities, milia_at)
         # Lesions named as milia but negated, hypothetical or family are no lesion at all; a site
         # said so ("not on the lid margin") is no site of anything. A look-alike or a cancer named
         # as a possibility ("?BCC") is a diagnosis weighed for the lesion at hand, not another one.
@@ -663,15 +664,17 @@ class TextReader:
         found = tuple(self._milia_like(lesions))
         return TextReading(tuple(mentions), found)
 
-    def _set_aside_hearsay(
+    def _set_aside_superseded(
         self,
         doc: Any,
         entities: list[tuple[Any, MentionStatus | None]],
         milia_at: dict[int, _Lesion],
     ) -> None:
-        """Milia named in someone else's words, before a sentence that denies milia, are not
-        there: "Her beautician told her the bumps on her forehead are milia ... O/E: closed
-        comedones. No milia.", "Mum asked about her own milia ... Baby: no milia"."""
+        """Milia named in someone else's words or in an earlier note carried into this one,
+        before a sentence that denies milia, are not there: "Her beautician told her the bumps
+        on her forehead are milia ... O/E: closed comedones. No milia.", "Mum asked about her
+        own milia ... Baby: no milia", "Previous exam carried forward: milia both lids ... Exam
+        today: no milia seen"."""
         denied = [
             entity.start
             for entity, status in entities
@@ -683,13 +686,18 @@ class TextReader:
         if not denied:
             return
         last = max(denied)
+        text = doc.text.lower()
+        marks = [text.find(words) for words in self._carried]
+        carried = min((at for at in marks if at >= 0), default=len(text))
         for n, (entity, status) in enumerate(entities):
             if status is None or entity.start not in milia_at:
                 continue
             sentence = entity.sent
             if sentence.end > last or sentence.end <= entity.start:
                 continue  # the denial must come in a later sentence
-            if any(t.lower_ in self._hearsay for t in doc[sentence.start : entity.start]):
+            if entity.start_char > carried or any(
+                t.lower_ in self._hearsay for t in doc[sentence.start : entity.start]
+            ):
                 entities[n] = (entity, None)
                 milia_at[entity.start].status = None
 
