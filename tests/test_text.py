@@ -30,6 +30,11 @@ def said(reader: TextReader, text: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def there(reader: TextReader, text: str) -> bool:
+    """Whether the reader finds a milia-like lesion present in ``text``."""
+    return any(les.status == "present" for les in reader.read(text).lesions)
+
+
 def flag(name: str) -> str:
     return f"red-flag:{name}"
 
@@ -212,7 +217,7 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
 
 
 @pytest.mark.parametrize(
-    ("text", "there"),
+    ("text", "present"),
     [
         (
             "Her beautician told her the bumps on her forehead are milia. O/E: closed comedones"
@@ -237,13 +242,13 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
     ],
 )
 def test_milia_in_someone_elses_or_an_earlier_notes_words_are_set_aside_when_the_note_denies_them(
-    reader: TextReader, text: str, there: bool
+    reader: TextReader, text: str, present: bool
 ) -> None:
-    assert any(les.status == "present" for les in reader.read(text).lesions) is there
+    assert there(reader, text) is present
 
 
 @pytest.mark.parametrize(
-    ("text", "there"),
+    ("text", "present"),
     [
         ("Explained that tiny white bumps (milia) sometimes form in healing scars.", False),
         ("Explained that milia and pigment change are recognised complications.", False),
@@ -253,27 +258,25 @@ def test_milia_in_someone_elses_or_an_earlier_notes_words_are_set_aside_when_the
     ],
 )
 def test_what_is_taught_in_general_is_no_lesion_of_the_patient(
-    reader: TextReader, text: str, there: bool
+    reader: TextReader, text: str, present: bool
 ) -> None:
-    assert any(les.status == "present" for les in reader.read(text).lesions) is there
+    assert there(reader, text) is present
 
 
 @pytest.mark.parametrize(
-    ("text", "status"),
+    ("text", "present"),
     [
-        ("Milia over the nose noted at the newborn check have now cleared completely.", None),
-        ("The nasal milia seen at 2 weeks have all gone.", None),
+        ("Milia over the nose noted at the newborn check have now cleared completely.", False),
+        ("The nasal milia seen at 2 weeks have all gone.", False),
         # Another clause, or a verb that says it calmed down: still there.
-        ("Milia persist, but the redness has cleared.", "present"),
-        ("The milium on her chin that was inflamed a fortnight ago has settled.", "present"),
+        ("Milia persist, but the redness has cleared.", True),
+        ("The milium on her chin that was inflamed a fortnight ago has settled.", True),
     ],
 )
 def test_milia_whose_sentence_says_they_have_gone_are_not_there(
-    reader: TextReader, text: str, status: str | None
+    reader: TextReader, text: str, present: bool
 ) -> None:
-    assert [les.status for les in reader.read(text).lesions if les.status == "present"] == (
-        [status] if status else []
-    )
+    assert there(reader, text) is present
 
 
 @pytest.mark.parametrize(
