@@ -270,6 +270,7 @@ def test_what_is_taught_in_general_is_no_lesion_of_the_patient(
         ("The nasal milia seen at 2 weeks have all gone.", False),
         # Another clause, or a verb that says it calmed down: still there.
         ("Milia persist, but the redness has cleared.", True),
+        ("Milia came up in the irradiated skin afterwards but have all cleared.", False),
         ("The milium on her chin that was inflamed a fortnight ago has settled.", True),
     ],
 )
@@ -360,6 +361,13 @@ def test_the_lash_line_is_the_eyelid_margin(reader: TextReader) -> None:
         ("Milia for the last year and a half.", 548),
         ("milium L temple x6wks", 42),
         ("Milia on the eyelids for eight or nine months.", 274),
+        # Dated by what came before them, the sentence before.
+        (
+            "Had a chemical peel about eight months ago. Milia developed over the following weeks.",
+            243,
+        ),
+        ("Skin graft R foot two years ago. Milia have been present over it since it healed.", 730),
+        ("Fractional laser a year ago. Tiny white cysts came up afterwards, still there.", 365),
     ],
 )
 def test_a_duration_is_read_from_the_note(reader: TextReader, text: str, days: int) -> None:

@@ -583,12 +583,15 @@ class TextReader:
             f for f in facts if not (f[0] in _NUMBERS and any(s <= f[1] < e for s, e in times))
         ]
         index = _LesionIndex(lesions)
+        orphans: dict[int, TimeExpression] = {}
         for fact, start, end, value in facts:
             if fact.startswith("SITE:") and unsaid[start]:
                 continue
             if fact in {"TIME", "SIZE"} and unsure_fact[start]:
                 continue  # "if still present in 6 months", "no lesion over 3 mm"
             presence = fact == "TIME" and _after_presence(doc, start)
+            if fact == "TIME" and value.frame == "ago" and not index.said_in(sentence_of[start]):
+                orphans[sentence_of[start]] = value  # "had a peel about eight months ago."
             if fact == "TIME" and drug_then_no_lesion[start] and not presence:
                 continue  # "on Cuprimine for 4 years": how long the drug was taken
             owner = index.nearest(start, end, sentence_of[start])
@@ -608,6 +611,7 @@ class TextReader:
                 owner.sizes.append(value)
             elif fact == "TIME":
                 owner.times.append(value)
+        _date_from_the_cause(doc, lesions, orphans)
         # Dropped once the facts are attached: the words that described it are not another's.
         lesions = [les for les in lesions if not (les.kind == _GENERIC and unreal[les.start])]
         self._resolve(lesions)
@@ -1062,6 +1066,10 @@ class _LesionIndex:
         at = bisect.bisect_left(self._sentences, sentence)
         return self._by_sentence[self._sentences[at - 1]][-1] if at > 0 else None
 
+    def said_in(self, sentence: int) -> bool:
+        """Whether the sentence names a lesion."""
+        return sentence in self._by_sentence
+
     def before(self, start: int, sentence: int) -> _Lesion | None:
         """The last lesion named before ``start`` in its sentence, if any."""
         group = self._by_sentence.get(sentence)
@@ -1177,6 +1185,11 @@ _SHORT_WORDS = frozenset(
 )
 
 
+#: Words that put milia after what the sentence before told: "developed over the following
+#: weeks", "appeared during healing", "present since it healed".
+_AFTER_THE_CAUSE = frozenset(
+    {"following", "during", "since", "after", "afterwards", "subsequently", "thereafter", "then"}
+)
 #: Words that make what follows a particular thing, the patient's: "the", "her", "these".
 _DEFINITE = frozenset(
     {"the", "her", "his", "their", "its", "these", "those", "this", "pt's", "patient's", "your"}
@@ -1189,6 +1202,8 @@ _SUBJECT_LEAD = 2
 _SUBJECT_BREAKS = frozenset(
     {",", ";", ":", "-", "and", "but", "while", "whereas", "although", "though", "yet", "however"}
 )
+#: Words after "and" or "but" that go on with the same subject ("but have all cleared").
+_ELIDED = frozenset({"have", "has", "had", "are", "is", "were", "was", "now", "all", "since"})
 #: Words between a denial and the doubt it denies, at most ("no clinical suspicion of").
 _DENIED_DOUBT = 2
 #: The "-ium" of a name as dictation writes it, joined: "millie um", "mill ee um", "milly um".
@@ -1276,6 +1291,26 @@ def _asserted_after_a_list(doc: Any, entity: Any) -> bool:
     return all(list_break(doc, end, entity.start) is not None for _, end in cues)
 
 
+def _date_from_the_cause(
+    doc: Any, lesions: list[_Lesion], orphans: dict[int, TimeExpression]
+) -> None:
+    """Milia (named or described) without a time of their own that came after what the sentence
+    before dated: "had a chemical peel about eight months ago. Milia developed over the following
+    weeks" have been there about that long (a little less; the red flag counts months)."""
+    if not orphans:
+        return
+    sentences = list(doc.sents)
+    for lesion in lesions:
+        before = orphans.get(lesion.sentence - 1)
+        if before is None or lesion.kind == _OTHER:
+            continue
+        if any(t.frame in {"for", "ago", "age"} for t in lesion.times):
+            continue  # how long is said of them ("over the following weeks" is how fast)
+        sentence = sentences[lesion.sentence] if lesion.sentence < len(sentences) else None
+        if sentence is not None and any(t.lower_ in _AFTER_THE_CAUSE for t in sentence):
+            lesion.times.append(before)
+
+
 def _generic_reach(doc: Any, literals: frozenset[str]) -> list[tuple[int, int]]:
     """Token ranges after the cues that say what follows is said in general, to their scope's
     end."""
@@ -1312,8 +1347,12 @@ def _subject_gone(doc: Any, entity: Any, cues: list[int]) -> bool:
         return False
     for cue in cues:
         if entity.end <= cue < sentence.end:
-            between = doc[entity.end : cue]
-            return not any(t.lower_ in _SUBJECT_BREAKS for t in between)
+            # A clause that goes on without a subject of its own is still theirs: "Milia came
+            # up afterwards but have all cleared".
+            return not any(
+                t.lower_ in _SUBJECT_BREAKS and doc[t.i + 1].lower_ not in _ELIDED
+                for t in doc[entity.end : cue]
+            )
     return False
 
 
