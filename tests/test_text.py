@@ -572,6 +572,8 @@ def test_a_number_of_lesions_is_not_a_negation(reader: TextReader) -> None:
         ("White papule L nose, could not rule out BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
         ("White papule L nose; couldn't exclude BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
         ("White papule L nose, unable to rule out BCC.", "mimic:basal-cell-carcinoma", "uncertain"),
+        ("Could be a milium but BCC must be excluded.", "mimic:basal-cell-carcinoma", "uncertain"),
+        ("White papule; BCC needs to be ruled out.", "mimic:basal-cell-carcinoma", "uncertain"),
         (
             "3 mm white papule, crusted. I can't exclude a basal cell.",
             "mimic:basal-cell-carcinoma",
