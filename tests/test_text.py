@@ -61,6 +61,10 @@ def test_a_base_word_finds_its_inflections() -> None:
         ("Milia on the temple, one has enlarged since spring.", "growing-larger"),
         ("Milium nose, getting bigger per pt.", "growing-larger"),
         ("White milium, tender on palpation.", "painful"),
+        ("White bump on the L lid; it smarts when she rubs it.", "painful"),
+        ("Milium L lid, she winced when I touched it.", "painful"),
+        ("One of the milia has become sore, red and bigger.", "growing-larger"),
+        ("Milia since the burn, not responding to adapalene.", "after-injury-not-improving"),
     ],
 )
 def test_a_flag_is_found_in_any_tense(reader: TextReader, text: str, item: str) -> None:
@@ -124,6 +128,8 @@ def test_an_attribute_of_another_lesion_does_not_count_for_the_milia(reader: Tex
             "L retroauricular plaque, red and swollen, studded with dozens of 1-2 mm white milia.",
             flag("inflamed"),
         ),
+        # The plaque's own site between it and the milia.
+        ("Red, raised plaque behind the L ear studded with tiny white milia.", flag("inflamed")),
         ("Crusted plaque covered in milia on the R cheek.", flag("bleeding-or-crusting")),
     ],
 )

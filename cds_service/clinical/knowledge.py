@@ -598,6 +598,8 @@ class LesionWords(_Content):
     #: before it ("milia on a red plaque"): what is said of that lesion is said of the milia on
     #: it. One word each, read as written.
     bearing: list[Text] = Field(default_factory=list)
+    #: Words of bearing only when no site stands between the two ("with").
+    bearing_near: list[Text] = Field(default_factory=list)
     borne_on: list[Text] = Field(default_factory=list)
     #: Words that put milia beside a lesion, not on it ("a papule with a milium next to it").
     beside: list[Text] = Field(default_factory=list)

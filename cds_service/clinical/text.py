@@ -320,6 +320,7 @@ class TextReader:
         self._hearsay = frozenset(t.lower() for t in kb.lexicon.hearsay)
         self._carried = tuple(t.lower() for t in kb.lexicon.carried_forward)
         self._bearing = frozenset(t.lower() for t in lesions.bearing)
+        self._bearing_near = self._bearing | {t.lower() for t in lesions.bearing_near}
         self._borne_on = frozenset(t.lower() for t in lesions.borne_on)
         self._beside = frozenset(t.lower() for t in lesions.beside)
         # Other lesions: the lexicon's list, every look-alike's name and the words for skin
@@ -952,18 +953,26 @@ class TextReader:
             if first.sentence != second.sentence:
                 continue
             if second.resolved == "milia" and first.resolved != "milia":
-                carrier, milia, words = first, second, self._bearing
+                carrier, milia, words = first, second, self._bearing_near
             elif first.resolved == "milia" and second.resolved != "milia":
                 carrier, milia, words = second, first, self._borne_on
             else:
                 continue
             between = doc[first.end : second.start]
             gap = [t for t in between if t.i not in said]
+            # A site between them is the plaque's when a word of bearing follows it ("plaque
+            # behind the L ear studded with milia"); else the milia's own ("plaque on the shin
+            # with milia on the cheeks" has no site between, but the milia are elsewhere).
+            site = max((s for s in sites if first.end <= s < second.start), default=None)
+            if site is not None and (
+                carrier is not first
+                or not any(t.lower_ in self._bearing for t in doc[site : second.start])
+            ):
+                continue
             if (
                 len(gap) > _BEARER_GAP
                 or not any(t.lower_ in words for t in between)
                 or any(t.lower_ in _CLAUSE_BREAKS for t in gap)
-                or any(first.end <= s < second.start for s in sites)
                 or any(t.lower_ in self._beside for t in doc[milia.end : milia.end + 2])
             ):
                 continue
