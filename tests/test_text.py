@@ -234,6 +234,19 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
         # Without the note's own denial, someone else's word for it may be right.
         ("Mum thinks they're milia. O/E 2 mm white papule L cheek, bled twice.", True),
         ("Pt told by her GP these are milia. O/E: 1 mm white papules, typical milia.", True),
+        # Answered by a look-alike that cannot be a cancer, in a note without a red flag.
+        (
+            'Referred as "milia". O/E amber papules on sun-damaged skin: colloid milium.',
+            False,
+        ),
+        (
+            'Pt says he has "milia". Soft yellow papules on the forehead: sebaceous hyperplasia.',
+            False,
+        ),
+        # Not when the answer may be a cancer, or the note holds a red flag (or a word of one).
+        ('Referred as "milia". O/E 3 mm pearly papule, rolled edge: nodular BCC.', True),
+        ('Referred as "milia". Translucent amber papules: colloid milium.', True),
+        ('Referred as "milia". They bled last week. Sebaceous hyperplasia.', True),
         # An earlier exam carried into the note, and today's.
         (
             "** Previous exam carried forward ** Skin: multiple milia bilateral lower lids. -----"

@@ -318,6 +318,10 @@ class TextReader:
             self._add(self._anchors, term, _GENERIC, False)
         self._refer_back = frozenset(t.lower() for t in lesions.refer_back)
         self._hearsay = frozenset(t.lower() for t in kb.lexicon.hearsay)
+        #: Look-alikes that cannot be a cancer.
+        self._benign_mimics = frozenset(
+            f"mimic:{m.id}" for m in kb.mimics if not m.malignant_potential
+        )
         self._carried = tuple(t.lower() for t in kb.lexicon.carried_forward)
         self._bearing = frozenset(t.lower() for t in lesions.bearing)
         self._bearing_near = self._bearing | {t.lower() for t in lesions.bearing_near}
@@ -676,11 +680,13 @@ class TextReader:
         milia_at: dict[int, _Lesion],
     ) -> None:
         """Milia named in someone else's words or in an earlier note carried into this one,
-        before a sentence that denies milia, are not there: "Her beautician told her the bumps
-        on her forehead are milia ... O/E: closed comedones. No milia.", "Mum asked about her
-        own milia ... Baby: no milia", "Previous exam carried forward: milia both lids ... Exam
-        today: no milia seen"."""
-        denied = [
+        before a sentence that answers otherwise, are not there: "Her beautician told her the
+        bumps on her forehead are milia ... O/E: closed comedones. No milia.", "Mum asked about
+        her own milia ... Baby: no milia", "Previous exam carried forward: milia both lids ...
+        Exam today: no milia seen", 'Referred as "milia". O/E ... colloid milium'. A look-alike
+        answers only when it cannot be a cancer and no red flag is in the note: a lesion
+        referred as milia that may be a BCC is what the service is for."""
+        answers = [
             entity.start
             for entity, status in entities
             if status is None
@@ -688,9 +694,19 @@ class TextReader:
             and entity.start in milia_at
             and not (entity._.is_family or entity._.is_hypothetical)
         ]
-        if not denied:
+        labels = [(e, status, self._entity_labels(doc, e)) for e, status in entities]
+        if not any(
+            status is not None and any(lbl.startswith("red-flag:") for lbl in found)
+            for _, status, found in labels
+        ):
+            answers += [
+                e.start
+                for e, status, found in labels
+                if status == "present" and found & self._benign_mimics  # not "I wonder about"
+            ]
+        if not answers:
             return
-        last = max(denied)
+        last = max(answers)
         text = doc.text.lower()
         marks = [text.find(words) for words in self._carried]
         carried = min((at for at in marks if at >= 0), default=len(text))
@@ -700,8 +716,10 @@ class TextReader:
             sentence = entity.sent
             if sentence.end > last or sentence.end <= entity.start:
                 continue  # the denial must come in a later sentence
-            if entity.start_char > carried or any(
-                t.lower_ in self._hearsay for t in doc[sentence.start : entity.start]
+            if (
+                entity.start_char > carried
+                or _quoted(doc, entity)
+                or any(t.lower_ in self._hearsay for t in doc[sentence.start : entity.start])
             ):
                 entities[n] = (entity, None)
                 milia_at[entity.start].status = None
@@ -1199,6 +1217,7 @@ _SHORT_WORDS = frozenset(
 _AFTER_THE_CAUSE = frozenset(
     {"following", "during", "since", "after", "afterwards", "subsequently", "thereafter", "then"}
 )
+_QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019"})
 #: Words that make what follows a particular thing, the patient's: "the", "her", "these".
 _DEFINITE = frozenset(
     {"the", "her", "his", "their", "its", "these", "those", "this", "pt's", "patient's", "your"}
@@ -1318,6 +1337,16 @@ def _date_from_the_cause(
         sentence = sentences[lesion.sentence] if lesion.sentence < len(sentences) else None
         if sentence is not None and any(t.lower_ in _AFTER_THE_CAUSE for t in sentence):
             lesion.times.append(before)
+
+
+def _quoted(doc: Any, entity: Any) -> bool:
+    """Whether the words are in quotation marks: someone's word for it ('referred as "milia"')."""
+    return (
+        entity.start > 0
+        and entity.end < len(doc)
+        and doc[entity.start - 1].text in _QUOTES
+        and doc[entity.end].text in _QUOTES
+    )
 
 
 def _generic_reach(doc: Any, literals: frozenset[str]) -> list[tuple[int, int]]:
