@@ -234,6 +234,8 @@ def test_a_milium_seen_before_and_found_today_with_a_red_flag_is_there_now(
         # Without the note's own denial, someone else's word for it may be right.
         ("Mum thinks they're milia. O/E 2 mm white papule L cheek, bled twice.", True),
         ("Pt told by her GP these are milia. O/E: 1 mm white papules, typical milia.", True),
+        # Advice not to handle them says they are there.
+        ("Advised not to squeeze the milia on her cheeks.", True),
         # Answered by a look-alike that cannot be a cancer, in a note without a red flag.
         (
             'Referred as "milia". O/E amber papules on sun-damaged skin: colloid milium.',
@@ -619,6 +621,8 @@ def test_status_of_a_mention(reader: TextReader, text: str, label: str, status: 
         ("Milia on the lids. Come back if it starts bleeding.", flag("bleeding-or-crusting")),
         ("Milia, non-tender.", flag("painful")),
         ("I would be grateful if you could see her; milia on the nose.", "nothing"),
+        # What a habit or a drug can cause, in general.
+        ("Milia. Do not pick: damaging the skin can cause scarring.", "trigger:skin-trauma"),
         # A doubt denied is no doubt.
         ("Milia. No clinical suspicion of BCC.", "mimic:basal-cell-carcinoma"),
         ("Milia since birth, skin not fragile, no concern for EB.", flag("blistering-disease")),
