@@ -686,6 +686,23 @@ class TextReader:
         Exam today: no milia seen", 'Referred as "milia". O/E ... colloid milium'. A look-alike
         answers only when it cannot be a cancer and no red flag is in the note: a lesion
         referred as milia that may be a BCC is what the service is for."""
+        text = doc.text.lower()
+        marks = [text.find(words) for words in self._carried]
+        carried = min((at for at in marks if at >= 0), default=len(text))
+        # Most notes name milia in no one else's words: nothing to answer, and nothing to do.
+        told = [
+            n
+            for n, (entity, status) in enumerate(entities)
+            if status is not None
+            and entity.start in milia_at
+            and (
+                entity.start_char > carried
+                or _quoted(doc, entity)
+                or any(t.lower_ in self._hearsay for t in doc[entity.sent.start : entity.start])
+            )
+        ]
+        if not told:
+            return
         answers = [
             entity.start
             for entity, status in entities
@@ -704,23 +721,10 @@ class TextReader:
                 for e, status, found in labels
                 if status == "present" and found & self._benign_mimics  # not "I wonder about"
             ]
-        if not answers:
-            return
-        last = max(answers)
-        text = doc.text.lower()
-        marks = [text.find(words) for words in self._carried]
-        carried = min((at for at in marks if at >= 0), default=len(text))
-        for n, (entity, status) in enumerate(entities):
-            if status is None or entity.start not in milia_at:
-                continue
-            sentence = entity.sent
-            if sentence.end > last or sentence.end <= entity.start:
-                continue  # the denial must come in a later sentence
-            if (
-                entity.start_char > carried
-                or _quoted(doc, entity)
-                or any(t.lower_ in self._hearsay for t in doc[sentence.start : entity.start])
-            ):
+        last = max(answers, default=-1)
+        for n in told:
+            entity = entities[n][0]
+            if entity.sent.end <= last:  # answered in a later sentence
                 entities[n] = (entity, None)
                 milia_at[entity.start].status = None
 
