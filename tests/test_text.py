@@ -558,6 +558,49 @@ def test_english_words_one_letter_from_a_milia_name_are_not_misspellings(
         assert "condition:milia" not in said(reader, text), text
 
 
+def test_english_words_one_slip_from_a_long_name_are_not_misspellings(reader: TextReader) -> None:
+    """Every English word lemminflect knows one slip from a long name (a letter added, dropped or
+    changed, two swapped) is listed in not_misspellings, or is the name's plural."""
+    import string
+
+    import lemminflect
+
+    listed = set(KB.lexicon.lesions.not_misspellings)
+    letters = string.ascii_lowercase
+    english = set()
+    for name in reader._near._names:
+        slips = {name[:i] + c + name[i:] for i in range(len(name) + 1) for c in letters}
+        slips |= {name[:i] + name[i + 1 :] for i in range(len(name))}
+        slips |= {name[:i] + c + name[i + 1 :] for i in range(len(name)) for c in letters}
+        slips |= {name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)}
+        for word in slips - {name, name + "s"}:
+            if reader._near.name_for(word) and lemminflect.getAllLemmas(word):
+                english.add(word)
+    assert english <= listed, f"add to lesions.not_misspellings: {sorted(english - listed)}"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("64F RA, long-term penicilamine. Milia forehead, 1 mm.", "drug-class:penicillamine"),
+        (
+            "s/p dermabraison of an old tattoo 2/12 ago; milia over the site.",
+            "trigger:dermabrasion",
+        ),
+        ("After flurouracil cream to the forehead, milia there.", "drug-class:fluorouracil"),
+    ],
+)
+def test_a_long_name_with_one_slip_is_read_as_the_name(
+    reader: TextReader, text: str, label: str
+) -> None:
+    assert label in said(reader, text)
+
+
+def test_an_english_word_one_slip_from_a_name_is_itself(reader: TextReader) -> None:
+    found = said(reader, "Milia. Differing opinions; a fraction of the cost of freeing time.")
+    assert not any(label.startswith(("drug-class:", "trigger:", "caution:")) for label in found)
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [

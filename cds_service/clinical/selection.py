@@ -99,7 +99,6 @@ class RelevanceFilter:
         #: First words without letters or digits, which no word of the text can be.
         self._bare = frozenset(w for w in self._words if not FILTER_WORD.fullmatch(w))
         self._reader = reader
-        self._misspelt = reader.misspellings
         self._split = reader.split_names
         self._limits = limits or ReadingLimits()
         # The most of a text the reader reads (the settings' per-note limit, or its own).
@@ -230,9 +229,8 @@ class RelevanceFilter:
             return True
         seen = filter_text(text)
         words = set(FILTER_WORD.findall(seen))
-        misspelt = words.intersection(self._misspelt)
-        if misspelt:  # "mileum": the reader reads it as the name
-            words |= {self._misspelt[w] for w in misspelt}
+        # "mileum", "penicilamine": the reader reads them as the name
+        words.update(self._reader.corrections(words).values())
         words |= self._split.names(seen)  # "mill ya": the reader joins split names too
         # A word that can begin a term first: most texts stop here ...
         firsts = set(self._words.intersection(words))

@@ -57,6 +57,7 @@ from .nlp import (
     sentence_index,
 )
 from .sites import SiteIndex
+from .spelling import NearWords
 from .terms import (
     Inflect,
     TermError,
@@ -154,6 +155,8 @@ def _split_aliases(nlp: Any) -> dict[str, set[str]]:
 
 #: Labels that name a thing (milia, a variant, a look-alike, a drug) rather than describe a lesion.
 _NAME_KINDS = ("condition:", "variant:", "mimic:", "trigger:", "caution:")
+#: Labels of names a slip of which is read as the name (spelling.NearWords).
+_NAMED = (*_NAME_KINDS, "drug-class:", "state:")
 _DESCRIPTORS = ("COLOUR", "SMALL", "FIRM", "NOEXPRESS", "OTHERCOLOUR")
 #: How many: said to be one lesion ("solitary"), or several ("a few", "numerous").
 _NUMBERS = ("SOLITARY", "MANY")
@@ -311,6 +314,16 @@ class TextReader:
         names = {n.lower(): n.lower() for n in lesions.milia if n.isalpha()}
         #: Names broken in two by dictation ("mill ya", "milly a").
         self.split_names = SplitNames({**self.misspellings, **names})
+        #: Long names of drugs, procedures, look-alikes and conditions typed with one slip
+        #: ("penicilamine").
+        self._near = NearWords(
+            (
+                term
+                for term, labels in self._labels.items()
+                if any(label.startswith(_NAMED) for label in labels)
+            ),
+            known | set(lesions.not_misspellings),
+        )
         for kind, terms in ((_MILIA, lesions.milia), (_GENERIC, lesions.generic)):
             for term in terms:
                 self._add(self._anchors, term, kind)
@@ -419,12 +432,22 @@ class TextReader:
                     ends[head] = widen(ends.get(head, frozenset()), tails)
         return ends
 
+    def corrections(self, words: set[str]) -> dict[str, str]:
+        """Each of ``words`` (lower case) that is a misspelt name, and the name: a milia name
+        one letter off ("mileum"), a long name one slip off ("penicilamine")."""
+        # Looked up word by word: a set's intersection with a dict walks the whole dict.
+        misspelt = self.misspellings
+        found = {w: misspelt[w] for w in words if w in misspelt}
+        found.update(self._near.corrections(words))
+        return found
+
     def _normalised(self, text: str, limit: int = MAX_TEXT) -> str:
-        """``text`` as every reading reads it: normalised, misspelt milia names as the name."""
+        """``text`` as every reading reads it: normalised, misspelt names as the name."""
         text = self.split_names.join(normalise(text, limit))
-        if set(FILTER_WORD.findall(text.lower())).isdisjoint(self.misspellings):
+        fixes = self.corrections(set(FILTER_WORD.findall(text.lower())))
+        if not fixes:
             return text
-        return _WORD.sub(lambda m: self.misspellings.get(m[0].lower(), m[0]), text)
+        return _WORD.sub(lambda m: fixes.get(m[0].lower(), m[0]), text)
 
     def could_find(self, text: str, limit: int = MAX_TEXT) -> bool:
         """Whether reading ``text`` could give a mention or a lesion: a term or a lesion word is
