@@ -988,7 +988,8 @@ class TextReader:
     ) -> None:
         """Mark the lesions milia are on, next to each other in a sentence: "an erythematous,
         oedematous plaque studded with numerous 1-2 mm milia", "milia arising on an indurated
-        plaque". A site, another lesion or a new clause between the two, or milia only beside
+        plaque", "a red plaque behind the L ear covered in milia". Another lesion or a new
+        clause between the two, a site that no word of bearing follows, or milia only beside
         the lesion ("with a milium next to it"), and they are two lesions."""
         sites = [s for kind, s, _, _ in facts if kind.startswith("SITE:")]
         # What is said of the lesion between the two is not a clause of its own: "plaque, red
