@@ -596,6 +596,13 @@ def test_a_long_name_with_one_slip_is_read_as_the_name(
     assert label in said(reader, text)
 
 
+@pytest.mark.parametrize("brand", ["Glivec", "Mekinist", "Tasigna"])
+def test_a_kinase_inhibitor_is_found_by_its_brand_name(reader: TextReader, brand: str) -> None:
+    assert "drug-class:braf-kinase-inhibitors" in said(
+        reader, f"On {brand} daily. Milia on cheeks."
+    )
+
+
 def test_an_english_word_one_slip_from_a_name_is_itself(reader: TextReader) -> None:
     found = said(reader, "Milia. Differing opinions; a fraction of the cost of freeing time.")
     assert not any(label.startswith(("drug-class:", "trigger:", "caution:")) for label in found)
