@@ -189,6 +189,14 @@ def test_what_is_said_of_a_structure_that_is_not_skin_is_not_said_of_a_lesion(
     assert found.get(flag("inflamed"), ("present", "other"))[1] == "other"
 
 
+def test_the_eyes_and_their_treatment_are_not_a_lesion(reader: TextReader) -> None:
+    found = said(
+        reader, "C/o eyes that sting, dry eye. Incidental: 3 milia R upper lid. Lid warming."
+    )
+    assert found[flag("painful")][1] == "other"
+    assert flag("inflamed") not in found
+
+
 @pytest.mark.parametrize(
     "text",
     [
