@@ -203,12 +203,17 @@ def questions(doc: Any, sentence_of: list[int]) -> set[int]:
     return {sentence for sentence, text in last.items() if text == "?"}
 
 
-def cue_reach(doc: Any, keep: Callable[[Any], bool]) -> list[tuple[int, int]]:
-    """Token ranges that the ConText cues ``keep`` accepts (a medspaCy modifier) reach."""
+def cues(doc: Any, keep: Callable[[Any], bool]) -> list[Any]:
+    """The ConText cues (medspaCy modifiers) of ``doc`` that ``keep`` accepts."""
     graph = doc._.context_graph
     if graph is None:
         return []
-    return [m.scope_span for m in graph.modifiers if keep(m)]
+    return [m for m in graph.modifiers if keep(m)]
+
+
+def cue_reach(doc: Any, keep: Callable[[Any], bool]) -> list[tuple[int, int]]:
+    """Token ranges that the ConText cues ``keep`` accepts reach."""
+    return [m.scope_span for m in cues(doc, keep)]
 
 
 def scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
@@ -224,13 +229,8 @@ def scopes(doc: Any, categories: set[str]) -> list[tuple[int, int]]:
 def negation_reach(doc: Any) -> list[tuple[int, int]]:
     """Token ranges forward negations reach up to the first comma: a list is negated item by
     item, a measurement or a time after a comma is a fact of its own ("no itch, 4 mm")."""
-    graph = doc._.context_graph
-    if graph is None:
-        return []
     reach = []
-    for m in graph.modifiers:
-        if m.category != "NEGATED_EXISTENCE" or m.direction != "FORWARD":
-            continue
+    for m in cues(doc, lambda m: m.category == "NEGATED_EXISTENCE" and m.direction == "FORWARD"):
         start, end = m.scope_span
         cut = list_break(doc, m.modifier_span[1], end)
         reach.append((start, end if cut is None else cut))

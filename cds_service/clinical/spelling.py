@@ -5,9 +5,10 @@ or more that is not itself a word of the knowledge base, and that is one slip (a
 dropped or changed, or two swapped) from one of its long one-word names (eight letters or more),
 is read as that name when exactly one name is that close. The slip must be after the first two
 letters, and before the last two or the last one, which it shares with the name: that rules most
-words out with a set look-up or two, and a slip at either end is rarer. Short words are left alone: "scar" and "star" are both
-words. Names are indexed by their deletions (each name with one letter left out), so a word is
-looked up with as many dictionary look-ups as it has letters, and nothing it reads is kept.
+words out with a set look-up or two, and a slip at either end is rarer. Short words are left
+alone: "scar" and "star" are both words. Names are indexed by their deletions (each name with one
+letter left out), so a word is looked up with as many dictionary look-ups as it has letters, and
+nothing it reads is kept.
 """
 
 from __future__ import annotations
@@ -40,8 +41,26 @@ class NearWords:
     def name_for(self, word: str) -> str | None:
         """The one long name ``word`` is a slip of, if there is exactly one."""
         word = word.lower()
-        if len(word) < LONGEST_SLIP - 1 or not self._may_slip(word) or word in self._names:
-            return None
+        return self._nearest(word) if self._may_slip(word) else None
+
+    def corrections(self, words: Iterable[str]) -> dict[str, str]:
+        """Each of ``words`` (lower case) that is a slip of a long name, and that name."""
+        found = {}
+        for word in words:
+            # Most words are short, begin or end otherwise, or are known: one check, no more.
+            if self._may_slip(word) and (name := self._nearest(word)) is not None:
+                found[word] = name
+        return found
+
+    def _may_slip(self, word: str) -> bool:
+        return (
+            len(word) >= LONGEST_SLIP - 1
+            and (word[:2] + word[-2:] in self._ends or word[:3] + word[-1] in self._ends_late)
+            and word not in self._words
+            and word not in self._names
+        )
+
+    def _nearest(self, word: str) -> str | None:
         found = set(self._deleted.get(word, ()))  # a letter dropped: "penicilamine"
         for variant in _deletions(word):
             if variant in self._names:
@@ -50,23 +69,6 @@ class NearWords:
         # A slip rarely changes the first letter: "baseline" is no "vaseline".
         found = {name for name in found if name[0] == word[0] and _one_slip(word, name)}
         return found.pop() if len(found) == 1 else None
-
-    def corrections(self, words: Iterable[str]) -> dict[str, str]:
-        """Each of ``words`` (lower case) that is a slip of a long name, and that name."""
-        found = {}
-        for word in words:
-            # Most words are short, begin or end otherwise, or are known.
-            if len(word) < LONGEST_SLIP - 1 or not self._may_slip(word):
-                continue
-            name = self.name_for(word)
-            if name is not None:
-                found[word] = name
-        return found
-
-    def _may_slip(self, word: str) -> bool:
-        return (
-            word[:2] + word[-2:] in self._ends or word[:3] + word[-1] in self._ends_late
-        ) and word not in self._words
 
 
 def _deletions(word: str) -> set[str]:

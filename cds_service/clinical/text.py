@@ -48,6 +48,7 @@ from .nlp import (
     context_of,
     cue_literal,
     cue_reach,
+    cues,
     list_break,
     negation_reach,
     normalise,
@@ -709,20 +710,23 @@ class TextReader:
         Exam today: no milia seen", 'Referred as "milia". O/E ... colloid milium'. A look-alike
         answers only when it cannot be a cancer and no red flag is in the note: a lesion
         referred as milia that may be a BCC is what the service is for."""
+        named = [
+            n
+            for n, (entity, status) in enumerate(entities)
+            if status is not None and entity.start in milia_at
+        ]
+        if not named:
+            return  # most passages name no milia: nothing to look for
         text = doc.text.lower()
         marks = [text.find(words) for words in self._carried]
         carried = min((at for at in marks if at >= 0), default=len(text))
         # Most notes name milia in no one else's words: nothing to answer, and nothing to do.
         told = [
             n
-            for n, (entity, status) in enumerate(entities)
-            if status is not None
-            and entity.start in milia_at
-            and (
-                entity.start_char > carried
-                or _quoted(doc, entity)
-                or any(t.lower_ in self._hearsay for t in doc[entity.sent.start : entity.start])
-            )
+            for n in named
+            if (entity := entities[n][0]).start_char > carried
+            or _quoted(doc, entity)
+            or any(t.lower_ in self._hearsay for t in doc[entity.sent.start : entity.start])
         ]
         if not told:
             return
@@ -1380,27 +1384,22 @@ def _quoted(doc: Any, entity: Any) -> bool:
 def _generic_reach(doc: Any, literals: frozenset[str]) -> list[tuple[int, int]]:
     """Token ranges after the cues that say what follows is said in general, to their scope's
     end."""
-    graph = doc._.context_graph
-    if graph is None:
-        return []
     return [
-        (m.modifier_span[1], m.scope_span[1]) for m in graph.modifiers if m.rule.literal in literals
+        (m.modifier_span[1], m.scope_span[1])
+        for m in cues(doc, lambda m: m.rule.literal in literals)
     ]
 
 
 def _gone_cue_starts(doc: Any, literals: frozenset[str]) -> list[int]:
     """Where the ConText cues that say a thing has gone begin ("have now cleared")."""
-    graph = doc._.context_graph
-    if graph is None:
-        return []
-    return [
-        m.modifier_span[0]
-        for m in graph.modifiers
-        if m.rule.literal in literals
+
+    def says_gone(m: Any) -> bool:
         # "has settled" says as often that it has calmed down ("the milium that was inflamed
         # has settled"): only words that say it is not there any more.
-        and any(t.lower_ in _GONE_WORDS for t in doc[m.modifier_span[0] : m.modifier_span[1]])
-    ]
+        start, end = m.modifier_span
+        return m.rule.literal in literals and any(t.lower_ in _GONE_WORDS for t in doc[start:end])
+
+    return [m.modifier_span[0] for m in cues(doc, says_gone)]
 
 
 def _subject_gone(doc: Any, entity: Any, cues: list[int]) -> bool:
