@@ -54,16 +54,16 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     import baseline
 
-    from cds_service import api, jsonio, pipeline
+    from cds_service import api, pipeline
     from cds_service.app import create_app
-    from cds_service.fhir import context, resources
+    from cds_service.fhir import context, lean_body, resources
     from cds_service.settings import Settings
 
     database = Path(tempfile.mkdtemp(prefix="cds-stages-")) / "stages.sqlite3"
     app = create_app(Settings(database_url=f"sqlite:///{database}", secret_key="stages"))
     runtime = app.extensions["cds"]
     # Stages as the pipeline calls them (module attributes looked up at call time).
-    jsonio.decode = timed(jsonio.decode, "parse the body (orjson)")
+    lean_body.decode = timed(lean_body.decode, "parse the body")
     pipeline.gather = timed(pipeline.gather, "gather: filter, validate kept")
     context.read_value = timed(context.read_value, "  of which: prefetch Bundles")
     resources.validated.parse = timed(resources.validated.parse, "  of which: validation")
@@ -94,7 +94,7 @@ def main() -> None:
             f"{theirs / args.calls * 1000:.2f} ms of processor a call; ratio {theirs / ours:.2f}"
         )
         order = [
-            "parse the body (orjson)",
+            "parse the body",
             "gather: filter, validate kept",
             "  of which: prefetch Bundles",
             "  of which: validation",

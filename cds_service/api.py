@@ -27,6 +27,7 @@ from .errors import (
     UnsupportedMediaType,
     operation_outcome,
 )
+from .fhir import lean_body
 from .guidance import GUIDANCE_PATH
 from .handout import HANDOUT_PATH
 from .pipeline import Runtime, answer_feedback, answer_hook
@@ -50,6 +51,10 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 def _body() -> Any:
+    return jsonio.decode(_body_bytes())
+
+
+def _body_bytes() -> bytes:
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         shown = mimetype or "none"
@@ -59,7 +64,7 @@ def _body() -> Any:
         # One byte more than the limit: a chunked body has no length to check beforehand, and
         # must be refused when too long, never cut silently.
         if request.content_length is None:  # chunked: the server's own input stream
-            data = request.environ["wsgi.input"].read(limit + 1)
+            data: bytes = request.environ["wsgi.input"].read(limit + 1)
         else:
             data = request.stream.read(limit + 1)
     except RequestEntityTooLarge:
@@ -68,10 +73,7 @@ def _body() -> Any:
         raise InvalidRequest(f"the request body could not be read ({type(exc).__name__})") from None
     if len(data) > limit:
         raise _too_large()
-    body = jsonio.decode(data)
-    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
-        g.hook_instance = body["hookInstance"]
-    return body
+    return data
 
 
 def _too_large() -> PayloadTooLarge:
@@ -89,7 +91,11 @@ def call_service(service_id: str) -> Response:
     rt = runtime()
     service = rt.services.get(service_id)
     g.service_id = service.id
-    answer = answer_hook(_body(), service, rt, g.get("caller", ANONYMOUS))
+    keep = rt.relevance_for_call()
+    body = lean_body.decode(_body_bytes(), keep)
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+        g.hook_instance = body["hookInstance"]
+    answer = answer_hook(body, service, rt, g.get("caller", ANONYMOUS), keep=keep)
     g.answer = answer
     return _json(to_wire(answer.response))
 

@@ -9,7 +9,7 @@ import orjson
 from .errors import InvalidRequest
 
 
-def decode(body: bytes) -> Any:
+def decode(body: bytes | memoryview) -> Any:
     # orjson: about twice as fast as the standard library on large prefetch bodies.
     try:
         return orjson.loads(body)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from .cards import CardRenderer
 from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
-from .clinical.selection import RelevanceFilter
+from .clinical.selection import CallFilter, RelevanceFilter
 from .errors import InvalidRequest, describe_validation_error
 from .fhir.context import Fetcher, gather
 from .protocol import Card, CDSResponse, FeedbackAck, FeedbackRequest, HookRequest
@@ -51,8 +50,9 @@ class Runtime:
     relevant: RelevanceFilter | None = None
     fetcher: Fetcher | None = None
 
-    def relevance_for_call(self) -> Callable[[dict[str, Any]], bool] | None:
-        """The relevance filter of one hook call (it reads ahead within the call's budget)."""
+    def relevance_for_call(self) -> CallFilter | None:
+        """The relevance filter of one hook call (it reads ahead within the call's budget), and
+        the screen of its body's decoding (:mod:`.fhir.lean_body`)."""
         return self.relevant.for_call() if self.relevant else None
 
 
@@ -90,7 +90,9 @@ def answer_hook(
     runtime: Runtime,
     caller: Caller = ANONYMOUS,
     now: datetime | None = None,
+    keep: CallFilter | None = None,
 ) -> HookAnswer:
+    """``keep``: the call's relevance filter, when it also screened the body's decoding."""
     stamps = [time.perf_counter()]
     request = parse_hook_request(body, service)
     when = now or datetime.now(UTC)
@@ -100,7 +102,7 @@ def answer_hook(
         when,
         runtime.fetcher,
         caller.fhir_servers,
-        runtime.relevance_for_call(),
+        keep or runtime.relevance_for_call(),
     )
     findings = runtime.reader.read(record)
     stamps.append(time.perf_counter())

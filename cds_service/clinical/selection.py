@@ -20,15 +20,22 @@ Charts repeat themselves (a few vital-sign codes said hundreds of times, the sam
 every visit), and so do the charts of a clinic: a decision the resource itself settled is
 remembered from call to call, by a digest of what it depends on (never the text); one the call's
 budget settled is not.
+
+A chart also comes back whole: the same patient's record on every order selected, at every chart
+opening. A call's filter (:class:`CallFilter`) is also the screen of the body's decoding
+(:mod:`..fhir.lean_body`): a resource dropped before, byte for byte, is not even parsed again, and
+is passed on as a :class:`Screened` stand-in that every filter drops.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 import orjson
 
 from ..memory import Memory
@@ -43,6 +50,9 @@ _REMEMBERED = 8192
 #: Resources whose decision is remembered per worker (by a digest of :func:`_serialised`):
 #: about 50 bytes each.
 _REMEMBERED_RESOURCES = 32768
+#: Resources dropped whole, remembered per worker by two hashes of their bytes (never the bytes):
+#: about 100 bytes each.
+_REMEMBERED_DROPPED = 32768
 #: The types whose texts the reader reads for findings and nothing else: one whose texts say
 #: nothing gives the reader nothing. (Medicines are read for more than findings: route, days.)
 _READ_AHEAD = frozenset({"Condition", "Observation", "Procedure"})
@@ -108,16 +118,20 @@ class RelevanceFilter:
         #: Per resource (a digest of :func:`_serialised`, never the text): kept or not, when its
         #: own content decided it.
         self._resources: Memory[bytes, bool] = Memory(_REMEMBERED_RESOURCES)
+        #: Resources dropped, by the hash of their raw JSON: their type, and a second hash
+        #: (CRC-32) that a hit must match too.
+        self._dropped: Memory[int, tuple[str, int]] = Memory(_REMEMBERED_DROPPED)
 
-    def for_call(self) -> Callable[[dict[str, Any]], bool]:
+    def for_call(self) -> CallFilter:
         """The filter for one hook call: it reads ahead, within a budget of its own."""
-        call = _Call(self._limits)
-        return lambda resource: self.keeps(resource, call)
+        return CallFilter(self, _Call(self._limits), self._dropped)
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         return self.keeps(resource, None)
 
     def keeps(self, resource: dict[str, Any], call: _Call | None) -> bool:
+        if type(resource) is Screened:
+            return False
         kind = resource.get("resourceType")
         if not isinstance(kind, str) or kind not in _PLANS:
             return False  # a type whose findings the reader does not read
@@ -261,6 +275,51 @@ class RelevanceFilter:
         return False, True
 
 
+class Screened(dict[str, str]):
+    """The stand-in for a prefetched resource dropped before with the same bytes: only its type,
+    which the prefetch checks need. Shared by every call (one per type): never changed."""
+
+
+class CallFilter:
+    """One hook call's filter (:meth:`RelevanceFilter.for_call`), and its body's screen
+    (:mod:`..fhir.lean_body`): a resource whose exact bytes an earlier call dropped is not
+    parsed, and the ones this call drops are remembered by theirs.
+
+    The key is Python's hash of the bytes, which is keyed per process (SipHash), so no one can
+    aim a resource at another's; a hit must match the resource's type and CRC-32 as well. A
+    resource is remembered only when dropped: a dropped decision is always the resource's own
+    (the call's budget only ever keeps)."""
+
+    def __init__(
+        self, owner: RelevanceFilter, call: _Call, dropped: Memory[int, tuple[str, int]]
+    ) -> None:
+        self._owner = owner
+        self._call = call
+        self._dropped = dropped
+        #: Per resource parsed from raw JSON this call (by id: the body holds them all the call
+        #: long): its key, and the bytes for the CRC-32 if it is dropped.
+        self._raw: dict[int, tuple[int, msgspec.Raw]] = {}
+
+    def __call__(self, resource: dict[str, Any]) -> bool:
+        kept = self._owner.keeps(resource, self._call)
+        if not kept and (raw := self._raw.pop(id(resource), None)) is not None:
+            kind = resource.get("resourceType")
+            if isinstance(kind, str) and kind in _SCREENED:
+                key, data = raw
+                self._dropped.put(key, (kind, zlib.crc32(data)))
+        return kept
+
+    def parse(self, raw: msgspec.Raw) -> Any:
+        key = hash(bytes(raw))  # a copy: neither Raw nor a view of it is hashable
+        known = self._dropped.get(key)
+        if known is not None and known[1] == zlib.crc32(raw):
+            return _SCREENED[known[0]]
+        resource = orjson.loads(memoryview(raw))
+        if isinstance(resource, dict):
+            self._raw[id(resource)] = (key, raw)
+        return resource
+
+
 def _serialised(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
     """What the decision on a resource depends on: its type, the fields the reader reads
     (serialised, in C: whatever they hold is in it, names included, so two resources that differ
@@ -301,6 +360,7 @@ def _plan(kind: str) -> dict[str, tuple[tuple[_Walk, bool], ...]]:
 
 
 _PLANS = {kind: _plan(kind) for kind in fields.CONCEPT_PATHS.keys() | fields.TEXT_PATHS.keys()}
+_SCREENED = {kind: Screened(resourceType=kind) for kind in _PLANS}
 
 
 def _measures_lesion(resource: dict[str, Any]) -> bool:

@@ -1,0 +1,197 @@
+"""A hook body decoded lean (cds_service.fhir.lean_body) is the body the full parse gives, each
+prefetched Bundle's resources parsed by the screen: the same values, the same errors for bodies
+that are not JSON or not UTF-8, and whatever its shapes do not cover decoded in full. A resource the
+relevance filter dropped before, byte for byte, comes back as a stand-in every filter drops; a call
+twice over answers the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import orjson
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service import jsonio
+from cds_service.clinical.loading import default_content_dir, load_knowledge
+from cds_service.clinical.selection import RelevanceFilter, Screened
+from cds_service.clinical.text import text_reader
+from cds_service.clinical.vocabulary import Vocabulary
+from cds_service.errors import InvalidRequest
+from cds_service.fhir import lean_body
+from tests.conftest import SCENARIOS, scenario_request, searchset
+from tests.test_scenarios import SERVICES
+
+KB = load_knowledge(default_content_dir())
+VOCABULARY = Vocabulary(KB)
+READER = text_reader(KB, frozenset(VOCABULARY.phrases()))
+
+
+class _Parses:
+    """A screen that parses every resource (and counts them)."""
+
+    def __init__(self) -> None:
+        self.parsed = 0
+
+    def parse(self, raw: msgspec.Raw) -> Any:
+        self.parsed += 1
+        return orjson.loads(memoryview(raw))
+
+
+def _entries_hold_only_their_resource(body: Any) -> Any:
+    """The full parse's body as the lean one gives it: entries' other fields are left out (of a
+    Bundle whose entries are all objects; another is decoded in full)."""
+    prefetch = body.get("prefetch") if isinstance(body, dict) else None
+    for value in prefetch.values() if isinstance(prefetch, dict) else ():
+        entries = value.get("entry") if isinstance(value, dict) else None
+        if isinstance(entries, list) and all(isinstance(e, dict) for e in entries):
+            value["entry"] = [
+                {"resource": e["resource"]} if "resource" in e else {} for e in value["entry"]
+            ]
+    return body
+
+
+VITAL = {
+    "resourceType": "Observation",
+    "id": "hr-1",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+    "valueQuantity": {"value": 72, "unit": "/min"},
+}
+NOTE = {
+    "resourceType": "Observation",
+    "id": "skin-1",
+    "status": "final",
+    "code": {"text": "Skin exam"},
+    "valueString": "Pearly papule on the nose with rolled edges, bleeds easily.",
+}
+
+
+def _body(*resources: dict[str, Any]) -> bytes:
+    request = scenario_request(SCENARIOS[0])
+    request["prefetch"] = {**(request.get("prefetch") or {}), "observations": searchset(*resources)}
+    return orjson.dumps(request)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_decodes_as_the_full_parse_does(scenario: str) -> None:
+    body = orjson.dumps(scenario_request(scenario))
+    screen = _Parses()
+    assert lean_body.decode(body, screen) == _entries_hold_only_their_resource(jsonio.decode(body))
+    resources = sum(
+        len(v.get("entry") or ())
+        for v in (scenario_request(scenario).get("prefetch") or {}).values()
+        if isinstance(v, dict) and v.get("resourceType") == "Bundle"
+    )
+    assert screen.parsed == resources
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # fields the lean shapes do not name: the full parse keeps them
+        {"hook": "patient-view", "x-vendor": {"a": 1}, "prefetch": {}},
+        {"hook": "patient-view", "prefetch": None},
+        {"prefetch": {"b": {"resourceType": "Bundle", "entry": [], "x-vendor": 1}}},
+        # a read (a Patient), null, a Bundle with no entries, an entry without a resource
+        {"prefetch": {"patient": {"resourceType": "Patient", "id": "p"}, "none": None}},
+        {"prefetch": {"b": {"resourceType": "Bundle", "type": "searchset", "total": 0}}},
+        {"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"fullUrl": "urn:x"}]}}},
+        {"prefetch": {"b": {"resourceType": "Bundle", "entry": None}}},
+        {"prefetch": {"b": {"resourceType": "Bundle", "entry": [1, "two"]}}},
+        {"prefetch": {"b": {"resourceType": "Bundle", "entry": {"resource": {}}}}},
+        {"prefetch": "not an object"},
+        ["not", "an", "object"],
+    ],
+)
+def test_what_the_lean_shapes_do_not_cover_is_decoded_in_full(body: Any) -> None:
+    data = orjson.dumps(body)
+    assert lean_body.decode(data, _Parses()) == _entries_hold_only_their_resource(
+        jsonio.decode(data)
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"resource": {"a": "\xff"}}]}}}',
+        b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"resource": {"a": 01}}]}}}',
+        b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"resource": {"a": "\\q"}}]}}}',
+        b'{"hook": "patient-view"} trailing',
+        b"",
+    ],
+)
+def test_a_body_that_is_not_json_or_not_utf8_gets_the_full_parses_message(data: bytes) -> None:
+    # msgspec leaves a raw resource's strings unchecked: invalid UTF-8 inside one must still be
+    # refused, with the same message as any other.
+    with pytest.raises(InvalidRequest) as full:
+        jsonio.decode(data)
+    with pytest.raises(InvalidRequest) as lean:
+        lean_body.decode(data, _Parses())
+    assert lean.value.message == full.value.message
+
+
+def test_without_a_screen_the_body_is_the_full_parse() -> None:
+    body = _body(VITAL, NOTE)
+    assert lean_body.decode(body, None) == jsonio.decode(body)
+
+
+def _resources(body: Any) -> list[Any]:
+    return [e["resource"] for e in body["prefetch"]["observations"]["entry"]]
+
+
+def test_a_resource_dropped_before_byte_for_byte_is_not_parsed_again() -> None:
+    keep = RelevanceFilter(VOCABULARY, READER)
+    data = _body(VITAL, NOTE)
+    first = keep.for_call()
+    vital, note = _resources(lean_body.decode(data, first))
+    assert not first(vital) and first(note)
+    second = keep.for_call()
+    vital, note = _resources(lean_body.decode(data, second))
+    assert type(vital) is Screened and vital == {"resourceType": "Observation"}
+    assert not second(vital)
+    # The note was kept: it is parsed, and kept, every time.
+    assert note == NOTE and second(note)
+
+
+def test_a_resource_that_differs_by_one_byte_is_parsed_and_decided_again() -> None:
+    keep = RelevanceFilter(VOCABULARY, READER)
+    call = keep.for_call()
+    (vital,) = _resources(lean_body.decode(_body(VITAL), call))
+    assert not call(vital)
+    worded = {**VITAL, "note": [{"text": "Pearly papule on the nose, bleeds easily."}]}
+    again = keep.for_call()
+    (resource,) = _resources(lean_body.decode(_body(worded), again))
+    assert resource == worded and again(resource)
+    changed = {**VITAL, "valueQuantity": {"value": 73, "unit": "/min"}}
+    (resource,) = _resources(lean_body.decode(_body(changed), keep.for_call()))
+    assert resource == changed
+
+
+def test_a_hit_on_the_hash_alone_is_not_taken_for_the_resource() -> None:
+    # The memory's key is a 64-bit hash; a hit must match the CRC-32 too, else it is parsed.
+    keep = RelevanceFilter(VOCABULARY, READER)
+    raw = msgspec.Raw(orjson.dumps(NOTE))
+    keep._dropped.put(hash(bytes(raw)), ("Observation", 0))  # as if another resource's
+    assert keep.for_call().parse(raw) == NOTE
+
+
+def test_an_operation_outcome_is_never_screened() -> None:
+    # Its error is what makes a Bundle unusable (prefetch.read_value): it is always parsed.
+    keep = RelevanceFilter(VOCABULARY, READER)
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
+    for _ in range(2):
+        call = keep.for_call()
+        resource = call.parse(msgspec.Raw(orjson.dumps(outcome)))
+        assert resource == outcome
+        assert not call(resource)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_call_made_twice_answers_the_same(client: FlaskClient, scenario: str) -> None:
+    # The second call finds what the first dropped already screened: the cards must not change.
+    request = scenario_request(scenario)
+    service = SERVICES[request["hook"]]
+    answers = [client.post(f"/cds-services/{service}", json=request).get_json() for _ in range(2)]
+    assert answers[0] == answers[1]
