@@ -170,10 +170,10 @@ def test_a_resource_that_differs_by_one_byte_is_parsed_and_decided_again() -> No
 
 
 def test_a_hit_on_the_hash_alone_is_not_taken_for_the_resource() -> None:
-    # The memory's key is a 64-bit hash; a hit must match the CRC-32 too, else it is parsed.
+    # The memory's key is a 64-bit hash; a hit must match the length too, else it is parsed.
     keep = RelevanceFilter(VOCABULARY, READER)
     raw = msgspec.Raw(orjson.dumps(NOTE))
-    keep._dropped.put(hash(bytes(raw)), ("Observation", 0))  # as if another resource's
+    keep._dropped.put(hash(bytes(raw)), ("Observation", len(raw) + 1))  # another resource's
     assert keep.for_call().parse(raw) == NOTE
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,7 +49,7 @@ _REMEMBERED = 8192
 #: Resources whose decision is remembered per worker (by a digest of :func:`_serialised`):
 #: about 50 bytes each.
 _REMEMBERED_RESOURCES = 32768
-#: Resources dropped whole, remembered per worker by two hashes of their bytes (never the bytes):
+#: Resources dropped whole, remembered per worker by a hash of their bytes (never the bytes):
 #: about 100 bytes each.
 _REMEMBERED_DROPPED = 32768
 #: The types whose texts the reader reads for findings and nothing else: one whose texts say
@@ -118,8 +117,8 @@ class RelevanceFilter:
         #: Per resource (a digest of :func:`_serialised`, never the text): kept or not, when its
         #: own content decided it.
         self._resources: Memory[bytes, bool] = Memory(_REMEMBERED_RESOURCES)
-        #: Resources dropped, by the hash of their raw JSON: their type, and a second hash
-        #: (CRC-32) that a hit must match too.
+        #: Resources dropped, by the hash of their raw JSON: their type, and their length in
+        #: bytes, which a hit must match too.
         self._dropped: Memory[int, tuple[str, int]] = Memory(_REMEMBERED_DROPPED)
 
     def for_call(self) -> CallFilter:
@@ -285,10 +284,11 @@ class CallFilter:
     (:mod:`..fhir.lean_body`): a resource whose exact bytes an earlier call dropped is not
     parsed, and the ones this call drops are remembered by theirs.
 
-    The key is Python's hash of the bytes, which is keyed per process (SipHash), so no one can
-    aim a resource at another's; a hit must match the resource's type and CRC-32 as well. A
-    resource is remembered only when dropped: a dropped decision is always the resource's own
-    (the call's budget only ever keeps)."""
+    The key is Python's 64-bit hash of the bytes, SipHash keyed afresh in every process, so no
+    one can aim a resource at another's and two resources share a key by chance about once in
+    2**64 look-ups; a hit must match the length in bytes as well. A resource is remembered only
+    when dropped: a dropped decision is always the resource's own (the call's budget only ever
+    keeps)."""
 
     def __init__(
         self, owner: RelevanceFilter, call: _Call, dropped: Memory[int, tuple[str, int]]
@@ -297,26 +297,27 @@ class CallFilter:
         self._call = call
         self._dropped = dropped
         #: Per resource parsed from raw JSON this call (by id: the body holds them all the call
-        #: long): its key, and the bytes for the CRC-32 if it is dropped.
-        self._raw: dict[int, tuple[int, msgspec.Raw]] = {}
+        #: long): its key and length.
+        self._raw: dict[int, tuple[int, int]] = {}
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         kept = self._owner.keeps(resource, self._call)
         if not kept and (raw := self._raw.pop(id(resource), None)) is not None:
             kind = resource.get("resourceType")
             if isinstance(kind, str) and kind in _SCREENED:
-                key, data = raw
-                self._dropped.put(key, (kind, zlib.crc32(data)))
+                key, size = raw
+                self._dropped.put(key, (kind, size))
         return kept
 
     def parse(self, raw: msgspec.Raw) -> Any:
-        key = hash(bytes(raw))  # a copy: neither Raw nor a view of it is hashable
+        data = bytes(raw)  # a copy: neither Raw nor a view of it is hashable
+        key = hash(data)
         known = self._dropped.get(key)
-        if known is not None and known[1] == zlib.crc32(raw):
+        if known is not None and known[1] == len(data):
             return _SCREENED[known[0]]
-        resource = orjson.loads(memoryview(raw))
+        resource = orjson.loads(data)
         if isinstance(resource, dict):
-            self._raw[id(resource)] = (key, raw)
+            self._raw[id(resource)] = (key, len(data))
         return resource
 
 

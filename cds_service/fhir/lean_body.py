@@ -32,7 +32,7 @@ class Screen(Protocol):
         ...
 
 
-class _Body(msgspec.Struct, forbid_unknown_fields=True):
+class _Body(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """The fields of a CDS Hooks request (protocol.HookRequest); others take the full parse."""
 
     hook: Any = UNSET
@@ -44,14 +44,14 @@ class _Body(msgspec.Struct, forbid_unknown_fields=True):
     extension: Any = UNSET
 
 
-class _Entry(msgspec.Struct):
+class _Entry(msgspec.Struct, gc=False):
     """A Bundle entry's resource: nothing reads its other fields (fullUrl, search), which are
     left out, unparsed."""
 
     resource: msgspec.Raw | UnsetType = UNSET
 
 
-class _Bundle(msgspec.Struct, forbid_unknown_fields=True):
+class _Bundle(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """Bundle's fields in FHIR R4."""
 
     resourceType: str
@@ -108,12 +108,12 @@ def _value(raw: msgspec.Raw, screen: Screen) -> Any:
         return jsonio.decode(memoryview(raw))
     decoded = _fields(bundle)
     if isinstance(bundle.entry, list):
-        decoded["entry"] = [_entry(entry, screen) for entry in bundle.entry]
+        parse = screen.parse
+        decoded["entry"] = [
+            {} if (resource := entry.resource) is UNSET else {"resource": parse(resource)}
+            for entry in bundle.entry
+        ]
     return decoded
-
-
-def _entry(entry: _Entry, screen: Screen) -> dict[str, Any]:
-    return {} if entry.resource is UNSET else {"resource": screen.parse(entry.resource)}
 
 
 def _fields(struct: msgspec.Struct) -> dict[str, Any]:
