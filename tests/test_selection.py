@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import yaml
 from cds_service.clinical import fields
 from cds_service.clinical.findings import ReadingLimits, RecordReader
 from cds_service.clinical.loading import default_content_dir, load_knowledge
+from cds_service.clinical.reasoning import Assessment, assess
 from cds_service.clinical.selection import RelevanceFilter
 from cds_service.clinical.text import text_reader
 from cds_service.clinical.vocabulary import Vocabulary
@@ -25,6 +28,8 @@ KB = load_knowledge(default_content_dir())
 VOCABULARY = Vocabulary(KB)
 READER = text_reader(KB, frozenset(VOCABULARY.phrases()))
 KEEP = RelevanceFilter(VOCABULARY, READER)
+RECORD_READER = RecordReader(VOCABULARY, READER)
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 
 
@@ -233,20 +238,50 @@ def _corpus_sentences() -> list[str]:
     ]
 
 
-def test_reading_ahead_drops_only_notes_that_say_nothing() -> None:
+def _assessed(*texts: str) -> Assessment:
+    """The assessment of a record of exam notes, but for what it says was read."""
+    notes = [
+        parse_resource(
+            {
+                "resourceType": "Observation",
+                "id": f"o{n}",
+                "status": "final",
+                "code": {"text": "Exam"},
+                "valueString": text,
+            },
+            "test",
+        )
+        for n, text in enumerate(texts)
+    ]
+    record = ClinicalRecord(NOW, None, {"Observation": notes}, [])
+    found = assess(RECORD_READER.read(record), KB)
+    return dataclasses.replace(found, notes_read=0, described=())
+
+
+def test_reading_ahead_drops_only_notes_that_change_no_card() -> None:
     """Every note of the annotated corpus (real findings, negations, red flags), as an exam
     Observation: a note the call's filter drops unvalidated is one the reader finds nothing in,
-    and notes that name lesions but no finding are among those dropped."""
-    keep = KEEP.for_call()
-    kept_only_by_words = 0
-    for text in _corpus_sentences():
+    or whose findings are all said of another lesion under rules that count them only of the
+    milia ("throat erythematous"): beside a milia note, with or without a site, the assessment
+    is the same with it as without it. Notes that name lesions but no finding are among those
+    dropped."""
+    kept_only_by_words = other_lesions_only = 0
+    notes = _corpus_sentences()
+    # and each sentence of each note alone, as an earlier visit's note about something else
+    notes += [s for note in notes for s in re.split(r"(?<=[.;])\s+", note) if s != note]
+    for text in dict.fromkeys(notes):
         resource = {"resourceType": "Observation", "code": {"text": "Exam"}, "valueString": text}
-        if not keep(resource):
+        if not KEEP.for_call()(resource):  # a call each: the corpus would spend one's budget
             reading = READER.read(text)
-            assert not reading.mentions and not reading.lesions, text
+            assert not reading.lesions, text
+            if reading.mentions:
+                other_lesions_only += 1
+                for milia in ("Milia noted.", "Milia on both cheeks."):
+                    assert _assessed(milia, text) == _assessed(milia), text
         elif KEEP(resource):
             kept_only_by_words += 1
     assert kept_only_by_words > 100
+    assert other_lesions_only > 10
     keep = KEEP.for_call()  # a new call: the corpus spent the last one's reading budget
     silent = {
         "resourceType": "Observation",
@@ -504,3 +539,21 @@ def test_a_milia_name_dictation_split_is_kept_for_the_reader(text: str) -> None:
     # Neither part begins a term; the reader joins them, so the filter must keep the note.
     assert KEEP({"resourceType": "Observation", "valueString": text})
     assert READER.read(text).lesions
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # findings of other structures, which the rules asking for them count only of the milia
+        ("Throat mildly erythematous, tonsils grade 1, no exudate.", False),
+        ("Eyes red and sore.", False),
+        # a look-alike named, a sign counted wherever it is, a finding of no other lesion
+        ("Syringomas on the lower eyelids.", True),
+        ("Feet examined: sensation intact to monofilament, nails thickened.", True),
+        ("It bleeds easily.", True),
+    ],
+)
+def test_a_finding_said_of_another_structure_alone_is_dropped(text: str, kept: bool) -> None:
+    resource = {"resourceType": "Observation", "code": {"text": "Exam"}, "valueString": text}
+    assert KEEP(resource)  # its words hold terms
+    assert KEEP.for_call()(resource) is kept

@@ -70,3 +70,17 @@ def test_phrases_name_items_and_the_concepts_rules_ask_for(vocabulary: Vocabular
     # ... elsewhere its terms stand for the items that use it.
     assert ("clobetasol", POTENT_STEROIDS) in phrases
     assert not any(lbl == "concept:potent-steroid" for _, lbl in phrases)
+
+
+def test_lesion_bound_labels_are_the_rules_that_count_only_the_milia_lesion(
+    vocabulary: Vocabulary,
+) -> None:
+    bound = vocabulary.lesion_bound()
+    said = {e.label for e in vocabulary.entries}  # recognised by codes or words at all
+    for flag in vocabulary.kb.red_flags:
+        if label("red-flag", flag.id) in said:
+            lesion_only = flag.recognise.scope in ("lesion", "milia")
+            assert (label("red-flag", flag.id) in bound) is lesion_only, flag.id
+    assert label("red-flag", "inflamed") in bound
+    # Names count wherever they are said: a look-alike, milia itself, a concept, a variant.
+    assert not [b for b in bound if b.startswith(("mimic:", "condition:", "concept:", "variant:"))]

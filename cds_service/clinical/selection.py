@@ -12,7 +12,9 @@ For one hook call (:meth:`RelevanceFilter.for_call`) the filter also reads ahead
 Observation or Procedure kept for its words alone has its texts read as the reader will read them
 (the reading is remembered, so the reader does not read them twice), and is dropped, unvalidated,
 when they say nothing: "Thyroid not enlarged, no nodules palpable" holds a lesion word and no
-finding. A heavy chart's exam findings are mostly such texts, and validating each costs more than
+finding. Nor does a finding said of another lesion or structure, when every rule that asks for it
+counts it only of the milia-like lesion (:meth:`.Vocabulary.lesion_bound`): "Throat mildly
+erythematous", at every visit. A heavy chart's exam findings are mostly such texts, and validating each costs more than
 looking at all of its vital signs. Reading ahead has the call's own reading budget; past it, a
 resource is kept as before.
 
@@ -108,6 +110,7 @@ class RelevanceFilter:
         #: First words without letters or digits, which no word of the text can be.
         self._bare = frozenset(w for w in self._words if not FILTER_WORD.fullmatch(w))
         self._reader = reader
+        self._lesion_bound = vocabulary.lesion_bound()
         self._split = reader.split_names
         self._limits = limits or ReadingLimits()
         # The most of a text the reader reads (the settings' per-note limit, or its own).
@@ -267,7 +270,10 @@ class RelevanceFilter:
                 reading = self._reader.read(text, budget.deadline, len(text))
                 if not reading.complete:
                     return True, False  # out of time: the reader reads it again, not this call
-                says = bool(reading.mentions or reading.lesions)
+                says = bool(reading.lesions) or any(
+                    m.lesion != "other" or not self._lesion_bound.issuperset(m.labels)
+                    for m in reading.mentions
+                )
                 call.said[text] = says
             if says:
                 return True, True

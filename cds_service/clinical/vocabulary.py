@@ -22,6 +22,8 @@ class Entry:
     phrases: tuple[str, ...]
     #: Concepts of the lexicon whose terms recognise the item.
     concepts: tuple[str, ...] = ()
+    #: Whose mentions the item's rule counts (Recognition.scope); None for an item with no rule.
+    scope: str | None = None
 
 
 def label(kind: str, item_id: str) -> str:
@@ -40,7 +42,11 @@ def part_label(item_label: str, path: str) -> str:
 def _entries(item_label: str, recognition: Recognition) -> Iterator[Entry]:
     """The item's own entry and one per sub-rule (all_of, any_of, none_of), each with its label."""
     yield Entry(
-        item_label, tuple(recognition.codes), tuple(recognition.text), tuple(recognition.concepts)
+        item_label,
+        tuple(recognition.codes),
+        tuple(recognition.text),
+        tuple(recognition.concepts),
+        recognition.scope,
     )
     for path, part in recognition.parts:
         yield from _entries(part_label(item_label, path), part)
@@ -132,6 +138,12 @@ class Vocabulary:
     def is_broader(self, system: str, code: str, item_label: str) -> bool:
         """The code means more than the item (it needs the item's words beside it)."""
         return (system, code, item_label) in self._broader
+
+    def lesion_bound(self) -> frozenset[str]:
+        """Labels whose rule counts a mention only when it is said of the milia-like lesion
+        (scope lesion or milia): a mention said of another lesion under these alone counts for
+        nothing ("throat mildly erythematous" is no inflamed milium)."""
+        return frozenset(e.label for e in self.entries if e.scope in ("lesion", "milia"))
 
     def named_concepts(self) -> set[str]:
         """Concepts rules refer to by name (needs_concepts, uncertain_concepts)."""
