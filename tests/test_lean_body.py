@@ -120,6 +120,13 @@ def test_what_the_lean_shapes_do_not_cover_is_decoded_in_full(body: Any) -> None
         b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"resource": {"a": "\\q"}}]}}}',
         b'{"hook": "patient-view"} trailing',
         b"",
+        # what msgspec leaves raw and orjson refuses: a number beyond a double, deep nesting
+        b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"resource": {"a": 1e400}}]}}}',
+        b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": [{"resource": {"a": '
+        + b"[" * 1100
+        + b"]" * 1100
+        + b"}}]}}}",
+        b'{"prefetch": {"b": {"resourceType": "Bundle", "entry": ' + b"[" * 1100 + b"]" * 1100,
     ],
 )
 def test_a_body_that_is_not_json_or_not_utf8_gets_the_full_parses_message(data: bytes) -> None:
@@ -195,3 +202,23 @@ def test_a_call_made_twice_answers_the_same(client: FlaskClient, scenario: str) 
     service = SERVICES[request["hook"]]
     answers = [client.post(f"/cds-services/{service}", json=request).get_json() for _ in range(2)]
     assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("value", [b"1e400", b"[" * 1100 + b"]" * 1100])
+def test_a_resource_orjson_refuses_is_a_400_naming_the_problem(
+    client: FlaskClient, value: bytes
+) -> None:
+    # A second call, as the first may have remembered the other resources as dropped.
+    request = scenario_request(SCENARIOS[0])
+    service = SERVICES[request["hook"]]
+    client.post(f"/cds-services/{service}", json=request)
+    body = orjson.dumps(request).replace(
+        b'"prefetch":{',
+        b'"prefetch":{"x":{"resourceType":"Bundle","entry":[{"resource":{"a":' + value + b"}}]},",
+        1,
+    )
+    answer = client.post(f"/cds-services/{service}", data=body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.get_json()["issue"][0]["diagnostics"].startswith(
+        "the request body is not valid JSON: "
+    )

@@ -28,7 +28,7 @@ from .. import jsonio
 class Screen(Protocol):
     def parse(self, raw: msgspec.Raw) -> Any:
         """A prefetched resource from its raw JSON: the resource, or a stand-in for one that is
-        known not to matter."""
+        known not to matter. A ValueError for JSON it cannot parse."""
         ...
 
 
@@ -79,11 +79,13 @@ def decode(data: bytes, screen: Screen | None) -> Any:
         return jsonio.decode(data)
     try:
         body = _BODY.decode(data)
-    except msgspec.DecodeError:  # not JSON, or not the shape above: the full parse says which
+        decoded = _fields(body)
+        if body.prefetch is not UNSET:
+            decoded["prefetch"] = {key: _value(raw, screen) for key, raw in body.prefetch.items()}
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        # Not JSON, or not the shape above; a number orjson refuses (1e400), nesting deeper
+        # than msgspec goes: the full parse says what is wrong, and where in the body.
         return jsonio.decode(data)
-    decoded = _fields(body)
-    if body.prefetch is not UNSET:
-        decoded["prefetch"] = {key: _value(raw, screen) for key, raw in body.prefetch.items()}
     return decoded
 
 
