@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import jsonio
+from cds_service.clinical import fields
 from cds_service.clinical.loading import default_content_dir, load_knowledge
 from cds_service.clinical.selection import RelevanceFilter, Screened
 from cds_service.clinical.text import text_reader
@@ -24,6 +25,7 @@ from cds_service.errors import InvalidRequest
 from cds_service.fhir import lean_body
 from tests.conftest import SCENARIOS, scenario_request, searchset
 from tests.test_scenarios import SERVICES
+from tests.test_selection import _corpus_words, _put
 
 KB = load_knowledge(default_content_dir())
 VOCABULARY = Vocabulary(KB)
@@ -54,7 +56,7 @@ def _read(body: Any) -> Any:
     return body
 
 
-VITAL = {
+VITAL: dict[str, Any] = {
     "resourceType": "Observation",
     "id": "hr-1",
     "status": "final",
@@ -162,7 +164,7 @@ def test_a_resource_dropped_before_byte_for_byte_is_not_parsed_again() -> None:
     assert note == NOTE and second(note)
 
 
-def test_a_resource_that_differs_by_one_byte_is_parsed_and_decided_again() -> None:
+def test_a_resource_that_differs_where_the_decision_reads_is_parsed_and_decided_again() -> None:
     keep = RelevanceFilter(VOCABULARY, READER)
     call = keep.for_call()
     (vital,) = _resources(lean_body.decode(_body(VITAL), call))
@@ -171,9 +173,43 @@ def test_a_resource_that_differs_by_one_byte_is_parsed_and_decided_again() -> No
     again = keep.for_call()
     (resource,) = _resources(lean_body.decode(_body(worded), again))
     assert resource == worded and again(resource)
-    changed = {**VITAL, "valueQuantity": {"value": 73, "unit": "/min"}}
-    (resource,) = _resources(lean_body.decode(_body(changed), keep.for_call()))
-    assert resource == changed
+    coded = {
+        **VITAL,
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "254679001"}]},
+    }
+    again = keep.for_call()
+    (resource,) = _resources(lean_body.decode(_body(coded), again))
+    assert resource == coded and again(resource)
+    # A quantity counts by its presence alone: the same words with one measure a lesion.
+    unmeasured = {"resourceType": "Observation", "id": "d1", "code": {"text": "Lesion diameter"}}
+    call = keep.for_call()
+    (resource,) = _resources(lean_body.decode(_body(unmeasured), call))
+    assert not call(resource)
+    measured = {**unmeasured, "id": "d2", "valueQuantity": {"value": 4, "unit": "mm"}}
+    again = keep.for_call()
+    (resource,) = _resources(lean_body.decode(_body(measured), again))
+    assert resource == measured and again(resource)
+
+
+def test_a_resource_like_one_dropped_but_where_the_decision_does_not_read_is_not_parsed() -> None:
+    # The next heart rate: another value, time and id, the same code.
+    keep = RelevanceFilter(VOCABULARY, READER)
+    call = keep.for_call()
+    (vital,) = _resources(lean_body.decode(_body(VITAL), call))
+    assert not call(vital)
+    later = {
+        **VITAL,
+        "id": "hr-2",
+        "effectiveDateTime": "2026-11-20T10:00:00Z",
+        "valueQuantity": {"value": 91, "unit": "/min"},
+    }
+    (resource,) = _resources(lean_body.decode(_body(later), keep.for_call()))
+    assert type(resource) is Screened
+    # A field the decision reads, written otherwise (another order of keys), is only parsed.
+    coding = VITAL["code"]["coding"][0]
+    reordered = {**later, "code": {"coding": [dict(reversed(list(coding.items())))]}}
+    (resource,) = _resources(lean_body.decode(_body(reordered), keep.for_call()))
+    assert resource == reordered
 
 
 def test_a_hit_on_the_hash_alone_is_not_taken_for_the_resource() -> None:
@@ -255,3 +291,36 @@ def test_mutated_bodies_decode_as_the_full_parse_does() -> None:
         assert lean == full, bytes(data)
         outcomes[type(full).__name__] += 1
     assert outcomes["str"] > 200 and outcomes["dict"] > 200  # both errors and bodies were seen
+
+
+def test_a_resource_screened_by_its_shape_is_one_a_fresh_filter_drops() -> None:
+    """Resources of the corpus's words in every field the reader reads, some with a quantity,
+    then each again with another id, time and value: every one screened without being parsed is
+    one a filter that never saw it drops."""
+    words = _corpus_words()
+    rng = random.Random(17)
+    resources = []
+    for _ in range(400):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+        kind = rng.choice(sorted(fields.TEXT_PATHS))
+        resource = _put(kind, rng.choice(fields.TEXT_PATHS[kind]), text)
+        if kind == "Observation" and rng.random() < 0.5:
+            resource["valueQuantity"] = {"value": 4, "unit": "mm"}
+        resources.append(resource)
+    keep = RelevanceFilter(VOCABULARY, READER)
+    for chunk in range(0, len(resources), 20):  # calls of 20, each within its reading budget
+        call = keep.for_call()
+        for resource in _resources(lean_body.decode(_body(*resources[chunk : chunk + 20]), call)):
+            call(resource)
+    later = [
+        {**r, "id": f"x{n}", "effectiveDateTime": "2026-11-20"}
+        | ({"valueQuantity": {"value": 7, "unit": "mm"}} if "valueQuantity" in r else {})
+        for n, r in enumerate(resources)
+    ]
+    fresh = RelevanceFilter(VOCABULARY, READER)
+    screened = 0
+    for n, resource in enumerate(_resources(lean_body.decode(_body(*later), keep.for_call()))):
+        if type(resource) is Screened:
+            screened += 1
+            assert not fresh.for_call()(later[n]), later[n]
+    assert screened > 100

@@ -38,6 +38,7 @@ from typing import Any
 
 import msgspec
 import orjson
+from msgspec import UNSET, UnsetType
 
 from ..memory import Memory
 from . import fields
@@ -287,13 +288,15 @@ class Screened(dict[str, str]):
 
 class CallFilter:
     """One hook call's filter (:meth:`RelevanceFilter.for_call`), and its body's screen
-    (:mod:`..fhir.lean_body`): a resource whose exact bytes an earlier call dropped is not
-    parsed, and the ones this call drops are remembered by theirs.
+    (:mod:`..fhir.lean_body`): a resource is not parsed when an earlier call dropped one with the
+    same bytes, or with the same fields the decision depends on (:func:`_shape`: a vital sign
+    of the same code, whatever its value, time and id), and the ones this call drops are
+    remembered by both.
 
-    The key is Python's 64-bit hash of the bytes, SipHash keyed afresh in every process, so no
-    one can aim a resource at another's and two resources share a key by chance about once in
-    2**64 look-ups; a hit must match the length in bytes as well. A resource is remembered only
-    when dropped: a dropped decision is always the resource's own (the call's budget only ever
+    The keys are Python's 64-bit hash of the bytes, SipHash keyed afresh in every process, so no
+    one can aim a resource at another's and two share a key by chance about once in 2**64
+    look-ups; a hit must match the length in bytes as well. A resource is remembered only when
+    dropped: a dropped decision is always the resource's own (the call's budget only ever
     keeps)."""
 
     def __init__(
@@ -303,16 +306,16 @@ class CallFilter:
         self._call = call
         self._dropped = dropped
         #: Per resource parsed from raw JSON this call (by id: the body holds them all the call
-        #: long): its key and length.
-        self._raw: dict[int, tuple[int, int]] = {}
+        #: long): the keys and lengths of its bytes and of its shape.
+        self._raw: dict[int, tuple[tuple[int, int], ...]] = {}
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         kept = self._owner.keeps(resource, self._call)
-        if not kept and (raw := self._raw.pop(id(resource), None)) is not None:
+        if not kept and (keys := self._raw.pop(id(resource), None)) is not None:
             kind = resource.get("resourceType")
             if isinstance(kind, str) and kind in _SCREENED:
-                key, size = raw
-                self._dropped.put(key, (kind, size))
+                for key, size in keys:
+                    self._dropped.put(key, (kind, size))
         return kept
 
     def parse(self, raw: msgspec.Raw) -> Any:
@@ -321,10 +324,23 @@ class CallFilter:
         known = self._dropped.get(key)
         if known is not None and known[1] == len(data):
             return _SCREENED[known[0]]
+        keys = [(key, len(data))]
+        shape = _shape(data)
+        if shape is not None:
+            kind, said = shape
+            known = self._dropped.get(shaped := hash(said))
+            if known is not None and known == (kind, len(said)):
+                self._dropped.put(key, (kind, len(data)))  # by its bytes next time
+                return _SCREENED[kind]
+            keys.append((shaped, len(said)))
         resource = orjson.loads(data)
         if isinstance(resource, dict):
-            self._raw[id(resource)] = (key, len(data))
+            self._raw[id(resource)] = tuple(keys)
         return resource
+
+
+#: Fields whose presence alone a decision depends on (:func:`_serialised`).
+_FLAGS = frozenset({"valueQuantity", "valueCodeableConcept"})
 
 
 def _serialised(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
@@ -368,6 +384,54 @@ def _plan(kind: str) -> dict[str, tuple[tuple[_Walk, bool], ...]]:
 
 _PLANS = {kind: _plan(kind) for kind in fields.CONCEPT_PATHS.keys() | fields.TEXT_PATHS.keys()}
 _SCREENED = {kind: Screened(resourceType=kind) for kind in _PLANS}
+#: The fields of raw JSON a decision on a resource can depend on, whatever its type
+#: (:func:`_shape`): msgspec skips the others in C, and leaves these raw.
+_SHAPE_FIELDS = ("resourceType", *sorted({f for plan in _PLANS.values() for f in plan} | _FLAGS))
+_SHAPE: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    msgspec.defstruct(
+        "_Shape",
+        [("resourceType", Any, UNSET)]
+        + [(name, msgspec.Raw | UnsetType, UNSET) for name in _SHAPE_FIELDS[1:]],
+        gc=False,
+    )
+)
+#: Per type: its name, then per field its decision depends on, where the field is among
+#: _SHAPE_FIELDS, its mark in the shape, and whether its value counts or only its presence.
+_SHAPE_PLANS = {
+    kind: (
+        kind.encode(),
+        tuple(
+            (_SHAPE_FIELDS.index(name), b"=" + name.encode(), name in plan)
+            for name in sorted(_FLAGS | plan.keys())
+        ),
+    )
+    for kind, plan in _PLANS.items()
+}
+
+
+def _shape(data: bytes) -> tuple[str, bytes] | None:
+    """:func:`_serialised` read from raw JSON, without building the resource: its type, and
+    its type, flags present and the raw fields of its plan joined by NUL bytes (which raw JSON
+    and the plans' names cannot hold, so two different shapes never join alike). The same fields
+    written otherwise (spaces, order, escapes) only miss the memory. None when the JSON is not a
+    resource of a type with a plan (it is parsed, and decided as ever)."""
+    try:
+        values = msgspec.structs.astuple(_SHAPE.decode(data))
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    kind = values[0]
+    known = _SHAPE_PLANS.get(kind) if isinstance(kind, str) else None
+    if known is None:
+        return None
+    name, marks = known
+    parts = [name]
+    for at, mark, valued in marks:
+        value = values[at]
+        if value is not UNSET:
+            parts.append(mark)
+            if valued:
+                parts.append(bytes(value))
+    return kind, b"\0".join(parts)
 
 
 def _measures_lesion(resource: dict[str, Any]) -> bool:
