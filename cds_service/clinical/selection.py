@@ -23,10 +23,11 @@ every visit), and so do the charts of a clinic: a decision the resource itself s
 remembered from call to call, by a digest of what it depends on (never the text); one the call's
 budget settled is not.
 
-A chart also comes back whole: the same patient's record on every order selected, at every chart
-opening. A call's filter (:class:`CallFilter`) is also the screen of the body's decoding
-(:mod:`..fhir.lean_body`): a resource dropped before, byte for byte, is not even parsed again, and
-is passed on as a :class:`Screened` stand-in that every filter drops.
+A chart also comes back whole (the same patient's record on every order selected), and its vital
+signs differ from the last ones only in value, time and id. A call's filter (:class:`CallFilter`)
+is also the screen of the body's decoding (:mod:`..fhir.lean_body`): a resource like one dropped
+before, byte for byte or in every field the decision reads, is not even parsed, and is passed on
+as a :class:`Screened` stand-in that every filter drops.
 """
 
 from __future__ import annotations
