@@ -51,7 +51,14 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 def _body() -> Any:
-    return jsonio.decode(_body_bytes())
+    return _noted(jsonio.decode(_body_bytes()))
+
+
+def _noted(body: Any) -> Any:
+    """The body, its hookInstance noted for the call's log line and audit record."""
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+        g.hook_instance = body["hookInstance"]
+    return body
 
 
 def _body_bytes() -> bytes:
@@ -92,9 +99,7 @@ def call_service(service_id: str) -> Response:
     service = rt.services.get(service_id)
     g.service_id = service.id
     keep = rt.relevance_for_call()
-    body = lean_body.decode(_body_bytes(), keep)
-    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
-        g.hook_instance = body["hookInstance"]
+    body = _noted(lean_body.decode(_body_bytes(), keep))
     answer = answer_hook(body, service, rt, g.get("caller", ANONYMOUS), keep=keep)
     g.answer = answer
     return _json(to_wire(answer.response))

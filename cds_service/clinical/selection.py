@@ -14,8 +14,8 @@ Observation or Procedure kept for its words alone has its texts read as the read
 when they say nothing: "Thyroid not enlarged, no nodules palpable" holds a lesion word and no
 finding. Nor does a finding said of another lesion or structure, when every rule that asks for it
 counts it only of the milia-like lesion (:meth:`.Vocabulary.lesion_bound`): "Throat mildly
-erythematous", at every visit. A heavy chart's exam findings are mostly such texts, and validating each costs more than
-looking at all of its vital signs. Reading ahead has the call's own reading budget; past it, a
+erythematous", at every visit. A heavy chart's exam findings are mostly such texts, and
+validating each costs more than looking at all of its vital signs. Reading ahead has the call's own reading budget; past it, a
 resource is kept as before.
 
 Charts repeat themselves (a few vital-sign codes said hundreds of times, the same exam findings at
@@ -56,6 +56,9 @@ _REMEMBERED_RESOURCES = 32768
 #: Resources dropped whole, remembered per worker by a hash of their bytes (never the bytes):
 #: about 100 bytes each.
 _REMEMBERED_DROPPED = 32768
+#: Fields whose presence alone a decision depends on: a quantity (a measured lesion,
+#: :func:`_measures_lesion`), a coded answer (it supersedes earlier ones).
+_FLAGS = ("valueCodeableConcept", "valueQuantity")
 #: The types whose texts the reader reads for findings and nothing else: one whose texts say
 #: nothing gives the reader nothing. (Medicines are read for more than findings: route, days.)
 _READ_AHEAD = frozenset({"Condition", "Observation", "Procedure"})
@@ -128,7 +131,7 @@ class RelevanceFilter:
 
     def for_call(self) -> CallFilter:
         """The filter for one hook call: it reads ahead, within a budget of its own."""
-        return CallFilter(self, _Call(self._limits), self._dropped)
+        return CallFilter(self, _Call(self._limits))
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         return self.keeps(resource, None)
@@ -283,8 +286,9 @@ class RelevanceFilter:
 
 
 class Screened(dict[str, str]):
-    """The stand-in for a prefetched resource dropped before with the same bytes: only its type,
-    which the prefetch checks need. Shared by every call (one per type): never changed."""
+    """The stand-in for a prefetched resource like one dropped before (:class:`CallFilter`):
+    only its type, which the prefetch checks need. Shared by every call (one per type): never
+    changed."""
 
 
 class CallFilter:
@@ -300,12 +304,10 @@ class CallFilter:
     dropped: a dropped decision is always the resource's own (the call's budget only ever
     keeps)."""
 
-    def __init__(
-        self, owner: RelevanceFilter, call: _Call, dropped: Memory[int, tuple[str, int]]
-    ) -> None:
+    def __init__(self, owner: RelevanceFilter, call: _Call) -> None:
         self._owner = owner
         self._call = call
-        self._dropped = dropped
+        self._dropped = owner._dropped
         #: Per resource parsed from raw JSON this call (by id: the body holds them all the call
         #: long): the keys and lengths of its bytes and of its shape.
         self._raw: dict[int, tuple[tuple[int, int], ...]] = {}
@@ -340,10 +342,6 @@ class CallFilter:
         return resource
 
 
-#: Fields whose presence alone a decision depends on (:func:`_serialised`).
-_FLAGS = frozenset({"valueQuantity", "valueCodeableConcept"})
-
-
 def _serialised(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes | None:
     """What the decision on a resource depends on: its type, the fields the reader reads
     (serialised, in C: whatever they hold is in it, names included, so two resources that differ
@@ -351,14 +349,8 @@ def _serialised(kind: str, resource: dict[str, Any], firsts: set[str]) -> bytes 
     quantity (a measured lesion, :func:`_measures_lesion`) or a coded answer comes with them.
     None for a resource orjson cannot serialise (an integer beyond 64 bits), decided afresh."""
     try:
-        return orjson.dumps(
-            (
-                kind,
-                "valueQuantity" in resource,
-                "valueCodeableConcept" in resource,
-                {k: resource[k] for k in firsts},
-            )
-        )
+        flags = [flag for flag in _FLAGS if flag in resource]
+        return orjson.dumps((kind, flags, {k: resource[k] for k in firsts}))
     except orjson.JSONEncodeError:
         return None
 
@@ -387,7 +379,7 @@ _PLANS = {kind: _plan(kind) for kind in fields.CONCEPT_PATHS.keys() | fields.TEX
 _SCREENED = {kind: Screened(resourceType=kind) for kind in _PLANS}
 #: The fields of raw JSON a decision on a resource can depend on, whatever its type
 #: (:func:`_shape`): msgspec skips the others in C, and leaves these raw.
-_SHAPE_FIELDS = ("resourceType", *sorted({f for plan in _PLANS.values() for f in plan} | _FLAGS))
+_SHAPE_FIELDS = ("resourceType", *sorted({*_FLAGS, *(f for plan in _PLANS.values() for f in plan)}))
 _SHAPE: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
     msgspec.defstruct(
         "_Shape",
@@ -403,7 +395,7 @@ _SHAPE_PLANS = {
         kind.encode(),
         tuple(
             (_SHAPE_FIELDS.index(name), b"=" + name.encode(), name in plan)
-            for name in sorted(_FLAGS | plan.keys())
+            for name in sorted({*_FLAGS, *plan})
         ),
     )
     for kind, plan in _PLANS.items()

@@ -7,12 +7,12 @@ entry's resource as its raw bytes (:class:`msgspec.Raw`); the screen (the releva
 :class:`~cds_service.clinical.selection.CallFilter`) parses the ones it does not already know to be
 irrelevant.
 
-The result is the dict the full parse gives, with those resources replaced and Bundle entries holding
-only their resource (nothing reads the rest), so everything after it (validation, error messages,
-the relevance filter) is unchanged. Anything the lean shapes below
-do not cover exactly (an unknown field, a null where an object is expected, a body that is not
-JSON) is decoded by the full parse, :func:`cds_service.jsonio.decode`, which names the problem as
-before: the lean path is only ever a faster way to the same answer.
+The result is the dict the full parse gives, with those resources replaced and Bundle entries
+holding only their resource (nothing reads the rest), so everything after it (validation, error
+messages, the relevance filter) is unchanged. Anything the lean shapes below do not cover exactly
+(an unknown field, a null where an object is expected, a body that is not JSON) is decoded by the
+full parse, :func:`cds_service.jsonio.decode`, which names the problem as before: the lean path
+is only ever a faster way to the same answer.
 """
 
 from __future__ import annotations
