@@ -164,52 +164,47 @@ def test_a_resource_dropped_before_byte_for_byte_is_not_parsed_again() -> None:
     assert note == NOTE and second(note)
 
 
+def _one_call(keep: RelevanceFilter, resource: dict[str, Any]) -> tuple[Any, bool]:
+    """A call of one resource: what the screen gave for it, and whether the call's filter keeps
+    it."""
+    call = keep.for_call()
+    (given,) = _resources(lean_body.decode(_body(resource), call))
+    return given, call(given)
+
+
 def test_a_resource_that_differs_where_the_decision_reads_is_parsed_and_decided_again() -> None:
     keep = RelevanceFilter(VOCABULARY, READER)
-    call = keep.for_call()
-    (vital,) = _resources(lean_body.decode(_body(VITAL), call))
-    assert not call(vital)
+    assert _one_call(keep, VITAL) == (VITAL, False)
     worded = {**VITAL, "note": [{"text": "Pearly papule on the nose, bleeds easily."}]}
-    again = keep.for_call()
-    (resource,) = _resources(lean_body.decode(_body(worded), again))
-    assert resource == worded and again(resource)
+    assert _one_call(keep, worded) == (worded, True)
     coded = {
         **VITAL,
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "254679001"}]},
     }
-    again = keep.for_call()
-    (resource,) = _resources(lean_body.decode(_body(coded), again))
-    assert resource == coded and again(resource)
+    assert _one_call(keep, coded) == (coded, True)
     # A quantity counts by its presence alone: the same words with one measure a lesion.
     unmeasured = {"resourceType": "Observation", "id": "d1", "code": {"text": "Lesion diameter"}}
-    call = keep.for_call()
-    (resource,) = _resources(lean_body.decode(_body(unmeasured), call))
-    assert not call(resource)
+    assert _one_call(keep, unmeasured) == (unmeasured, False)
     measured = {**unmeasured, "id": "d2", "valueQuantity": {"value": 4, "unit": "mm"}}
-    again = keep.for_call()
-    (resource,) = _resources(lean_body.decode(_body(measured), again))
-    assert resource == measured and again(resource)
+    assert _one_call(keep, measured) == (measured, True)
 
 
 def test_a_resource_like_one_dropped_but_where_the_decision_does_not_read_is_not_parsed() -> None:
     # The next heart rate: another value, time and id, the same code.
     keep = RelevanceFilter(VOCABULARY, READER)
-    call = keep.for_call()
-    (vital,) = _resources(lean_body.decode(_body(VITAL), call))
-    assert not call(vital)
+    assert _one_call(keep, VITAL) == (VITAL, False)
     later = {
         **VITAL,
         "id": "hr-2",
         "effectiveDateTime": "2026-11-20T10:00:00Z",
         "valueQuantity": {"value": 91, "unit": "/min"},
     }
-    (resource,) = _resources(lean_body.decode(_body(later), keep.for_call()))
-    assert type(resource) is Screened
+    resource, kept = _one_call(keep, later)
+    assert type(resource) is Screened and not kept
     # A field the decision reads, written otherwise (another order of keys), is only parsed.
     coding = VITAL["code"]["coding"][0]
     reordered = {**later, "code": {"coding": [dict(reversed(list(coding.items())))]}}
-    (resource,) = _resources(lean_body.decode(_body(reordered), keep.for_call()))
-    assert resource == reordered
+    assert _one_call(keep, reordered) == (reordered, False)
 
 
 def test_a_hit_on_the_hash_alone_is_not_taken_for_the_resource() -> None:
