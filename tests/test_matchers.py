@@ -103,7 +103,10 @@ def test_each_first_word_lists_the_words_its_matches_can_end_with(nlp: Any) -> N
     matcher.add_sequences("bleeding", [[lower("bleeds", "bled"), lower("easily")]])
     matcher.add_sequences("bcc", [[lower("history"), lower("of"), ("ORTH", frozenset({"BCC"}))]])
     matcher.add_sequences("count", [[lower("papules"), None]])  # "papules x 6": any number ends it
+    matcher.add_sequences("milia", [[lower("milium", "milia")]])  # one word ends with itself
     assert matcher.ends() == {
+        "milium": {"milium"},
+        "milia": {"milia"},
         "bleeds": {"easily"},
         "bled": {"easily"},
         "history": {"bcc"},  # lower-cased, as the pre-filter's words are

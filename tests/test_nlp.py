@@ -127,3 +127,71 @@ def test_a_long_note_is_cut_into_passages_of_whole_sentences() -> None:
     assert all(p.endswith("bleeding.") for p in cut)
     assert " ".join(cut).split() == note.split()
     assert passages("Short note.") == ["Short note."]
+
+
+def _reference_tokenizer(kb: Any) -> Any:
+    """The clinical tokenizer built the way spaCy's documentation shows: blank English, then
+    the affixes set and the shorthand added as special cases, one by one (slow, plainly right)."""
+    import re
+
+    import spacy
+    from spacy.symbols import ORTH
+    from spacy.util import compile_infix_regex, compile_suffix_regex
+
+    english: Any = spacy.blank("en")
+    reference: Any = english.tokenizer
+    infixes = [*english.Defaults.infixes, r"(?<=[0-9])(?=[a-zA-Z])", r"(?<=^[xX])(?=[0-9])"]
+    reference.infix_finditer = compile_infix_regex(infixes).finditer
+    suffixes = [*english.Defaults.suffixes, r"\++"]
+    reference.suffix_search = compile_suffix_regex(suffixes).search
+    for entry in kb.abbreviations:
+        if not re.fullmatch(r"[A-Za-z0-9]+", entry.short) and " " not in entry.short:
+            short = entry.short
+            for variant in {short, short.lower(), short.upper(), short.capitalize()}:
+                reference.add_special_case(variant, [{ORTH: variant}])
+    return reference
+
+
+def test_the_tokenizer_is_spacys_english_with_the_clinical_affixes_and_shorthand(nlp: Any) -> None:
+    """Built as the language's defaults (its special cases load once), the tokenizer cuts every
+    note of the evaluation corpus, every abbreviation and spaCy's own exceptions as the
+    step-by-step construction does."""
+    from pathlib import Path
+
+    import yaml
+
+    kb = load_knowledge(default_content_dir())
+    reference = _reference_tokenizer(kb)
+    corpus = Path(__file__).parent.parent / "fixtures" / "corpus"
+    texts = [
+        str(item["text"])
+        for path in sorted(corpus.glob("*/*.yaml"))
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    ]
+    texts += [f"{e.short} {e.short.upper()} {e.short.lower()}." for e in kb.abbreviations]
+    texts += ["I won't squeeze it, can't stop. Dr. Smith's pt. isn't sure", "e.g. 3x/day x2wks"]
+    assert len(texts) > 300
+    for text in texts:
+        assert [t.text for t in nlp.make_doc(text)] == [t.text for t in reference(text)], text
+
+
+def test_medspacy_is_imported_without_the_umls_matcher_the_service_does_not_use() -> None:
+    """QuickUMLS (and nltk with it) is a third of a second of every start-up; medspaCy imports
+    it only to register a component the service never adds. Imported later, it is the real one."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from cds_service.clinical.loading import default_content_dir, load_knowledge\n"
+        "from cds_service.clinical.nlp import build_pipeline\n"
+        "nlp = build_pipeline(load_knowledge(default_content_dir()))\n"
+        "assert 'medspacy_context' in nlp.pipe_names\n"
+        "print(sorted(m for m in ('quickumls', 'nltk') if m in sys.modules))\n"
+        "import quickumls\n"
+        "print(quickumls.QuickUMLS.__name__)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.split("\n")[:2] == ["[]", "QuickUMLS"]

@@ -118,3 +118,14 @@ def test_an_abbreviation_stands_for_its_expansion_and_builds_spacy_patterns() ->
     # An expansion that is not in the sequence gives no variant.
     scc = Shorthand(("scc",), ("squamous", "cell", "carcinoma"), case_sensitive=False)
     assert with_shorthand(sequence, [scc]) == [sequence]
+
+
+def test_every_abbreviation_that_fits_gives_a_variant_in_the_order_of_the_content() -> None:
+    (sequence,) = sequences(parse("basal cell carcinoma or squamous cell carcinoma", words, {}))
+    scc = Shorthand(("scc",), ("squamous", "cell", "carcinoma"), case_sensitive=False)
+    bcc = Shorthand(("bcc",), ("basal", "cell", "carcinoma"), case_sensitive=False)
+    aka = Shorthand(("aka",), ("also", "known", "as"), case_sensitive=False)
+    original, short_scc, short_bcc = with_shorthand(sequence, [aka, scc, bcc])
+    assert original == sequence
+    assert [sorted(p[1]) for p in short_scc if p][3:] == [["or"], ["scc", "sccs"]]
+    assert [sorted(p[1]) for p in short_bcc if p][:2] == [["bcc", "bccs"], ["or"]]

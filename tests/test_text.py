@@ -4,6 +4,8 @@ what the reader says it asserts (the corpus in fixtures/corpus measures the same
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cds_service.clinical.loading import default_content_dir, load_knowledge
@@ -830,3 +832,22 @@ def test_an_abbreviation_of_a_hyphenated_expansion_is_found(reader: TextReader) 
     # split on spaces it matched no term, and "Hx NMSC" was never a skin cancer history.
     labels = {lbl for m in reader.read("Hx NMSC, milia L cheek").mentions for lbl in m.labels}
     assert "concept:skin-cancer" in labels
+
+
+def test_every_token_pattern_the_reader_builds_passes_spacys_check(reader: TextReader) -> None:
+    """The term matchers skip spaCy's check of each pattern (a pydantic model apiece, slow at
+    start-up) because the patterns are made, not written: this is that check, on all of them."""
+    from spacy.schemas import validate_token_pattern
+
+    from cds_service.clinical.matchers import TermMatcher
+
+    matchers = [m for m in vars(reader).values() if isinstance(m, TermMatcher)]
+    spacy_matchers: list[Any] = [m._patterns for m in matchers]
+    patterns = [
+        pattern
+        for spacy_matcher in spacy_matchers
+        for pattern_list in spacy_matcher._patterns.values()  # the patterns as added
+        for pattern in pattern_list
+    ]
+    assert len(matchers) == 2 and len(patterns) >= 5
+    assert [validate_token_pattern(p) for p in patterns] == [[]] * len(patterns)

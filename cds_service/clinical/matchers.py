@@ -68,7 +68,9 @@ class TermMatcher:
 
         self._lower = PhraseIndex()
         self._orth = PhraseIndex()
-        self._patterns = Matcher(nlp.vocab)
+        # The patterns are made by token_pattern, never written by hand: spaCy's check of each
+        # (a pydantic model per pattern) would only slow start-up; a test runs it on them all.
+        self._patterns = Matcher(nlp.vocab, validate=False)
         #: Keys a match of which can begin with any token (a number position, a regular expression).
         self._any_first: set[str] = set()
         #: Per lower-case first word, the words a match can end with (None: any).
@@ -79,23 +81,22 @@ class TermMatcher:
         orth: list[tuple[str, ...]] = []
         patterns: list[list[dict[str, Any]]] = []
         for sequence in sequences:
+            first, last = sequence[0], sequence[-1]
+            if first is None:
+                self._any_first.add(key)
+            elif len(sequence) == 1:
+                for word in first[1]:
+                    self._end(word, (word,))
+            else:
+                for word in first[1]:
+                    self._end(word, None if last is None else last[1])
             spelled = _spellings(sequence)
             if spelled is None:
                 patterns.append(token_pattern(sequence))
-                first, last = sequence[0], sequence[-1]
-                if first is None:
-                    self._any_first.add(key)
-                else:
-                    for word in first[1]:
-                        self._end(word, None if last is None else last[1])
-                continue
-            attr, words_list = spelled
-            for words in words_list:
-                self._end(words[0], (words[-1],))
-                if attr == "ORTH":
-                    orth.append(words)
-                else:
-                    lower.append(tuple(w.lower() for w in words))
+            elif spelled[0] == "ORTH":
+                orth += spelled[1]
+            else:
+                lower += spelled[1]
         self._lower.add(key, lower)
         self._orth.add(key, orth)
         if patterns:
@@ -149,5 +150,9 @@ def _spellings(
         total *= len(position[1]) if position is not None else 1
         if total > _MAX_SPELLINGS:
             return None
-    words = [sorted(position[1]) for position in sequence if position is not None]
-    return attrs.pop(), list(itertools.product(*words))
+    attr = attrs.pop()
+    if attr == "LOWER":
+        words = [sorted({w.lower() for w in p[1]}) for p in sequence if p is not None]
+    else:
+        words = [sorted(p[1]) for p in sequence if p is not None]
+    return attr, list(itertools.product(*words))

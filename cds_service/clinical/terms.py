@@ -175,12 +175,27 @@ class Shorthand:
     case_sensitive: bool
 
 
+class Shorthands(tuple[Shorthand, ...]):
+    """Abbreviations to expand, in order, with the places of those whose expansion begins with
+    a word: a term's words then meet only the few that can apply (start-up spells out thousands
+    of terms against a few hundred abbreviations)."""
+
+    by_first: dict[str, list[int]]
+
+    def __new__(cls, entries: Iterable[Shorthand]) -> Shorthands:
+        made = super().__new__(cls, entries)
+        made.by_first = {}
+        for place, entry in enumerate(made):
+            made.by_first.setdefault(entry.expansion[0], []).append(place)
+        return made
+
+
 def shorthands(
     abbreviations: Iterable[Any], tokenize: Tokenize, case_sensitive: bool = True
-) -> list[Shorthand]:
+) -> Shorthands:
     """The abbreviations to expand, their words as the tokenizer reads them: "non-melanoma skin
     cancer" is non - melanoma skin cancer in a term, so it must be in its expansion too."""
-    return [
+    return Shorthands(
         Shorthand(
             tuple(tokenize(a.short)),
             tuple(tokenize(a.expansion)),
@@ -188,20 +203,23 @@ def shorthands(
         )
         for a in abbreviations
         if a.expand
-    ]
+    )
 
 
 def with_shorthand(
     sequence: list[Position | None], shorthands: Iterable[Shorthand]
 ) -> list[list[Position | None]]:
     """The sequence and its variants with a run of words written as its abbreviation."""
+    known = shorthands if isinstance(shorthands, Shorthands) else Shorthands(shorthands)
+    present = {w for position in sequence if position is not None for w in position[1]}
+    places = sorted({p for w in present & known.by_first.keys() for p in known.by_first[w]})
     variants = [sequence]
-    for entry in shorthands:
+    for entry in (known[p] for p in places):
         size, first = len(entry.expansion), entry.expansion[0]
         for start in range(len(sequence) - size + 1):
             here = sequence[start]
             if here is None or first not in here[1]:
-                continue  # most places: built at every start-up for thousands of sequences
+                continue
             run = sequence[start : start + size]
             if all(p is not None and w in p[1] for p, w in zip(run, entry.expansion, strict=True)):
                 attr = "ORTH" if entry.case_sensitive else "LOWER"

@@ -239,6 +239,7 @@ class TextReader:
     def __init__(self, kb: KnowledgeBase, phrases: Iterable[tuple[str, str]]) -> None:
         """``phrases``: (term, label) pairs: the terms of every item of the knowledge base."""
         self.sites = SiteIndex(kb.sites)
+        self._words_of: dict[str, tuple[str, ...]] = {}
         #: Red flags said of the lesion itself (an erosion, bleeding, growth), not of the patient.
         self._lesion_findings = frozenset(
             f"red-flag:{flag.id}"
@@ -393,6 +394,7 @@ class TextReader:
         self._time = TimeReader(kb.lexicon.time)
         self._cache: Memory[bytes, TextReading] = Memory(_CACHE_SIZE)
         self._lock = threading.RLock()
+        self._words_of.clear()
 
     # -- building
 
@@ -407,7 +409,11 @@ class TextReader:
         )
 
     def _tokens(self, text: str) -> list[str]:
-        return [t.lower_ for t in self._nlp.tokenizer(text)]
+        # Terms share most of their words: each is tokenized once at start-up.
+        words = self._words_of.get(text)
+        if words is None:
+            words = self._words_of[text] = tuple(t.lower_ for t in self._nlp.tokenizer(text))
+        return list(words)
 
     @cached_property
     def term_ends(self) -> dict[str, frozenset[str] | None] | None:
