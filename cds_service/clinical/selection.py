@@ -26,8 +26,8 @@ budget settled is not.
 A chart also comes back whole (the same patient's record on every order selected), and its vital
 signs differ from the last ones only in value, time and id. A call's filter (:class:`CallFilter`)
 is also the screen of the body's decoding (:mod:`..fhir.lean_body`): a resource like one dropped
-before, byte for byte or in every field the decision reads, is not even parsed, and is passed on
-as a :class:`Screened` stand-in that every filter drops.
+before, byte for byte or in every field the decision reads, is not even parsed, and its entry is
+left out of the body (:data:`..fhir.lean_body.NOT_RELEVANT`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import msgspec
 import orjson
 from msgspec import UNSET, UnsetType
 
+from ..fhir.lean_body import NOT_RELEVANT
 from ..memory import Memory
 from . import fields
 from .findings import LESION_WORDS, ReadingLimits, names_lesion
@@ -137,8 +138,6 @@ class RelevanceFilter:
         return self.keeps(resource, None)
 
     def keeps(self, resource: dict[str, Any], call: _Call | None) -> bool:
-        if type(resource) is Screened:
-            return False
         kind = resource.get("resourceType")
         if not isinstance(kind, str) or kind not in _PLANS:
             return False  # a type whose findings the reader does not read
@@ -285,12 +284,6 @@ class RelevanceFilter:
         return False, True
 
 
-class Screened(dict[str, str]):
-    """The stand-in for a prefetched resource like one dropped before (:class:`CallFilter`):
-    only its type, which the prefetch checks need. Shared by every call (one per type): never
-    changed."""
-
-
 class CallFilter:
     """One hook call's filter (:meth:`RelevanceFilter.for_call`), and its body's screen
     (:mod:`..fhir.lean_body`): a resource is not parsed when an earlier call dropped one with the
@@ -316,7 +309,7 @@ class CallFilter:
         kept = self._owner.keeps(resource, self._call)
         if not kept and (keys := self._raw.pop(id(resource), None)) is not None:
             kind = resource.get("resourceType")
-            if isinstance(kind, str) and kind in _SCREENED:
+            if isinstance(kind, str) and kind in _PLANS:
                 for key, size in keys:
                     self._dropped.put(key, (kind, size))
         return kept
@@ -326,7 +319,7 @@ class CallFilter:
         key = hash(data)
         known = self._dropped.get(key)
         if known is not None and known[1] == len(data):
-            return _SCREENED[known[0]]
+            return NOT_RELEVANT
         keys = [(key, len(data))]
         shape = _shape(data)
         if shape is not None:
@@ -334,7 +327,7 @@ class CallFilter:
             known = self._dropped.get(shaped := hash(said))
             if known is not None and known == (kind, len(said)):
                 self._dropped.put(key, (kind, len(data)))  # by its bytes next time
-                return _SCREENED[kind]
+                return NOT_RELEVANT
             keys.append((shaped, len(said)))
         resource = orjson.loads(data)
         if isinstance(resource, dict):
@@ -376,7 +369,6 @@ def _plan(kind: str) -> dict[str, tuple[tuple[_Walk, bool], ...]]:
 
 
 _PLANS = {kind: _plan(kind) for kind in fields.CONCEPT_PATHS.keys() | fields.TEXT_PATHS.keys()}
-_SCREENED = {kind: Screened(resourceType=kind) for kind in _PLANS}
 #: The fields of raw JSON a decision on a resource can depend on, whatever its type
 #: (:func:`_shape`): msgspec skips the others in C, and leaves these raw.
 _SHAPE_FIELDS = ("resourceType", *sorted({*_FLAGS, *(f for plan in _PLANS.values() for f in plan)}))

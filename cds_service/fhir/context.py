@@ -108,14 +108,12 @@ def gather(
 
     resources: dict[str, list[FHIRAbstractModel]] = {}
     patient = None
-    skipped = 0
     from_server = {job.key for job in jobs}
     for key, value in values.items():
         is_read = declared[key].is_read
         for index, raw in enumerate(value.resources):
             if keep is not None and not is_read and not keep(raw):
-                skipped += 1  # cannot concern milia: not worth a strict FHIR validation
-                continue
+                continue  # cannot concern milia: not worth a strict FHIR validation
             if is_read and raw.get("resourceType") == "Patient":
                 raw = {k: raw[k] for k in PATIENT_FIELDS if k in raw}
             try:

@@ -7,9 +7,10 @@ entry's resource as its raw bytes (:class:`msgspec.Raw`); the screen (the releva
 :class:`~cds_service.clinical.selection.CallFilter`) parses the ones it does not already know to be
 irrelevant.
 
-The result is the dict the full parse gives, with those resources replaced and Bundle entries
-holding only their resource (nothing reads the rest), so everything after it (validation, error
-messages, the relevance filter) is unchanged. Anything the lean shapes below do not cover exactly
+The result is the dict the full parse gives, with Bundle entries holding only their resource
+(nothing reads the rest), and without the entries whose resource the screen knows cannot matter
+(:data:`NOT_RELEVANT`: the relevance filter would drop them, unread, further on), so everything
+after it (validation, error messages, the relevance filter) is unchanged. Anything the lean shapes below do not cover exactly
 (an unknown field, a null where an object is expected, a body that is not JSON) is decoded by the
 full parse, :func:`cds_service.jsonio.decode`, which names the problem as before: the lean path
 is only ever a faster way to the same answer.
@@ -24,11 +25,14 @@ from msgspec import UNSET, UnsetType
 
 from .. import jsonio
 
+#: What a screen answers for a resource known not to matter: its entry is left out.
+NOT_RELEVANT: Any = object()
+
 
 class Screen(Protocol):
     def parse(self, raw: msgspec.Raw) -> Any:
-        """A prefetched resource from its raw JSON: the resource, or a stand-in for one that is
-        known not to matter. A ValueError for JSON it cannot parse."""
+        """A prefetched resource from its raw JSON, or :data:`NOT_RELEVANT` for one known not to
+        matter. A ValueError for JSON it cannot parse."""
         ...
 
 
@@ -110,11 +114,13 @@ def _value(raw: msgspec.Raw, screen: Screen) -> Any:
         return jsonio.decode(memoryview(raw))
     decoded = _fields(bundle)
     if isinstance(bundle.entry, list):
-        parse = screen.parse
-        decoded["entry"] = [
-            {} if (resource := entry.resource) is UNSET else {"resource": parse(resource)}
-            for entry in bundle.entry
-        ]
+        entries: list[dict[str, Any]] = []
+        for entry in bundle.entry:
+            if entry.resource is UNSET:
+                entries.append({})
+            elif (resource := screen.parse(entry.resource)) is not NOT_RELEVANT:
+                entries.append({"resource": resource})
+        decoded["entry"] = entries
     return decoded
 
 
