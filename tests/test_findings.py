@@ -439,3 +439,29 @@ def test_entries_are_described_by_kind_and_date_not_by_text(reader: RecordReader
         "Observation/o1": "the note of 2026-11-20",
         "Condition/c1": "the condition",
     }
+
+
+def test_a_calls_reading_budget_is_its_own_processor_time_not_its_neighbours() -> None:
+    """A worker's threads serve calls side by side: another call's work must not spend this
+    call's budget (a process-wide clock ran out under load, and notes went unread)."""
+    import threading
+    import time
+
+    from cds_service.clinical.findings import ReadingLimits, _Tally
+
+    tally = _Tally(ReadingLimits(cpu_ms=50))
+
+    def another_call() -> None:
+        until = time.thread_time() + 0.2
+        while time.thread_time() < until:
+            pass
+
+    neighbour = threading.Thread(target=another_call)
+    neighbour.start()
+    neighbour.join()
+    assert tally.take("Milia L cheek.", "note") == "Milia L cheek."
+    # Its own work does spend it.
+    until = time.thread_time() + 0.06
+    while time.thread_time() < until:
+        pass
+    assert tally.take("Milia L cheek.", "note") == ""

@@ -482,7 +482,7 @@ class TextReader:
     def read(self, text: str, deadline: float | None = None, limit: int = MAX_TEXT) -> TextReading:
         """What ``text`` says (cached by a digest of the text: the same notes are read again at
         every hook of a chart, and only the digest and the findings are kept, never the text).
-        Past ``deadline`` (``time.process_time()``) no further passage is read; the reading says
+        Past ``deadline`` (``time.thread_time()``: the call's own processor time) no further passage is read; the reading says
         it is incomplete and is not cached."""
         # The limit is part of what is read: the same note read whole and read in part differ.
         digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16)
@@ -507,7 +507,7 @@ class TextReader:
             return self._read_passage(pieces[0])
         readings: list[TextReading] = []
         for piece in pieces:
-            if deadline is not None and readings and time.process_time() > deadline:
+            if deadline is not None and readings and time.thread_time() > deadline:
                 break
             readings.append(self._read_passage(piece))
         return TextReading(
