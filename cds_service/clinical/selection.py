@@ -27,7 +27,8 @@ A chart also comes back whole (the same patient's record on every order selected
 signs differ from the last ones only in value, time and id. A call's filter (:class:`CallFilter`)
 is also the screen of the body's decoding (:mod:`..fhir.lean_body`): a resource like one dropped
 before, byte for byte or in every field the decision reads, is not even parsed, and its entry is
-left out of the body (:data:`..fhir.lean_body.NOT_RELEVANT`).
+left out of the body (:data:`..fhir.lean_body.NOT_RELEVANT`). A Bundle that comes back byte for byte has the
+positions of the entries it kept remembered, and the others are not even looked at.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ _REMEMBERED_RESOURCES = 32768
 #: Resources dropped whole, remembered per worker by a hash of their bytes (never the bytes):
 #: about 100 bytes each.
 _REMEMBERED_DROPPED = 32768
+#: Bundles remembered by their raw JSON (a few positions each): the charts of a clinic's day.
+_REMEMBERED_BUNDLES = 4096
 #: Fields whose presence alone a decision depends on: a quantity (a measured lesion,
 #: :func:`_measures_lesion`), a coded answer (it supersedes earlier ones).
 _FLAGS = ("valueCodeableConcept", "valueQuantity")
@@ -129,6 +132,9 @@ class RelevanceFilter:
         #: Resources dropped, by the hash of their raw JSON: their type, and their length in
         #: bytes, which a hit must match too.
         self._dropped: Memory[int, tuple[str, int]] = Memory(_REMEMBERED_DROPPED)
+        #: Prefetched Bundles, by the hash of their raw JSON: their length in bytes, their
+        #: number of entries, and the positions of the entries not dropped.
+        self._bundles: Memory[int, tuple[int, int, tuple[int, ...]]] = Memory(_REMEMBERED_BUNDLES)
 
     def for_call(self) -> CallFilter:
         """The filter for one hook call: it reads ahead, within a budget of its own."""
@@ -304,6 +310,8 @@ class CallFilter:
         #: Per resource parsed from raw JSON this call (by id: the body holds them all the call
         #: long): the keys and lengths of its bytes and of its shape.
         self._raw: dict[int, tuple[tuple[int, int], ...]] = {}
+        #: Per Bundle of this call (by id, as above): the key and length of its raw JSON.
+        self._bundle_keys: dict[int, tuple[int, int]] = {}
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         kept = self._owner.keeps(resource, self._call)
@@ -313,6 +321,21 @@ class CallFilter:
                 for key, size in keys:
                     self._dropped.put(key, (kind, size))
         return kept
+
+    def positions(self, bundle: msgspec.Raw, count: int) -> Sequence[int]:
+        # A chart comes back whole (the same patient's record at every order selected): the
+        # entries its resources' own content dropped before are dropped again, unlooked at.
+        data = bytes(bundle)
+        key = hash(data)
+        self._bundle_keys[id(bundle)] = (key, len(data))
+        known = self._owner._bundles.get(key)
+        if known is not None and known[:2] == (len(data), count):
+            return known[2]
+        return range(count)
+
+    def remember(self, bundle: msgspec.Raw, count: int, kept: Sequence[int]) -> None:
+        key, size = self._bundle_keys[id(bundle)]
+        self._owner._bundles.put(key, (size, count, tuple(kept)))
 
     def parse(self, raw: msgspec.Raw) -> Any:
         data = bytes(raw)  # a copy: neither Raw nor a view of it is hashable

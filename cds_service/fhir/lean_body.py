@@ -18,6 +18,7 @@ is only ever a faster way to the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -33,6 +34,16 @@ class Screen(Protocol):
     def parse(self, raw: msgspec.Raw) -> Any:
         """A prefetched resource from its raw JSON, or :data:`NOT_RELEVANT` for one known not to
         matter. A ValueError for JSON it cannot parse."""
+        ...
+
+    def positions(self, bundle: msgspec.Raw, count: int) -> Sequence[int]:
+        """Where the entries worth looking at are, of the ``count`` of a Bundle from its raw
+        JSON: all of them, or those left when the same Bundle was seen before."""
+        ...
+
+    def remember(self, bundle: msgspec.Raw, count: int, kept: Sequence[int]) -> None:
+        """Where the entries that were not left out of the Bundle are (fewer than it was
+        given)."""
         ...
 
 
@@ -114,12 +125,21 @@ def _value(raw: msgspec.Raw, screen: Screen) -> Any:
         return jsonio.decode(memoryview(raw))
     decoded = _fields(bundle)
     if isinstance(bundle.entry, list):
+        given = bundle.entry
+        positions = screen.positions(raw, len(given))
+        kept: list[int] = []
         entries: list[dict[str, Any]] = []
-        for entry in bundle.entry:
-            if entry.resource is UNSET:
+        for position in positions:
+            resource = given[position].resource
+            if resource is UNSET:
                 entries.append({})
-            elif (resource := screen.parse(entry.resource)) is not NOT_RELEVANT:
+            elif (resource := screen.parse(resource)) is not NOT_RELEVANT:
                 entries.append({"resource": resource})
+            else:
+                continue
+            kept.append(position)
+        if len(kept) < len(positions):
+            screen.remember(raw, len(given), kept)
         decoded["entry"] = entries
     return decoded
 
