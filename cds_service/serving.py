@@ -7,8 +7,10 @@ each worker serves several connections on threads, and a request (head and body)
 ``CDS_REQUEST_READ_TIMEOUT_MS``; a slower client is cut off, and its thread goes back to the pool.
 Errors gunicorn answers itself (a request line or headers too long, a malformed request) are
 OperationOutcome JSON like every other error of the service, never an HTML page. A worker with
-requests queued beyond its threads closes each connection after its answer, so that a keep-alive
-client's connections spread over the workers instead of staying with the one that accepted them.
+every thread busy accepts no new connection (they wait in the listen backlog for a worker with a
+thread free), and one with requests queued beyond its threads closes each connection after its
+answer, so that a keep-alive client's connections spread over the workers instead of staying
+with the one that accepted them.
 """
 
 from __future__ import annotations
@@ -107,6 +109,22 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     @max_keepalived.setter
     def max_keepalived(self, value: int) -> None:
         self._keepalived_cap = value
+
+    @property
+    def worker_connections(self) -> int:
+        # A worker with every thread busy stops accepting, as a sync worker does: a new
+        # connection waits in the listen backlog for whichever worker has a thread free, instead
+        # of queueing behind this one's requests (gunicorn's loop accepts while the number of
+        # connections is under this). With keep-alive, the connections a client opens at once
+        # otherwise stay where the accept race put them: one worker held 11 of wrk's 16, and
+        # its queue set the p99 (bench/README.md). A lone worker accepts as ever.
+        if self.cfg.workers > 1 and self._in_flight >= self.cfg.threads:
+            return 0
+        return self._connections_cap
+
+    @worker_connections.setter
+    def worker_connections(self, value: int) -> None:
+        self._connections_cap = value
 
     def enqueue_req(self, conn: Any) -> None:
         super().enqueue_req(conn)

@@ -224,3 +224,33 @@ def test_a_worker_with_a_queue_closes_keep_alive_connections(
             thread.join()
     assert len(closes) == 6 * 30, "every request was answered, reconnecting where closed"
     assert any(closes), "no worker with a queue closed a connection"
+
+
+def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(
+    tmp_path: Path,
+) -> None:
+    """Two workers of one thread; a slow client holds one worker's thread (its body arrives
+    late). New connections must all be answered by the other worker at once: the busy worker
+    does not accept them only to queue them behind its slow request, as a sync worker would not.
+    """
+    env = {
+        "CDS_AUTH_MODE": "development",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/busy.sqlite3",
+        "CDS_THREADS": "1",
+        "CDS_LOG_LEVEL": "WARNING",
+        "CDS_REQUEST_READ_TIMEOUT_MS": "8000",
+    }
+    port = free_port()
+    with service_instance(port, env, tmp_path, workers=2):
+        slow = socket.create_connection(("127.0.0.1", port))
+        try:
+            slow.sendall(
+                b"POST /cds-services/milia-patient-view HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            time.sleep(0.5)  # its worker has read the head, and waits on the body
+            for _ in range(8):
+                with requests.Session() as fresh:  # a new connection each time
+                    assert fresh.get(f"http://127.0.0.1:{port}/healthz", timeout=3).ok
+        finally:
+            slow.close()
