@@ -78,6 +78,18 @@ def shift_dates(value: Any, days: int) -> Any:
     return value
 
 
+def fresh_interpreter(script: str) -> str:
+    """What ``script`` prints, run in a new Python: the test process has imported everything."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
 def scenario_request(name: str) -> dict[str, Any]:
     """A scenario's hook request with its dates moved so that relative ages and durations hold."""
     return shift_dates(load_fixture(f"scenarios/{name}/request.json"), (date.today() - ANCHOR).days)  # type: ignore[no-any-return]
