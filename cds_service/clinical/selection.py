@@ -27,8 +27,8 @@ A chart also comes back whole (the same patient's record on every order selected
 signs differ from the last ones only in value, time and id. A call's filter (:class:`CallFilter`)
 is also the screen of the body's decoding (:mod:`..fhir.lean_body`): a resource like one dropped
 before, byte for byte or in every field the decision reads, is not even parsed, and its entry is
-left out of the body (:data:`..fhir.lean_body.NOT_RELEVANT`). A Bundle that comes back byte for byte has the
-positions of the entries it kept remembered, and the others are not even looked at.
+left out of the body (:data:`..fhir.lean_body.NOT_RELEVANT`). A Bundle that comes back byte for
+byte has the positions of the entries it kept remembered, and the others are not looked at.
 """
 
 from __future__ import annotations

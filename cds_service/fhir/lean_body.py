@@ -5,15 +5,16 @@ exam findings), and building them as Python objects, then freeing them, was abou
 worker's time (issue 17, bench/README.md). msgspec splits the body in C and leaves each Bundle
 entry's resource as its raw bytes (:class:`msgspec.Raw`); the screen (the relevance filter's call,
 :class:`~cds_service.clinical.selection.CallFilter`) parses the ones it does not already know to be
-irrelevant.
+irrelevant. A Bundle that comes back byte for byte has only the entries it kept last time looked
+at (:meth:`Screen.positions`).
 
 The result is the dict the full parse gives, with Bundle entries holding only their resource
 (nothing reads the rest), and without the entries whose resource the screen knows cannot matter
 (:data:`NOT_RELEVANT`: the relevance filter would drop them, unread, further on), so everything
-after it (validation, error messages, the relevance filter) is unchanged. Anything the lean shapes below do not cover exactly
-(an unknown field, a null where an object is expected, a body that is not JSON) is decoded by the
-full parse, :func:`cds_service.jsonio.decode`, which names the problem as before: the lean path
-is only ever a faster way to the same answer.
+after it (validation, error messages, the relevance filter) is unchanged. Anything the lean
+shapes below do not cover exactly (an unknown field, a null where an object is expected, a body
+that is not JSON) is decoded by the full parse, :func:`cds_service.jsonio.decode`, which names
+the problem as before: the lean path is only ever a faster way to the same answer.
 """
 
 from __future__ import annotations
