@@ -321,7 +321,7 @@ def build_pipeline(kb: KnowledgeBase) -> Any:
             rule.max_scope = 3
         kept.append(_terminating(rule))
     context.add(kept)
-    tokenize = _tokenizer_words(nlp)
+    tokenize = tokenizer_words(nlp)
     cue_shorthands = shorthands(kb.abbreviations, tokenize, case_sensitive=False)
     rules = []
     for number, cue in enumerate(kb.lexicon.context):
@@ -394,9 +394,16 @@ def _clinical_english(kb: KnowledgeBase) -> Any:
     return type("ClinicalEnglish", (English,), {"Defaults": defaults})
 
 
-def _tokenizer_words(nlp: Any) -> Any:
+def tokenizer_words(nlp: Any) -> Callable[[str], list[str]]:
+    """The pipeline tokenizer's lower-case words of a text, for building matchers from terms and
+    cues: they share most of their words, so each text is tokenized once."""
+    seen: dict[str, tuple[str, ...]] = {}
+
     def tokenize(text: str) -> list[str]:
-        return [t.lower_ for t in nlp.tokenizer(text)]
+        words = seen.get(text)
+        if words is None:
+            words = seen[text] = tuple(t.lower_ for t in nlp.tokenizer(text))
+        return list(words)
 
     return tokenize
 

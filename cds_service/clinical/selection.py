@@ -15,8 +15,8 @@ when they say nothing: "Thyroid not enlarged, no nodules palpable" holds a lesio
 finding. Nor does a finding said of another lesion or structure, when every rule that asks for it
 counts it only of the milia-like lesion (:meth:`.Vocabulary.lesion_bound`): "Throat mildly
 erythematous", at every visit. A heavy chart's exam findings are mostly such texts, and
-validating each costs more than looking at all of its vital signs. Reading ahead has the call's own reading budget; past it, a
-resource is kept as before.
+validating each costs more than looking at all of its vital signs. Reading ahead has the call's
+own reading budget; past it, a resource is kept as before.
 
 Charts repeat themselves (a few vital-sign codes said hundreds of times, the same exam findings at
 every visit), and so do the charts of a clinic: a decision the resource itself settled is
@@ -419,7 +419,7 @@ _SHAPE_PLANS = {
 
 def _shape(data: bytes) -> tuple[str, bytes] | None:
     """:func:`_serialised` read from raw JSON, without building the resource: its type, and
-    its type, flags present and the raw fields of its plan joined by NUL bytes (which raw JSON
+    the type, the flags present and the raw fields of its plan joined by NUL bytes (which raw JSON
     and the plans' names cannot hold, so two different shapes never join alike). The same fields
     written otherwise (spaces, order, escapes) only miss the memory. None when the JSON is not a
     resource of a type with a plan (it is parsed, and decided as ever)."""

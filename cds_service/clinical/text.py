@@ -56,6 +56,7 @@ from .nlp import (
     questions,
     scopes,
     sentence_index,
+    tokenizer_words,
 )
 from .sites import SiteIndex
 from .spelling import NearWords
@@ -239,7 +240,6 @@ class TextReader:
     def __init__(self, kb: KnowledgeBase, phrases: Iterable[tuple[str, str]]) -> None:
         """``phrases``: (term, label) pairs: the terms of every item of the knowledge base."""
         self.sites = SiteIndex(kb.sites)
-        self._words_of: dict[str, tuple[str, ...]] = {}
         #: Red flags said of the lesion itself (an erosion, bleeding, growth), not of the patient.
         self._lesion_findings = frozenset(
             f"red-flag:{flag.id}"
@@ -254,6 +254,8 @@ class TextReader:
         )
         nlp = build_pipeline(kb)  # imports spaCy, quietly
         self._nlp = nlp
+        #: The words of a term as the tokenizer reads them (used while the matchers are built).
+        self._tokens = tokenizer_words(nlp)
         #: ConText cues of a condition: "if", "return if", "unless", "should there".
         self._conditional_cues = frozenset(
             rule.literal
@@ -394,7 +396,6 @@ class TextReader:
         self._time = TimeReader(kb.lexicon.time)
         self._cache: Memory[bytes, TextReading] = Memory(_CACHE_SIZE)
         self._lock = threading.RLock()
-        self._words_of.clear()
 
     # -- building
 
@@ -407,13 +408,6 @@ class TextReader:
             key,
             (v for seq in sequences(slots, inflect) for v in with_shorthand(seq, self._shorthands)),
         )
-
-    def _tokens(self, text: str) -> list[str]:
-        # Terms share most of their words: each is tokenized once at start-up.
-        words = self._words_of.get(text)
-        if words is None:
-            words = self._words_of[text] = tuple(t.lower_ for t in self._nlp.tokenizer(text))
-        return list(words)
 
     @cached_property
     def term_ends(self) -> dict[str, frozenset[str] | None] | None:
@@ -482,8 +476,8 @@ class TextReader:
     def read(self, text: str, deadline: float | None = None, limit: int = MAX_TEXT) -> TextReading:
         """What ``text`` says (cached by a digest of the text: the same notes are read again at
         every hook of a chart, and only the digest and the findings are kept, never the text).
-        Past ``deadline`` (``time.thread_time()``: the call's own processor time) no further passage is read; the reading says
-        it is incomplete and is not cached."""
+        Past ``deadline`` (``time.thread_time()``: the call's own processor time) no further
+        passage is read; the reading says it is incomplete and is not cached."""
         # The limit is part of what is read: the same note read whole and read in part differ.
         digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16)
         digest.update(limit.to_bytes(8, "big"))
