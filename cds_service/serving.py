@@ -8,9 +8,10 @@ each worker serves several connections on threads, and a request (head and body)
 Errors gunicorn answers itself (a request line or headers too long, a malformed request) are
 OperationOutcome JSON like every other error of the service, never an HTML page. A worker with
 every thread busy accepts no new connection (they wait in the listen backlog for a worker with a
-thread free), and one with requests queued beyond its threads closes each connection after its
-answer, so that a keep-alive client's connections spread over the workers instead of staying
-with the one that accepted them.
+thread free), and one with requests queued beyond its threads, or with connections waiting in the
+listen queue, closes each connection after its answer: a keep-alive client's connections then
+spread over the workers instead of staying with the one that accepted them, and under load every
+request takes its turn in the listen queue, as with sync workers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import json
 import select
 import selectors
 import socket
+import struct
 import time
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -81,6 +84,24 @@ def _operation_outcome_error(sock: Any, status_int: int, reason: str, mesg: str)
     util.write_nonblock(sock, head + body)
 
 
+#: struct tcp_info (linux/tcp.h): eight one-byte fields, then rto, ato, snd_mss, rcv_mss and
+#: unacked, which for a listening socket is the number of connections waiting to be accepted.
+_TCP_INFO_UNACKED = struct.Struct("<8x16xI")
+
+
+def queued_connections(listeners: Sequence[Any]) -> int:
+    """How many connections wait in the listen queues to be accepted, by any worker: 0 where the
+    system does not say (not Linux, a Unix socket)."""
+    waiting = 0
+    for listener in listeners:
+        try:
+            info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_UNACKED.size)
+            waiting += _TCP_INFO_UNACKED.unpack_from(info)[0]
+        except (AttributeError, OSError, struct.error):
+            continue
+    return waiting
+
+
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker with a read deadline per request and JSON errors."""
 
@@ -97,12 +118,17 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     @property
     def max_keepalived(self) -> int:
-        # A worker with requests queued beyond its threads answers "Connection: close": its
-        # client reconnects, and the worker that accepts the new connection is most often one
-        # with a thread free. Otherwise one worker can keep every connection of a keep-alive
-        # client (a proxy, an EHR's pool) for good while the others idle (bench/README.md,
-        # "Issue 17"). A lone worker has no other to hand connections to.
-        if self.cfg.workers > 1 and self._in_flight > self.cfg.threads:
+        # Read by gunicorn as a request starts. A worker with requests queued beyond its threads
+        # answers "Connection: close": its client reconnects, and the worker that accepts the
+        # new connection is most often one with a thread free. Otherwise one worker can keep
+        # every connection of a keep-alive client (a proxy, an EHR's pool) for good while the
+        # others idle (bench/README.md, "Issue 17"). So does a request that starts while
+        # connections wait in the listen queue: kept open, its client's next request would be
+        # served ahead of them, and under load that queue-jumping set the p99 (bench/README.md,
+        # eighth session). A lone worker has no other to hand connections to.
+        if self.cfg.workers > 1 and (
+            self._in_flight > self.cfg.threads or queued_connections(self.sockets)
+        ):
             return 0
         return self._keepalived_cap
 

@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 
+from cds_service.serving import BoundedThreadWorker, queued_connections
 from tests.conftest import scenario_request
 from tests.servers import free_port, service_instance
 
@@ -254,3 +256,24 @@ def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(
                     assert fresh.get(f"http://127.0.0.1:{port}/healthz", timeout=3).ok
         finally:
             slow.close()
+
+
+def test_a_request_that_starts_while_connections_wait_to_be_accepted_closes_its_own() -> None:
+    """The keep-alive decision of a worker of two, with one thread and one request, over a real
+    listening socket: the connection is kept while nothing waits in the listen queue, and closed
+    once a client waits there (kept open, its next request would be served ahead of the waiting
+    one; under load the queue sets the p99, bench/README.md)."""
+    worker = object.__new__(BoundedThreadWorker)
+    worker.cfg = SimpleNamespace(workers=2, threads=1)
+    worker._in_flight = 1
+    worker.max_keepalived = 10
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        worker.sockets = [listener]
+        assert queued_connections([listener]) == 0
+        assert worker.max_keepalived == 10
+        with socket.create_connection(listener.getsockname()):
+            deadline = time.monotonic() + 3
+            while queued_connections([listener]) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert queued_connections([listener]) == 1
+            assert worker.max_keepalived == 0
