@@ -271,9 +271,7 @@ def test_a_request_that_starts_while_connections_wait_to_be_accepted_closes_its_
         worker.sockets = [listener]
         assert queued_connections([listener]) == 0
         assert worker.max_keepalived == 10
+        # On loopback the handshake is done when connect returns: the connection is queued.
         with socket.create_connection(listener.getsockname()):
-            deadline = time.monotonic() + 3
-            while queued_connections([listener]) == 0 and time.monotonic() < deadline:
-                time.sleep(0.01)
             assert queued_connections([listener]) == 1
             assert worker.max_keepalived == 0
