@@ -120,6 +120,25 @@ def test_an_abbreviation_stands_for_its_expansion_and_builds_spacy_patterns() ->
     assert with_shorthand(sequence, [scc]) == [sequence]
 
 
+def test_a_word_cut_short_may_be_written_with_its_full_stop() -> None:
+    (sequence,) = sequences(parse("porphyria cutanea tarda", words, {}), inflect=False)
+    cut = Shorthand(("cut",), ("cutanea",), case_sensitive=False)
+    patterns = [token_pattern(v) for v in with_shorthand(sequence, [cut])]
+    assert [
+        {"LOWER": "porphyria"},
+        {"LOWER": {"IN": ["cut", "cuts"]}},
+        {"ORTH": "."},
+        {"LOWER": "tarda"},
+    ] in patterns
+    # Not an acronym's (its stop ends a sentence), nor at the end of the term (nothing follows).
+    (bcc_term,) = sequences(parse("basal cell carcinoma excised", words, {}), inflect=False)
+    bcc = Shorthand(("bcc",), ("basal", "cell", "carcinoma"), case_sensitive=False)
+    assert len(with_shorthand(bcc_term, [bcc])) == 2
+    (ending,) = sequences(parse("skin ulcer", words, {}), inflect=False)
+    ulc = Shorthand(("ulc",), ("ulcer",), case_sensitive=False)
+    assert len(with_shorthand(ending, [ulc])) == 2
+
+
 def test_every_abbreviation_that_fits_gives_a_variant_in_the_order_of_the_content() -> None:
     (sequence,) = sequences(parse("basal cell carcinoma or squamous cell carcinoma", words, {}))
     scc = Shorthand(("scc",), ("squamous", "cell", "carcinoma"), case_sensitive=False)

@@ -132,6 +132,30 @@ def test_what_is_not_a_time_gives_none(reader: TimeReader, tokenizer: Any, text:
     assert times(reader, tokenizer, text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "present_days"),
+    [
+        # Spread over a window that ends now: the first lesions have been there that long.
+        ("More appeared over the past two years.", 730.5),
+        ("A few new ones over the last 18/12.", 547.2),
+        ("Came up over the preceding 3 months.", 91.2),
+        # How fast, not how long: the window is not said to end now, or not spread over.
+        ("Came up over ten days.", None),
+        ("Appeared in the last 2 years.", None),
+        ("New ones every week.", None),
+        # A duration or a start says it whatever the window.
+        ("Present for 18/12.", 547.2),
+        ("Started 6 months ago.", 182.4),
+    ],
+)
+def test_how_long_a_time_says_it_has_been_there(
+    reader: TimeReader, tokenizer: Any, text: str, present_days: float | None
+) -> None:
+    (expression,) = reader.read(tokenizer.make_doc(text))
+    said = expression.present_days
+    assert (None if said is None else round(said, 1)) == present_days
+
+
 def test_a_follow_up_interval_is_not_how_long_and_huge_numbers_are_capped(
     reader: TimeReader, tokenizer: Any
 ) -> None:

@@ -228,8 +228,17 @@ def with_shorthand(
                 short: list[Position | None] = [
                     (attr, frozenset({w, f"{w}s"} if w.isalnum() else {w})) for w in words
                 ]
-                variants.append(sequence[:start] + short + sequence[start + size :])
+                rest = sequence[start + size :]
+                variants.append(sequence[:start] + short + rest)
+                if rest and size == 1 and words[-1].isalpha():
+                    # A word cut short is often written with its full stop, which the tokenizer
+                    # splits off: "porphyria cut. tarda", "hx. of" (an acronym's stop ends a
+                    # sentence: "BCC. Reviewed").
+                    variants.append(sequence[:start] + short + [_FULL_STOP] + rest)
     return variants
+
+
+_FULL_STOP: Position = ("ORTH", frozenset({"."}))
 
 
 def token_pattern(sequence: list[Position | None]) -> list[dict[str, Any]]:

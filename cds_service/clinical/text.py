@@ -1033,7 +1033,7 @@ class TextReader:
             if lesion.resolved != "milia":
                 continue
             named = lesion.kind == _MILIA
-            days = [t.days for t in lesion.times if t.frame in {"for", "ago"}]
+            days = [t.present_days for t in lesion.times if t.present_days is not None]
             onset = [t.days for t in lesion.times if t.frame in {"within", "every"}]
             ages = [t.days for t in lesion.times if t.frame == "age"]
             yield TextLesion(
@@ -1364,7 +1364,7 @@ def _date_from_the_cause(
         before = orphans.get(lesion.sentence - 1)
         if before is None or lesion.kind == _OTHER:
             continue
-        if any(t.frame in {"for", "ago", "age"} for t in lesion.times):
+        if any(t.present_days is not None or t.frame == "age" for t in lesion.times):
             continue  # how long is said of them ("over the following weeks" is how fast)
         sentence = sentences[lesion.sentence] if lesion.sentence < len(sentences) else None
         if sentence is not None and any(t.lower_ in _AFTER_THE_CAUSE for t in sentence):

@@ -91,6 +91,16 @@ class TimeExpression:
     end: int
     days: float
     frame: Frame
+    #: A ``within`` window that reaches the present and was spread over ("developed over the past
+    #: two years"): the first lesions have been there about that long.
+    spread_to_now: bool = False
+
+    @property
+    def present_days(self) -> float | None:
+        """How long what it is said of has been there, if it says so."""
+        if self.frame in {"for", "ago"} or (self.frame == "within" and self.spread_to_now):
+            return self.days
+        return None
 
 
 class TimeReader:
@@ -145,7 +155,8 @@ class TimeReader:
                     unit = _BRITISH_UNIT[british.group(2)]
                     days = float(british.group(1)) * _DAYS[unit]
                     frame = _frame(doc, i, i + 1, self._later)
-                    yield TimeExpression(i, i + 1, min(days, _MAX_DAYS), frame)
+                    spread = _spread_to_now(doc, i)
+                    yield TimeExpression(i, i + 1, min(days, _MAX_DAYS), frame, spread)
                 continue
             unit_name = self._units.get(text)
             if unit_name is None or (len(text) == 1 and i == 0):
@@ -164,7 +175,8 @@ class TimeReader:
                 amount += 0.5
                 end += 3
             frame = _frame(doc, start, end, self._later)
-            yield TimeExpression(start, end, min(amount * _DAYS[unit_name], _MAX_DAYS), frame)
+            days = min(amount * _DAYS[unit_name], _MAX_DAYS)
+            yield TimeExpression(start, end, days, frame, _spread_to_now(doc, start))
 
     def _since_age(self, doc: Any, i: int) -> TimeExpression | None:
         """ "since childhood", "since her early twenties", "since she was about 7", "since age
@@ -292,6 +304,14 @@ def _decade_part(said: list[str], start: float) -> float:
     if start < 20 or start % 10:
         return 0.0
     return max((_DECADE_PART.get(w, 0.0) for w in said), default=0.0)
+
+
+def _spread_to_now(doc: Any, start: int) -> bool:
+    """ "over the past two years", "over the last 18/12", "over the last months" (``start``: where
+    the amount begins): spread over a window that ends now, unlike "over ten days" or "in the
+    last 2 weeks"."""
+    words = [t.lower_ for t in doc[max(0, start - 3) : start + 1]]
+    return "over" in words and any(w in _LAST for w in words[words.index("over") :])
 
 
 def _frame(doc: Any, start: int, end: int, later: frozenset[str] = frozenset()) -> Frame:
