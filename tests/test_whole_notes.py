@@ -153,6 +153,59 @@ CASES = [
         set(),
         id="margins-spared",
     ),
+    pytest.param(
+        # told by the patient's child, "mum" is the patient (probe pc-growing-003's kind)
+        "Phone review, history from her son. Mother has a firm pearly white spot on the L cheek, "
+        "now twice the size it was at Christmas, ?milium.",
+        OLDER,
+        {"growing-larger", "diagnosis-uncertain"},
+        set(),
+        set(),
+        set(),
+        id="told-by-the-patients-son",
+    ),
+    pytest.param(
+        # told by a parent, "son" is the patient
+        "Dad called: son has a small white bump under the R eye that has started to bleed, "
+        "?milium.",
+        "2015-01-01",
+        {"bleeding-or-crusting"},
+        set(),
+        set(),
+        set(),
+        id="told-by-the-patients-father",
+    ),
+    pytest.param(
+        # told by a parent, the other parent is still family
+        "Seen with mum. Dad has a white spot on his nose that keeps bleeding. Milia x3 on the "
+        "cheeks, 1 mm.",
+        "2015-01-01",
+        set(),
+        {"bleeding-or-crusting"},
+        set(),
+        set(),
+        id="the-other-parent-is-family",
+    ),
+    pytest.param(
+        # one phrase, two findings
+        "Milia under both eyes; one is red and sore after squeezing.",
+        ADULT,
+        {"inflamed", "painful"},
+        set(),
+        set(),
+        set(),
+        id="red-and-sore",
+    ),
+    pytest.param(
+        # a homophone of dictation inside a name
+        "Pearly 2 mm papule R ala, ?milium, needs biopsy to exclude basil cell carcinoma.",
+        OLDER,
+        {"diagnosis-uncertain"},
+        set(),
+        {"basal-cell-carcinoma"},
+        set(),
+        id="basil-cell",
+    ),
 ]
 
 

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ContentError
 from ..memory import Memory
+from .kinship import set_aside_patient_kin
 from .matchers import TermMatcher, widen
 from .nlp import (
     MAX_TEXT,
@@ -518,6 +519,7 @@ class TextReader:
                 if component is context_of(self._nlp):
                     self._set_targets(doc)
                 doc = component(doc)
+        set_aside_patient_kin(doc)
         sentence_of = sentence_index(doc)
         lesions, facts = self._anchor_facts(doc, sentence_of)
         entities = []
