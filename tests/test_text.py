@@ -827,6 +827,26 @@ def test_unlikely_negates_the_words_just_before_it_not_the_whole_sentence(
     assert not present & {"mimic:basal-cell-carcinoma", "concept:skin-cancer"}
 
 
+def test_none_before_findings_denies_them_and_the_list_they_begin(reader: TextReader) -> None:
+    present = {
+        lbl
+        for text in (
+            "Milia on the cheeks, none painful.",
+            "Milia x4 under the eyes, none tender, inflamed or bleeding.",
+        )
+        for m in reader.read(text).mentions
+        if m.status == "present"
+        for lbl in m.labels
+    }
+    assert "condition:milia" in present
+    assert not present & {flag("painful"), flag("inflamed"), flag("bleeding-or-crusting")}
+    # A list that "none" does not begin is not denied: the second sentence says a finding.
+    reading = reader.read("Milia x3, none painful. One bled last week.")
+    assert flag("bleeding-or-crusting") in {
+        lbl for m in reading.mentions if m.status == "present" for lbl in m.labels
+    }
+
+
 def test_an_abbreviation_of_a_hyphenated_expansion_is_found(reader: TextReader) -> None:
     # The expansion is read by the tokenizer, as the terms are ("non-melanoma": non - melanoma);
     # split on spaces it matched no term, and "Hx NMSC" was never a skin cancer history.

@@ -526,6 +526,7 @@ class TextReader:
         asked = questions(doc, sentence_of)
         milia_at = {les.start: les for les in lesions if les.kind == _MILIA}
         gone_cues = _gone_cue_starts(doc, self._gone_cues)
+        denied_to = -1  # where the last finding denied by a "none" before it ends
         for entity in doc.ents:
             if (
                 entity._.is_negated
@@ -537,6 +538,12 @@ class TextReader:
                 # "does not look like a typical milium and I can't exclude a basal cell": the
                 # nearer cue says what is in doubt.
                 entity._.is_negated = False
+            before = doc[entity.start - 1].lower_ if entity.start > 0 else ""
+            if before == "none" or (before in {"or", "nor", ","} and entity.start - 1 == denied_to):
+                # "milia on the cheeks, none painful or crusted": ConText's "none" reads backward
+                # only ("blisters: none"), and one token cannot be two cues.
+                entity._.is_negated = True
+                denied_to = entity.end
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
                 status: MentionStatus | None = None
             elif entity._.is_uncertain:
