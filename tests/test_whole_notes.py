@@ -206,6 +206,25 @@ CASES = [
         set(),
         id="basil-cell",
     ),
+    pytest.param(
+        # milia on the backs of the hands are porphyria's here, not a calcinosis to rule out
+        "Known PCT, on venesection. Milia over the dorsal hands at healed blister sites.",
+        OLDER,
+        {"porphyria-pattern"},
+        set(),
+        set(),
+        {"milia-like-calcinosis-cutis"},
+        id="pct-hands-are-no-calcinosis",
+    ),
+    pytest.param(
+        "Chalky white 2 mm papules on the fingers, ?milia.",
+        "2016-01-01",
+        {"diagnosis-uncertain"},
+        set(),
+        {"milia-like-calcinosis-cutis"},
+        set(),
+        id="chalky-papules",
+    ),
 ]
 
 
