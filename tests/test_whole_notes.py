@@ -225,6 +225,17 @@ CASES = [
         set(),
         id="chalky-papules",
     ),
+    pytest.param(
+        # a count that grows is no lesion that grows
+        "Over the past 14 months a slowly growing number of tiny white cysts on both temples, "
+        "milia.",
+        ADULT,
+        {"persisting-many-months"},
+        {"growing-larger", "spreading-rapidly"},
+        set(),
+        set(),
+        id="growing-number",
+    ),
 ]
 
 
