@@ -236,6 +236,57 @@ CASES = [
         set(),
         id="growing-number",
     ),
+    pytest.param(
+        # "RT" with a dose is radiotherapy; the milia are in its field
+        "Breast ca, adjuvant RT 40 Gy to the L breast a year ago. Within the treated field, "
+        "10 firm white 1 mm milia.",
+        ADULT,
+        {"radiotherapy-to-site"},
+        set(),
+        set(),
+        set(),
+        id="rt-with-a-dose",
+    ),
+    pytest.param(
+        # ... and not in it when said to be well outside it
+        "ChemoRT to the neck 8 months ago. A few milia on both lower eyelids, well outside the "
+        "RT field.",
+        OLDER,
+        set(),
+        {"radiotherapy-to-site"},
+        set(),
+        set(),
+        id="outside-the-field",
+    ),
+    pytest.param(
+        "On dabrafenib; eruptive milia over the forehead and cheeks since last month.",
+        ADULT,
+        {"spreading-rapidly"},
+        set(),
+        set(),
+        set(),
+        id="eruptive",
+    ),
+    pytest.param(
+        "Milia on the upper lids, per pt there as long as she can remember.",
+        ADULT,
+        {"persisting-many-months"},
+        set(),
+        set(),
+        set(),
+        id="as-long-as-remembered",
+    ),
+    pytest.param(
+        # the plaque under milia en plaque carries its findings to them
+        "Behind the L ear: pink, slightly oedematous plaque studded with dozens of 1-2 mm "
+        "white cysts. Imp: milia en plaque.",
+        ADULT,
+        {"inflamed"},
+        set(),
+        set(),
+        set(),
+        id="oedematous-plaque",
+    ),
 ]
 
 
