@@ -181,6 +181,26 @@ def test_a_birth_date_in_the_future_is_no_age_and_no_newborn(client: FlaskClient
     assert [c["indicator"] for c in cards] == ["warning"]
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Milia on the nose that \u200ebleeds\u200e easily and is crusted.",
+        "\u200fMilia\u200f on the nose that bleeds easily and is crusted.",
+        "Milia\u200bon the nose that bleeds\u200beasily and is crusted.",
+        "Milia on the nose that ble\u202eeds\u202c easily and is crusted.",
+    ],
+    ids=["left-to-right marks", "right-to-left marks", "zero-width spaces", "an embedding"],
+)
+def test_invisible_characters_hide_no_red_flag(client: FlaskClient, note: str) -> None:
+    # Pasted from a word processor or right-to-left text, the marks must not hide a word: the
+    # answer would be the benign card, or none, for a bleeding lesion.
+    request = scenario_request("12-red-flag-bleeding")
+    observation = request["prefetch"]["skinObservations"]["entry"][0]["resource"]
+    observation["valueString"] = note
+    cards = client.post(PV, json=request).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["warning"]
+
+
 # ----------------------------------------------------------------------------- reading limits
 
 

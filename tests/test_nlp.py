@@ -190,3 +190,19 @@ def test_medspacy_is_imported_without_the_umls_matcher_the_service_does_not_use(
         "print(quickumls.QuickUMLS.__name__)\n"
     )
     assert printed.split("\n")[:2] == ["[]", "QuickUMLS"]
+
+
+def test_every_invisible_format_character_is_taken_out() -> None:
+    # The list is written out (start-up); it must hold every Cf character of this Python's
+    # Unicode, and nothing visible.
+    import sys
+    import unicodedata
+
+    from cds_service.clinical.nlp import FORMAT_CHARACTERS
+
+    every = {
+        chr(c) for c in range(0x80, sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"
+    }
+    listed = {chr(c) for c in range(0x80, sys.maxunicode + 1) if FORMAT_CHARACTERS.match(chr(c))}
+    assert every <= listed
+    assert all(unicodedata.category(c) in {"Cf", "Cn"} for c in listed)

@@ -764,6 +764,12 @@ TYPOGRAPHY = {
     "no-break spaces": NOTE.replace(" ", "\u00a0"),
     "narrow no-break spaces": NOTE.replace(" ", "\u202f"),
     "zero-width spaces": NOTE.replace(" ", " \u200b"),
+    # invisible marks as the only thing between words, or around them (right-to-left pastes)
+    "zero-width spaces for spaces": NOTE.replace(" ", "\u200b"),
+    "word joiners for spaces": NOTE.replace(" ", "\u2060"),
+    "left-to-right marks around words": NOTE.replace("bleeding", "\u200ebleeding\u200e"),
+    "a directional embedding inside a word": NOTE.replace("bleeding", "blee\u202eding\u202c"),
+    "an isolate around the site": NOTE.replace("eyelid", "\u2066eyelid\u2069"),
     "tabs": NOTE.replace(" ", "\t"),
     "a soft hyphen inside a word": NOTE.replace("bleeding", "blee\u00adding"),
     "full-width letters": NOTE.replace(
