@@ -362,6 +362,11 @@ class Authenticator:
             raise Unauthorized("bad signature") from None
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid claims ({type(exc).__name__})") from None
+        # RFC 7519 NumericDate is a JSON number; PyJWT also takes "1796338140" (a string).
+        for name in ("exp", "iat", "nbf"):
+            value = claims.get(name)
+            if (name in claims and not isinstance(value, int | float)) or isinstance(value, bool):
+                raise Unauthorized(f"{name} is not a number")
         self._check_audience(claims.get("aud"), path)
         if claims["exp"] - time.time() > MAX_TOKEN_LIFETIME_S:
             raise Unauthorized("token lives longer than an hour")

@@ -292,6 +292,10 @@ NEGATIVE: list[tuple[str, Callable[[str], str | None], str]] = [
     ("tenant is a list", lambda p: token(p, iss=TENANTED, tenant=["hospital-a"]), ""),
     ("kid is a number", lambda p: raw_token(p, header={"kid": 7}), ""),
     ("exp is huge", lambda p: token(p, exp=10**30), ""),
+    # A number written as text: PyJWT takes it, RFC 7519 does not (it was a 500).
+    ("exp is a number as text", lambda p: token(p, exp=str(int(time.time()) + 300)), "exp is not"),
+    ("iat is a number as text", lambda p: token(p, iat=str(int(time.time()))), "iat is not"),
+    ("nbf is a boolean", lambda p: token(p, nbf=True), "nbf is not"),
 ]
 
 
