@@ -7,6 +7,7 @@ OperationOutcome whose text names the problem, never a stack trace.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -95,11 +96,25 @@ def operation_outcome(status: int, issue_code: str, message: str) -> dict[str, A
     }
 
 
+#: What a name in a request looks like (a hook, a resource type, a field): a short word.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._:-]{0,63}")
+
+
+def named(value: object) -> str:
+    """A value from a request as a message shows it: quoted when it is a short name ("hook
+    'order-select' does not match"), described otherwise. Free text is never echoed: it may hold
+    patient data, messages are logged, and a 9 MB value would come back 9 MB."""
+    if isinstance(value, str) and _NAME.fullmatch(value):
+        return f"'{value}'"
+    return "(a value that is not a name)"
+
+
 def describe_validation_error(exc: ValidationError, where: str = "", limit: int = 3) -> str:
     """Name the failing fields of a pydantic error without echoing their values (they may be PHI)."""
     parts = []
     for error in exc.errors()[:limit]:
-        path = ".".join(str(p) for p in (where, *error["loc"]) if p != "")
+        loc = (p if isinstance(p, int) or _NAME.fullmatch(p) else "(key)" for p in error["loc"])
+        path = ".".join(str(p) for p in (where, *loc) if p != "")
         message = error["msg"].removeprefix("Value error, ")
         parts.append(f"{path}: {message}" if path else message)
     more = len(exc.errors()) - limit

@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 
 from . import jsonio
 from .clinical.reasoning import Assessment, assess
-from .errors import CDSError
+from .errors import CDSError, named
 from .fhir.context import gather
 from .guidance import ENVIRONMENT, render_guidance
 from .handout import render_handouts
@@ -55,7 +55,7 @@ def _evaluate(folder: Path, runtime: Runtime, now: datetime) -> Scenario:
     service = runtime.services.get(name) if name else runtime.services.for_hook(body["hook"])
     try:
         if service is None:
-            raise CDSError(f"no service answers hook '{body.get('hook')}'")
+            raise CDSError(f"no service answers hook {named(body.get('hook'))}")
         request = parse_hook_request(body, service)
         record = gather(request, service.prefetch, now, None, (), runtime.relevance_for_call())
         scenario.assessment = assess(runtime.reader.read(record), runtime.knowledge)

@@ -26,7 +26,7 @@ from .clinical.findings import RecordReader
 from .clinical.knowledge import KnowledgeBase
 from .clinical.reasoning import Assessment, assess
 from .clinical.selection import CallFilter, RelevanceFilter
-from .errors import InvalidRequest, describe_validation_error
+from .errors import InvalidRequest, describe_validation_error, named
 from .fhir.context import Fetcher, gather
 from .protocol import Card, CDSResponse, FeedbackAck, FeedbackRequest, HookRequest
 from .services import ServiceDefinition, ServiceRegistry
@@ -65,7 +65,7 @@ def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
         raise InvalidRequest(describe_validation_error(exc)) from None
     if request.hook != service.hook:
         raise InvalidRequest(
-            f"hook '{request.hook}' does not match service '{service.id}', "
+            f"hook {named(request.hook)} does not match service '{service.id}', "
             f"which answers '{service.hook}'"
         )
     service.hook_definition.check_context(request.context)

@@ -60,11 +60,11 @@ def test_body_that_is_not_an_object_is_400(client: FlaskClient) -> None:
         (lambda r: r["prefetch"].update(conditions=[1]), "prefetch.conditions"),
         (
             lambda r: r["prefetch"].update(patient=searchset()),
-            "prefetch.patient must be a Patient, not a Bundle",
+            "prefetch.patient must be a Patient, not 'Bundle'",
         ),
         (
             lambda r: r["prefetch"].update(conditions={"resourceType": "Condition"}),
-            "prefetch.conditions must be a searchset Bundle, not a Condition",
+            "prefetch.conditions must be a searchset Bundle, not 'Condition'",
         ),
         (
             lambda r: r["prefetch"].update(

@@ -201,6 +201,41 @@ def test_invisible_characters_hide_no_red_flag(client: FlaskClient, note: str) -
     assert [c["indicator"] for c in cards] == ["warning"]
 
 
+@pytest.mark.parametrize(
+    ("edit", "named_in_the_answer"),
+    [
+        (lambda r: r.update(hook="Patient Jane Doe MRN 123 has a bleeding lesion"), "hook"),
+        (lambda r: r.update(hook="y" * 1_000_000), "hook"),
+        (lambda r: r["prefetch"]["patient"].update(resourceType="Jane Doe, MRN 123"), "Patient"),
+        (
+            lambda r: r["prefetch"]["skinObservations"]["entry"][0]["resource"].update(
+                {"Jane Doe MRN 123": 1}
+            ),
+            "Extra inputs",
+        ),
+    ],
+    ids=["a name as the hook", "a megabyte hook", "a name as the resourceType", "a name as a key"],
+)
+def test_a_value_from_the_request_is_never_echoed_nor_logged(
+    client: FlaskClient,
+    caplog: pytest.LogCaptureFixture,
+    edit: Callable[[dict[str, Any]], None],
+    named_in_the_answer: str,
+) -> None:
+    # The 400 names the problem; the request's free text (possibly a patient's) stays out of the
+    # answer and out of the log, whatever its size.
+    request = scenario_request("12-red-flag-bleeding")
+    edit(request)
+    response = client.post(PV, json=request)
+    assert response.status_code == 400
+    assert len(response.data) < 2000
+    said = response.get_json()["issue"][0]["diagnostics"]
+    assert named_in_the_answer in said
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for text in (said, logged):
+        assert "Jane" not in text and "yyyy" not in text
+
+
 # ----------------------------------------------------------------------------- reading limits
 
 

@@ -85,7 +85,7 @@ def test_provided_values_keep_only_resources_of_the_declared_type() -> None:
 @pytest.mark.parametrize(
     ("spec", "value", "message"),
     [
-        (PATIENT, {"resourceType": "Condition"}, "prefetch.key must be a Patient, not a Condition"),
+        (PATIENT, {"resourceType": "Condition"}, "prefetch.key must be a Patient, not 'Condition'"),
         (
             PATIENT,
             ["not", "a", "resource"],
@@ -94,7 +94,7 @@ def test_provided_values_keep_only_resources_of_the_declared_type() -> None:
         (
             CONDITIONS,
             {"resourceType": "Condition"},
-            "prefetch.key must be a searchset Bundle, not a Condition",
+            "prefetch.key must be a searchset Bundle, not 'Condition'",
         ),
         (CONDITIONS, _bundle(entry={"resource": CONDITION}), "prefetch.key.entry must be an array"),
         (

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, named
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,10 @@ def read_value(
         return PrefetchValue(key, False, reason=f"{source} reported an OperationOutcome")
     if spec.is_read:
         if kind != spec.resource_type:
-            raise InvalidRequest(f"{where} must be a {spec.resource_type}, not a {kind}")
+            raise InvalidRequest(f"{where} must be a {spec.resource_type}, not {named(kind)}")
         return PrefetchValue(key, True, resources=(value,))
     if kind != "Bundle":
-        raise InvalidRequest(f"{where} must be a searchset Bundle, not a {kind}")
+        raise InvalidRequest(f"{where} must be a searchset Bundle, not {named(kind)}")
     entries = value.get("entry")
     if entries is not None and not isinstance(entries, list):
         raise InvalidRequest(f"{where}.entry must be an array")

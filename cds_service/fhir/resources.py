@@ -14,7 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
-from ..errors import InvalidRequest, describe_validation_error
+from ..errors import InvalidRequest, describe_validation_error, named
 from ..memory import Memory
 
 #: Validated resources remembered per worker (about 6 KB each).
@@ -47,7 +47,9 @@ def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
     try:
         model = get_fhir_model_class(resource_type)
     except (KeyError, ValueError):
-        raise InvalidRequest(f"{where}: unknown FHIR R4 resourceType '{resource_type}'") from None
+        raise InvalidRequest(
+            f"{where}: unknown FHIR R4 resourceType {named(resource_type)}"
+        ) from None
     if _too_deep(data):
         raise InvalidRequest(f"{where}: nested more than {MAX_DEPTH} levels deep")
     try:
