@@ -4,6 +4,7 @@ when the service can answer, never 500. The time each takes is measured in bench
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -224,6 +225,7 @@ def test_a_value_from_the_request_is_never_echoed_nor_logged(
 ) -> None:
     # The 400 names the problem; the request's free text (possibly a patient's) stays out of the
     # answer and out of the log, whatever its size.
+    caplog.set_level(logging.INFO)  # another test's app may have raised the root's level
     request = scenario_request("12-red-flag-bleeding")
     edit(request)
     response = client.post(PV, json=request)
@@ -232,8 +234,48 @@ def test_a_value_from_the_request_is_never_echoed_nor_logged(
     said = response.get_json()["issue"][0]["diagnostics"]
     assert named_in_the_answer in said
     logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "answered 400" in logged  # the log was captured
     for text in (said, logged):
         assert "Jane" not in text and "yyyy" not in text
+
+
+def _draft(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    request = scenario_request("108-order-sign-tazarotene-back-pregnancy-coded")
+    edit(request["context"]["draftOrders"]["entry"][0]["resource"])
+    return request
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda o: o.update(note="take with food"),
+        lambda o: o.update(_vendorField={}),
+        lambda o: o.update(dispenseRequest={"numberOfRepeatsAllowed": -5}),
+        lambda o: o.update(authoredOn="yesterday"),
+    ],
+    ids=["a note as a string", "a vendor's field", "negative repeats", "a date in words"],
+)
+def test_a_draft_order_with_one_element_out_of_shape_keeps_its_caution(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    # A retinoid ordered in pregnancy: the caution must not vanish because the EHR wrote one
+    # element of the order in its own way. The log names the element, never its value.
+    caplog.set_level(logging.INFO)
+    summaries = [c["summary"] for c in client.post(SIGN, json=_draft(edit)).get_json()["cards"]]
+    assert any("retinoid in pregnancy" in s for s in summaries), summaries
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "draft order read without" in logged
+    assert "take with food" not in logged and "yesterday" not in logged
+
+
+def test_a_draft_order_whose_medicine_cannot_be_read_is_skipped(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not a 400 (the sandbox's own R4 examples have STU3 dosages), not a 500: skipped, logged.
+    caplog.set_level(logging.INFO)
+    request = _draft(lambda o: o["medicationCodeableConcept"]["coding"][0].update(code=12345))
+    assert client.post(SIGN, json=request).status_code == 200
+    assert "draft order skipped" in "\n".join(r.getMessage() for r in caplog.records)
 
 
 # ----------------------------------------------------------------------------- reading limits

@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 from .. import metrics
-from ..errors import InvalidRequest, PreconditionFailed
+from ..errors import InvalidRequest, PreconditionFailed, named
 from ..protocol import HookRequest
 from .prefetch import FetchJob, Prefetch, PrefetchValue, next_link, read_value
 from .record import ClinicalRecord
-from .resources import validated
+from .resources import parse_leniently, validated
 from .templates import render
 
 log = logging.getLogger(__name__)
@@ -140,8 +140,10 @@ def _draft_orders(
 
     Prefetched record data is parsed strictly (a resource we cannot read might hold a red flag, so
     the caller gets a 400). Draft orders are read leniently: the CDS Hooks Library's own R4 examples
-    carry STU3-shaped dosages, and an order we cannot read only costs that order's cautions (it is
-    logged). An order ``keep`` drops (a medicine the knowledge base does not know, by code or name)
+    carry STU3-shaped dosages, and an EHR's order with one element out of shape (a note as a
+    string, a field of its own) is read without that element (:func:`.parse_leniently`), so that
+    its medicine's cautions still show; an order whose medicine or code cannot be read is
+    skipped. Both are logged, by element name. An order ``keep`` drops (a medicine the knowledge base does not know, by code or name)
     can call for no caution, and is not worth its validation: 30 orders cost about 9 ms.
     """
     bundle = request.context.get("draftOrders")
@@ -153,8 +155,20 @@ def _draft_orders(
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or (keep is not None and not keep(resource)):
             continue
+        where = f"context.draftOrders.entry[{index}].resource"
         try:
-            orders.append(validated.parse(resource, f"context.draftOrders.entry[{index}].resource"))
+            orders.append(validated.parse(resource, where))
+            continue
         except InvalidRequest as exc:
-            log.warning("draft order skipped: %s", exc.message)
+            problem = exc.message
+        # Read without what fails, so that one vendor's field does not silence the order's
+        # cautions; only element names are logged, never values.
+        model, left_out = parse_leniently(resource, where)
+        if model is None:
+            log.warning("draft order skipped: %s", problem)
+            continue
+        orders.append(model)
+        log.warning(
+            "draft order read without %s: %s", ", ".join(named(n) for n in left_out), problem
+        )
     return orders

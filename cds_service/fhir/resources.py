@@ -59,6 +59,38 @@ def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
         raise InvalidRequest(f"invalid FHIR R4 {resource_type}: {detail}") from None
 
 
+#: Elements a draft order is read for: without them it is no order worth reading.
+_ESSENTIAL = frozenset(
+    {"resourceType", "medicationCodeableConcept", "medicationReference", "code", "status"}
+)
+
+
+def parse_leniently(
+    data: dict[str, Any], where: str, rounds: int = 3
+) -> tuple[FHIRAbstractModel | None, tuple[str, ...]]:
+    """A resource read without the top-level elements that fail validation (a note given as a
+    string, a vendor's own field, a negative number of repeats), and the names of those left
+    out; None when an essential element fails (:data:`_ESSENTIAL`) or the repairs run out."""
+    resource_type = data.get("resourceType")
+    if not isinstance(resource_type, str) or _too_deep(data):
+        return None, ()
+    try:
+        model = get_fhir_model_class(resource_type)
+    except (KeyError, ValueError):
+        return None, ()
+    left_out: list[str] = []
+    for _ in range(rounds + 1):
+        try:
+            return model.model_validate(data), tuple(left_out)
+        except ValidationError as exc:
+            failing = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+            if not failing or failing & _ESSENTIAL:
+                return None, ()
+            data = {k: v for k, v in data.items() if k not in failing}
+            left_out += sorted(failing)
+    return None, ()
+
+
 class ValidatedResources:
     """:func:`parse_resource` with a memory of what it validated, by a digest of the JSON.
 
