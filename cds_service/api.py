@@ -80,7 +80,7 @@ def _body_bytes() -> bytes:
         raise InvalidRequest(f"the request body could not be read ({type(exc).__name__})") from None
     if len(data) > limit:
         raise _too_large()
-    return data
+    return jsonio.without_bom(data)
 
 
 def _too_large() -> PayloadTooLarge:

@@ -4,6 +4,7 @@ when the service can answer, never 500. The time each takes is measured in bench
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -276,6 +277,12 @@ def test_a_draft_order_whose_medicine_cannot_be_read_is_skipped(
     request = _draft(lambda o: o["medicationCodeableConcept"]["coding"][0].update(code=12345))
     assert client.post(SIGN, json=request).status_code == 200
     assert "draft order skipped" in "\n".join(r.getMessage() for r in caplog.records)
+
+
+def test_a_body_with_a_byte_order_mark_is_read(client: FlaskClient) -> None:
+    body = b"\xef\xbb\xbf" + json.dumps(scenario_request("12-red-flag-bleeding")).encode()
+    response = client.post(PV, data=body, content_type="application/json")
+    assert [c["indicator"] for c in response.get_json()["cards"]] == ["warning"]
 
 
 # ----------------------------------------------------------------------------- reading limits

@@ -56,3 +56,8 @@ def test_nesting_beyond_the_depth_limit_is_rejected_not_a_crash() -> None:
     assert jsonio.decode(b"[" * 500 + b"]" * 500) is not None
     with pytest.raises(InvalidRequest, match=r"^the request body is not valid JSON: "):
         jsonio.decode(b"[" * 5000 + b"]" * 5000)
+
+
+def test_a_byte_order_mark_is_ignored() -> None:
+    # RFC 8259 section 8.1; Windows tools write one. It was answered "not UTF-8 text".
+    assert jsonio.decode(b'\xef\xbb\xbf{"hook": "patient-view"}') == {"hook": "patient-view"}
