@@ -285,6 +285,36 @@ def test_a_body_with_a_byte_order_mark_is_read(client: FlaskClient) -> None:
     assert [c["indicator"] for c in response.get_json()["cards"]] == ["warning"]
 
 
+@pytest.mark.parametrize(
+    "reference",
+    ["Patient/pB", "https://ehr.example.org/fhir/Patient/pB", "Patient/pB/_history/3"],
+)
+def test_another_patients_record_is_never_read(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture, reference: str
+) -> None:
+    # A bleeding lesion in pB's note gives pA no card, and the log says why.
+    caplog.set_level(logging.INFO)
+    request = scenario_request("12-red-flag-bleeding")
+    observation = request["prefetch"]["skinObservations"]["entry"][0]["resource"]
+    observation["subject"] = {"reference": reference}
+    assert client.post(PV, json=request).get_json()["cards"] == []
+    assert "of another patient" in "\n".join(r.getMessage() for r in caplog.records)
+    # The patient's own, named in full, is read.
+    observation["subject"] = {
+        "reference": f"https://ehr.example.org/fhir/Patient/{request['context']['patientId']}"
+    }
+    cards = client.post(PV, json=request).get_json()["cards"]
+    assert [c["indicator"] for c in cards] == ["warning"]
+
+
+def test_a_prefetched_patient_of_another_id_gives_no_age(client: FlaskClient) -> None:
+    # A newborn's milia read with another patient's birth date would be weighed at the wrong age.
+    request = scenario_request("76-newborn-pearly-white-milia")
+    request["prefetch"]["patient"]["id"] = "someone-else"
+    cards = client.post(PV, json=request).get_json()["cards"]
+    assert not any("newborn" in c["summary"].lower() for c in cards)
+
+
 # ----------------------------------------------------------------------------- reading limits
 
 

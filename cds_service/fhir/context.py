@@ -109,9 +109,14 @@ def gather(
     resources: dict[str, list[FHIRAbstractModel]] = {}
     patient = None
     from_server = {job.key for job in jobs}
+    patient_id = str(request.context.get("patientId", ""))
+    foreign = 0
     for key, value in values.items():
         is_read = declared[key].is_read
         for index, raw in enumerate(value.resources):
+            if another_patients(raw, patient_id):
+                foreign += 1  # advice for this patient never rests on another's record
+                continue
             if keep is not None and not is_read and not keep(raw):
                 continue  # cannot concern milia: not worth a strict FHIR validation
             if is_read and raw.get("resourceType") == "Patient":
@@ -129,8 +134,29 @@ def gather(
                 patient = model
             else:
                 resources.setdefault(model.get_resource_type(), []).append(model)
+    if foreign:
+        log.warning("%d resource(s) of another patient than context.patientId ignored", foreign)
     orders = _draft_orders(request, keep)
     return ClinicalRecord(now, patient, resources, orders, missing)
+
+
+def another_patients(raw: dict[str, Any], patient_id: str) -> bool:
+    """Whether a resource is plainly of another patient than the call's: a Patient of another
+    id, or a subject or patient reference to another Patient ("Patient/pB", absolute or with a
+    version). References that cannot be told (contained, urn:uuid, logical) are not."""
+    if not patient_id:
+        return False
+    if raw.get("resourceType") == "Patient":
+        own = raw.get("id")
+        return isinstance(own, str) and own != patient_id
+    for field in ("subject", "patient"):
+        target = raw.get(field)
+        reference = target.get("reference") if isinstance(target, dict) else None
+        if isinstance(reference, str):
+            parts = reference.split("/_history/")[0].rstrip("/").split("/")
+            if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1] != patient_id:
+                return True
+    return False
 
 
 def _draft_orders(
