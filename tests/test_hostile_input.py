@@ -150,6 +150,24 @@ CASES: list[tuple[str, str, Callable[[], Any], set[int], str]] = [
         "",
     ),
     ("a medication text of 20,000 colons", PV, lambda: colons_in_medication(), {200}, ""),
+    # An entry that is no FHIR resource at all may have held anything: the caller hears of it
+    # (it was dropped silently, red-flag text and all).
+    (
+        "an entry of no FHIR type",
+        PV,
+        mutate(
+            lambda r: r["prefetch"]["conditions"]["entry"][0]["resource"].update(resourceType="Foo")
+        ),
+        {400},
+        "not a FHIR R4 resource type",
+    ),
+    (
+        "an entry with no resourceType",
+        PV,
+        mutate(lambda r: r["prefetch"]["conditions"]["entry"][0]["resource"].pop("resourceType")),
+        {400},
+        "has no resourceType",
+    ),
     (
         "prefetch value is a number",
         PV,

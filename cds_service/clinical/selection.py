@@ -43,6 +43,7 @@ import orjson
 from msgspec import UNSET, UnsetType
 
 from ..fhir.lean_body import NOT_RELEVANT
+from ..fhir.prefetch import is_fhir_type
 from ..memory import Memory
 from . import fields
 from .findings import LESION_WORDS, ReadingLimits, names_lesion
@@ -146,7 +147,10 @@ class RelevanceFilter:
     def keeps(self, resource: dict[str, Any], call: _Call | None) -> bool:
         kind = resource.get("resourceType")
         if not isinstance(kind, str) or kind not in _PLANS:
-            return False  # a type whose findings the reader does not read
+            # A type whose findings the reader does not read; one that is no FHIR R4 type at
+            # all ("Foo", none) is kept, for validation to name it in a 400: it is not this
+            # service's to guess what it held.
+            return not is_fhir_type(kind)
         plan = _PLANS[kind]
         firsts = resource.keys() & plan.keys()
         if call is None:

@@ -12,7 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir.resources.R4B import fhirtypes
+
 from ..errors import InvalidRequest, named
+
+
+def is_fhir_type(name: object) -> bool:
+    """Whether ``name`` is a FHIR R4 resource type ("Observation"), without loading its model."""
+    return (
+        isinstance(name, str)
+        and name[:1].isupper()
+        and name.isalnum()
+        and hasattr(fhirtypes, name + "Type")
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,14 @@ def read_value(
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             raise InvalidRequest(f"{where}.entry[{index}] has no resource")
+        kind = resource.get("resourceType")
+        if not is_fhir_type(kind):
+            # Another type than the one searched is an include, left out; what is no FHIR type
+            # at all may have held anything, and the caller must hear of it.
+            problem = "has no resourceType" if kind is None else f"is {named(kind)}"
+            raise InvalidRequest(
+                f"{where}.entry[{index}].resource {problem}, not a FHIR R4 resource type"
+            )
         if resource.get("resourceType") == "OperationOutcome" and _has_error(resource):
             return PrefetchValue(key, False, reason=f"{source} reported an error in the Bundle")
         if resource.get("resourceType") == spec.resource_type:
