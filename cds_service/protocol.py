@@ -31,6 +31,11 @@ StoredId = Annotated[
 ]
 #: "One-sentence, <140-character" (CDS Hooks 2.0 §Card).
 Summary = Annotated[str, StringConstraints(min_length=1, max_length=139)]
+#: RFC 6750's b64token: what may follow "Bearer " in an Authorization header. A token with a
+#: line break or a non-ASCII character would be refused by the HTTP library (or sent raw).
+BearerToken = Annotated[
+    str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9\-._~+/]+=*$")
+]
 #: A JSON object; ``extension`` is reserved on every object and its value MUST be an object.
 Extension = dict[str, Any]
 
@@ -87,7 +92,7 @@ class OverrideReason(Coding):
 class FhirAuthorization(_Request):
     """An OAuth 2.0 bearer token for ``fhirServer``; transient, never stored, logged or echoed."""
 
-    access_token: NonEmptyStr = Field(repr=False)
+    access_token: BearerToken = Field(repr=False)
     token_type: Literal["Bearer"]
     expires_in: int = Field(ge=0)
     scope: NonEmptyStr

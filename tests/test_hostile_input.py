@@ -150,6 +150,24 @@ CASES: list[tuple[str, str, Callable[[], Any], set[int], str]] = [
         "",
     ),
     ("a medication text of 20,000 colons", PV, lambda: colons_in_medication(), {200}, ""),
+    (
+        "an access token with a line break",
+        PV,
+        mutate(
+            lambda r: r.update(
+                fhirServer="https://ehr.example.org/fhir",
+                fhirAuthorization={
+                    "access_token": "abc\r\nX-Injected: 1",
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "scope": "patient/*.read",
+                    "subject": "cds-service",
+                },
+            )
+        ),
+        {400},
+        "fhirAuthorization.access_token",
+    ),
     # An entry that is no FHIR resource at all may have held anything: the caller hears of it
     # (it was dropped silently, red-flag text and all).
     (
