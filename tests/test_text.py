@@ -846,6 +846,8 @@ def test_none_before_findings_denies_them_and_the_list_they_begin(reader: TextRe
     }
     assert "condition:milia" in present
     assert not present & {flag("painful"), flag("inflamed"), flag("bleeding-or-crusting")}
+    # Milia named after the list are still there.
+    assert there(reader, "Papules on the chin, none tender, milia on the nose.")
     # A list that "none" does not begin is not denied: the second sentence says a finding.
     reading = reader.read("Milia x3, none painful. One bled last week.")
     assert flag("bleeding-or-crusting") in {

@@ -539,9 +539,11 @@ class TextReader:
                 # nearer cue says what is in doubt.
                 entity._.is_negated = False
             before = doc[entity.start - 1].lower_ if entity.start > 0 else ""
-            if before == "none" or (before in {"or", "nor", ","} and entity.start - 1 == denied_to):
+            listed = before in {"or", "nor", ","} and entity.start - 1 == denied_to
+            if before == "none" or (listed and entity.start not in milia_at):
                 # "milia on the cheeks, none painful or crusted": ConText's "none" reads backward
-                # only ("blisters: none"), and one token cannot be two cues.
+                # only ("blisters: none"), and one token cannot be two cues. The list it begins
+                # is of findings: "none tender, milia on the nose" still names milia.
                 entity._.is_negated = True
                 denied_to = entity.end
             if entity._.is_negated or entity._.is_family or entity._.is_hypothetical:
