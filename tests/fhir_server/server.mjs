@@ -121,7 +121,9 @@ async function handle(req, res) {
   if (faults.invalidJson) return send(res, 200, '{"resourceType": "Bundle", "entry": [', cors);
   if (faults.deepJson) return send(res, 200, '['.repeat(5000) + ']'.repeat(5000), cors);
   if (faults.invalidResource) {
-    const bad = { resourceType: 'Condition', id: 'bad', subject: { reference: 'Patient/x' }, code: { text: 'Milia' }, onsetDateTime: 'not a date' };
+    // The searched patient's own Condition (the service leaves out another patient's), invalid.
+    const who = (url.searchParams.get('patient') ?? url.searchParams.get('subject') ?? 'x').replace(/^Patient\//, '');
+    const bad = { resourceType: 'Condition', id: 'bad', subject: { reference: `Patient/${who}` }, code: { text: 'Milia' }, onsetDateTime: 'not a date' };
     return send(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: bad }] }, cors);
   }
   if (faults.trickleMs) {
