@@ -103,6 +103,8 @@ def answer_hook(
         runtime.fetcher,
         caller.fhir_servers,
         keep or runtime.relevance_for_call(),
+        # Validating what is kept has the reading's own budget again (CDS_TEXT_CPU_BUDGET_MS).
+        budget_s=runtime.reader.limits.cpu_ms / 1000,
     )
     findings = runtime.reader.read(record)
     stamps.append(time.perf_counter())

@@ -519,7 +519,7 @@ class RecordReader:
             milia_sites=tuple(dict.fromkeys(sites)),
             growth_written_mm=max((les.growth_mm for les, _ in current), default=None),
             notes_read=len(tally.texts),
-            notes_cut=len(tally.cut),
+            notes_cut=len(tally.cut) + record.unread,
             coded_read=len(tally.codes - tally.texts),
             described=tuple(_describe(record)),
         )

@@ -21,6 +21,9 @@ class ClinicalRecord:
     draft_orders: list[FHIRAbstractModel] = field(default_factory=list)
     #: Optional prefetch keys that could not be obtained (cards are built from what is known).
     missing: tuple[str, ...] = ()
+    #: Resources that could concern milia but were left unread: the call's validation budget
+    #: ran out (the cards say the record was not read in full).
+    unread: int = 0
 
     def of_type(self, resource_type: str) -> list[Any]:
         """The resources of one type (typed ``Any``: fhir.resources models are dynamic to mypy)."""
