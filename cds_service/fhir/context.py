@@ -179,8 +179,9 @@ def _draft_orders(
     carry STU3-shaped dosages, and an EHR's order with one element out of shape (a note as a
     string, a field of its own) is read without that element (:func:`.parse_leniently`), so that
     its medicine's cautions still show; an order whose medicine or code cannot be read is
-    skipped. Both are logged, by element name. An order ``keep`` drops (a medicine the knowledge base does not know, by code or name)
-    can call for no caution, and is not worth its validation: 30 orders cost about 9 ms.
+    skipped. Both are logged, by element name. An order ``keep`` drops (a medicine the
+    knowledge base does not know, by code or name) can call for no caution, and is not worth
+    its validation: 30 orders cost about 9 ms.
     """
     bundle = request.context.get("draftOrders")
     entries = bundle.get("entry") if isinstance(bundle, dict) else None

@@ -132,8 +132,8 @@ def read_value(
             raise InvalidRequest(
                 f"{where}.entry[{index}].resource {problem}, not a FHIR R4 resource type"
             )
-        if resource.get("resourceType") == "OperationOutcome" and _has_error(resource):
+        if kind == "OperationOutcome" and _has_error(resource):
             return PrefetchValue(key, False, reason=f"{source} reported an error in the Bundle")
-        if resource.get("resourceType") == spec.resource_type:
+        if kind == spec.resource_type:
             resources.append(resource)
     return PrefetchValue(key, True, resources=tuple(resources), bundle=value)

@@ -39,8 +39,8 @@ def _too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
-def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
-    """Validate one resource; an invalid one is the caller's error, named by ``where``."""
+def _model_for(data: dict[str, Any], where: str) -> type[FHIRAbstractModel]:
+    """The model ``data`` is validated with; what no model can validate is the caller's error."""
     resource_type = data.get("resourceType")
     if not isinstance(resource_type, str):
         raise InvalidRequest(f"{where}: resourceType is missing")
@@ -52,11 +52,17 @@ def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
         ) from None
     if _too_deep(data):
         raise InvalidRequest(f"{where}: nested more than {MAX_DEPTH} levels deep")
+    return model
+
+
+def parse_resource(data: dict[str, Any], where: str) -> FHIRAbstractModel:
+    """Validate one resource; an invalid one is the caller's error, named by ``where``."""
+    model = _model_for(data, where)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         detail = describe_validation_error(exc, where)
-        raise InvalidRequest(f"invalid FHIR R4 {resource_type}: {detail}") from None
+        raise InvalidRequest(f"invalid FHIR R4 {data['resourceType']}: {detail}") from None
 
 
 #: Elements a draft order is read for: without them it is no order worth reading.
@@ -71,12 +77,9 @@ def parse_leniently(
     """A resource read without the top-level elements that fail validation (a note given as a
     string, a vendor's own field, a negative number of repeats), and the names of those left
     out; None when an essential element fails (:data:`_ESSENTIAL`) or the repairs run out."""
-    resource_type = data.get("resourceType")
-    if not isinstance(resource_type, str) or _too_deep(data):
-        return None, ()
     try:
-        model = get_fhir_model_class(resource_type)
-    except (KeyError, ValueError):
+        model = _model_for(data, where)
+    except InvalidRequest:
         return None, ()
     left_out: list[str] = []
     for _ in range(rounds + 1):
